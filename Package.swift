@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every target: Swift 6 mode, explicit existentials, explicit public imports.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "gaia",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gaia", targets: ["gaia"]),
+        .library(name: "PythonSyntax", targets: ["PythonSyntax"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
+    ],
+    targets: [
+        .target(
+            name: "PythonSyntax",
+            dependencies: [.product(name: "BigInt", package: "BigInt")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "gaia",
+            dependencies: [
+                "PythonSyntax",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "parse-bench",
+            dependencies: ["PythonSyntax"],
+            path: "bench/parse",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PythonSyntaxTests",
+            dependencies: ["PythonSyntax"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

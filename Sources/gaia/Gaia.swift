@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `gaia` command line.
+@main
+struct Gaia: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gaia",
+        abstract: "Gaia: a serverless platform for AI inference that picks the hardware for your function.",
+        subcommands: [ParseCommand.self]
+    )
+}
