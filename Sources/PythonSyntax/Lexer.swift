@@ -189,7 +189,7 @@ struct Lexer {
                 emit(.dedent, pos, pos)
             }
             if column != indents.last! {
-                error("unindent does not match any outer indentation level", start, pos)
+                error("unindent does not match any outer indentation level", pos, pos + 1)
             } else if altColumn != altIndents.last! {
                 error("inconsistent use of tabs and spaces in indentation", start, pos)
             }
@@ -326,7 +326,7 @@ struct Lexer {
     }
 
     private mutating func unterminated(_ start: Int, triple: Bool, fString: Bool = false) {
-        let line = lines.location(of: min(pos, count)).line
+        let line = lines.location(of: pos >= count ? max(start, count - 1) : pos).line
         let kind = fString ? "f-string" : "string literal"
         let what = triple ? "unterminated triple-quoted \(kind)" : "unterminated \(kind)"
         error("\(what) (detected at line \(line))", start, start + 1)
@@ -403,6 +403,11 @@ struct Lexer {
                     continue
                 }
                 middle(&self)
+                if brackets.count >= Lexer.maxBracketDepth {
+                    error("too many nested parentheses", pos, pos + 1)
+                    stopped = true
+                    return
+                }
                 emit(.lbrace, pos, pos + 1)
                 brackets.append((b, pos))
                 modes.append(.field(bracketDepth: brackets.count))

@@ -147,7 +147,9 @@ extension Parser {
     /// Parses a left-associative chain of binary operators over `operand`.
     mutating func parseBinary(_ table: (TokenKind) -> Operator?, _ operand: (inout Parser) -> Expr) -> Expr {
         var left = operand(&self)
-        while let op = table(kind) {
+        let baseDepth = treeDepth
+        defer { treeDepth = baseDepth }
+        while let op = table(kind), extendChain() {
             advance()
             let right = operand(&self)
             left = Expr(.binOp(left: left, op: op, right: right), range(from: left.range.start))
@@ -227,7 +229,9 @@ extension Parser {
     /// primary: primary '.' NAME | primary genexp | primary '(' [arguments] ')' | primary '[' slices ']' | atom
     mutating func parsePrimary() -> Expr {
         var e = parseAtom()
-        while !recovering {
+        let baseDepth = treeDepth
+        defer { treeDepth = baseDepth }
+        while !recovering && [.dot, .lpar, .lsqb].contains(kind) && extendChain() {
             switch kind {
             case .dot:
                 advance()

@@ -8,7 +8,7 @@ extension Parser {
             case .newline:
                 advance()
             case .indent:
-                error("unexpected indent")
+                error("unexpected indent", at: tokens[min(p + 1, tokens.count - 1)].range)
                 advance()
                 recovering = false
             case .dedent:
@@ -278,7 +278,7 @@ extension Parser {
         while kind != .dedent && kind != .endMarker {
             let before = p
             if kind == .indent {
-                error("unexpected indent")
+                error("unexpected indent", at: tokens[min(p + 1, tokens.count - 1)].range)
                 advance()
                 recovering = false
                 continue

@@ -27,9 +27,11 @@ public enum PythonParser {
         let (tokens, lexErrors) = Lexer.tokenize(decoded.bytes, lines: lines)
         var parser = Parser(bytes: decoded.bytes, tokens: tokens, lines: lines)
         let body = parser.parseFile()
-        var diagnostics = decoded.diagnostics
-        // The lexer's errors are the root cause of any parser error at the same place; keep both, sorted.
-        diagnostics += (lexErrors + parser.diagnostics).sorted { $0.range.start < $1.range.start }
+        // A lexer error (an unclosed bracket, a bad character) is the root cause of the parser
+        // errors that follow it, so those are left out; earlier parser errors stay.
+        let firstLexError = lexErrors.map(\.range.start).min() ?? .max
+        let parseErrors = parser.diagnostics.filter { $0.range.start < firstLexError }
+        let diagnostics = decoded.diagnostics + (lexErrors + parseErrors).sorted { $0.range.start < $1.range.start }
         return ParseResult(module: Module(body: body), diagnostics: diagnostics, lines: lines, source: decoded.bytes)
     }
 
@@ -44,8 +46,11 @@ public enum PythonParser {
 /// It never traps: on an error it records a diagnostic, skips to the end of the logical line and
 /// goes on. Every loop consumes a token or stops, and nesting is capped.
 struct Parser {
-    /// The deepest expression or block nesting accepted before giving up on a statement.
+    /// The deepest recursive nesting (brackets, unary operators, blocks…) accepted in a statement.
     static let maxDepth = 300
+    /// The deepest tree accepted, counting links of left-associative chains such as `a.b.c` or
+    /// `1 + 2 + 3`; CPython refuses trees of about this depth ("during ast construction").
+    static let maxTreeDepth = 2000
 
     let bytes: [UInt8]
     let tokens: [Token]
@@ -55,6 +60,8 @@ struct Parser {
     /// Set after the first error of a statement so one mistake reports once.
     var recovering = false
     var depth = 0
+    /// Depth of the tree being built: `depth` plus the links of the chains being extended.
+    var treeDepth = 0
 
     init(bytes: [UInt8], tokens: [Token], lines: LineTable) {
         self.bytes = bytes
@@ -152,13 +159,28 @@ struct Parser {
 
     /// Runs `body` one nesting level deeper, or reports and returns nil past the cap.
     mutating func nested<T>(_ body: (inout Parser) -> T) -> T? {
-        if depth >= Parser.maxDepth {
+        if depth >= Parser.maxDepth || treeDepth >= Parser.maxTreeDepth {
             error("too many nested expressions or blocks")
             return nil
         }
         depth += 1
-        defer { depth -= 1 }
+        treeDepth += 1
+        defer {
+            depth -= 1
+            treeDepth -= 1
+        }
         return body(&self)
+    }
+
+    /// Counts one more link of a left-associative chain; false (with an error) past the tree depth cap.
+    /// The caller gives its links back with `treeDepth -= links` when the chain ends.
+    mutating func extendChain() -> Bool {
+        if treeDepth >= Parser.maxTreeDepth {
+            error("too many nested expressions or blocks")
+            return false
+        }
+        treeDepth += 1
+        return true
     }
 
     /// A placeholder expression for input that could not be parsed.

@@ -23,7 +23,8 @@ enum SourceDecoder {
         if let encoding = codingDeclaration(bytes) {
             let name = encoding.lowercased().replacingUnderscores
             let isUTF8 = name == "utf-8" || name == "utf8" || name.hasPrefix("utf-8-")
-            if hadBOM && !isUTF8 {
+            // With a BOM, CPython accepts only the canonical spelling `utf-8` (or `utf-8-…`).
+            if hadBOM && !(name == "utf-8" || name.hasPrefix("utf-8-")) {
                 diagnostics.append(Diagnostic("encoding problem: \(encoding) with BOM", at: SourceRange(0, 0)))
             } else if !isUTF8 {
                 if let converted = convert(bytes, from: name) {
