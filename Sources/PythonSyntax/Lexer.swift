@@ -123,6 +123,12 @@ struct Lexer {
         finish()
     }
 
+    /// Gives up on the rest of the input after a fatal error, leaving an error token where it stopped.
+    private mutating func stop() {
+        emit(.error, pos, pos + 1)
+        stopped = true
+    }
+
     private mutating func finish() {
         if let open = brackets.last, !stopped {
             if case .field = modes.last {
@@ -173,7 +179,7 @@ struct Lexer {
         if column > indents.last! {
             if indents.count > Lexer.maxIndentDepth {
                 error("too many levels of indentation", start, pos)
-                stopped = true
+                stop()
                 return false
             }
             if altColumn <= altIndents.last! {
@@ -405,7 +411,7 @@ struct Lexer {
                 middle(&self)
                 if brackets.count >= Lexer.maxBracketDepth {
                     error("too many nested parentheses", pos, pos + 1)
-                    stopped = true
+                    stop()
                     return
                 }
                 emit(.lbrace, pos, pos + 1)
@@ -537,7 +543,7 @@ struct Lexer {
             kind = b == UInt8(ascii: "(") ? .lpar : b == UInt8(ascii: "[") ? .lsqb : .lbrace
             if brackets.count >= Lexer.maxBracketDepth {
                 error("too many nested parentheses", pos, pos + 1)
-                stopped = true
+                stop()
                 return
             }
             brackets.append((b, pos))

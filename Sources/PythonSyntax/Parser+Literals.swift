@@ -256,7 +256,7 @@ extension Parser {
                     i += 1
                 } else {
                     if bytesLiteral {
-                        error("bytes can only contain ASCII literal characters", at: r)
+                        error("bytes can only contain ASCII literal characters", at: SourceRange(i, i + 1))
                     }
                     let (scalar, length) = decodeScalar(at: i, end: end)
                     out.append(scalar)

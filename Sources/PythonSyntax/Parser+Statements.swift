@@ -35,15 +35,28 @@ extension Parser {
         switch kind {
         case .kwDef, .kwIf, .kwClass, .kwWith, .kwFor, .kwTry, .kwWhile, .at, .kwAsync:
             if kind == .kwAsync && ![.kwDef, .kwWith, .kwFor].contains(peek(1)) { break }
-            guard let stmt = nested({ $0.parseCompoundStatement() }) else {
+            guard let parsed = nested({ $0.parseCompoundStatement() }), let stmt = parsed else {
+                // A broken header: skip its line and the indented block under it.
                 synchronize()
+                skipIndentedBlock()
+                recovering = false
                 return []
             }
-            return stmt.map { [$0] } ?? []
+            return [stmt]
         default:
             if isSoftKeyword("match"), let stmt = parseMatchStatement() { return [stmt] }
         }
         return parseSimpleStatements()
+    }
+
+    /// Skips an INDENT … DEDENT block whole, nested blocks included.
+    mutating func skipIndentedBlock() {
+        guard kind == .indent else { return }
+        var level = 0
+        repeat {
+            if kind == .indent { level += 1 } else if kind == .dedent { level -= 1 }
+            advance()
+        } while level > 0 && kind != .endMarker
     }
 
     /// simple_stmts: simple_stmt (';' simple_stmt)* [';'] NEWLINE
@@ -51,8 +64,9 @@ extension Parser {
         var stmts: [Stmt] = []
         let errorsBefore = diagnostics.count
         while true {
-            stmts.append(parseSimpleStatement())
+            let stmt = parseSimpleStatement()
             if recovering { break }
+            stmts.append(stmt)
             if accept(.semi) != nil {
                 if kind == .newline || kind == .endMarker { break }
                 continue

@@ -136,6 +136,8 @@ struct Parser {
     mutating func error(_ message: String, at range: SourceRange? = nil) {
         if recovering { return }
         recovering = true
+        // The lexer has already reported what is wrong at an error token.
+        if token.kind == .error && range == nil { return }
         var r = range ?? token.range
         if token.kind == .newline || token.kind == .endMarker, range == nil, p > 0 {
             // CPython points just past the previous token for a premature end of line.
