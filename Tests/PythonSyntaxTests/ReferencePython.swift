@@ -8,12 +8,22 @@ struct ReferencePython {
     let executable: String
     let version: String
 
-    var isExact: Bool { version.hasPrefix("3.12") }
+    var isExact: Bool { version.hasPrefix("3.12.") }
+
+    /// Whether this CPython's AST has no `type_params` fields (3.11 and older).
+    var predatesTypeParams: Bool {
+        let parts = version.split(separator: ".").compactMap { Int($0) }
+        return parts.count >= 2 && parts[0] == 3 && parts[1] < 12
+    }
 
     static func find() -> ReferencePython? {
         var candidates: [String] = []
         let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["GAIA_REFERENCE_PYTHON"] { candidates.append(explicit) }
+        if let explicit = environment["GAIA_REFERENCE_PYTHON"] {
+            guard let version = try? run(explicit, ["-S", "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"])
+            else { return nil }
+            return ReferencePython(executable: explicit, version: version.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
         for dir in (environment["PATH"] ?? "").split(separator: ":") {
             candidates.append("\(dir)/python3.12")
         }

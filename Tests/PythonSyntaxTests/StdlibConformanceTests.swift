@@ -13,8 +13,8 @@ struct StdlibConformanceTests {
         if !python.isExact {
             print("""
                 !!! WARNING: no CPython 3.12 found; comparing with \(python.version) at \(python.executable).
-                !!! Dumps of other versions differ in known ways (3.13 omits empty lists and None fields);
-                !!! only files whose reference dump parses back identically under those rules will match.
+                !!! Known dump differences are normalised (3.13+: show_empty=True; 3.11 and older have no
+                !!! type_params), but that stdlib may use syntax 3.12 lacks, so the thresholds are lower.
                 """)
         }
         let stdlib = try ReferencePython.run(
@@ -47,7 +47,8 @@ struct StdlibConformanceTests {
                 failures.append("\(path): \(result.diagnostics[0].formatted(file: "", lines: result.lines))")
                 continue
             }
-            let ours = result.module.dump()
+            var ours = result.module.dump()
+            if python.predatesTypeParams { ours = ours.replacingOccurrences(of: ", type_params=[]", with: "") }
             let theirs = String(fields[2])
             if ours == theirs {
                 identical += 1
@@ -64,8 +65,11 @@ struct StdlibConformanceTests {
         for failure in failures.prefix(10) { print("  PARSE FAILURE \(failure)") }
         for difference in differences.prefix(10) { print("  DIFFERENCE \(difference)") }
         #expect(total > 1000, "the reference run found too few files")
-        #expect(failures.isEmpty, "\(failures.count) files that CPython accepts failed to parse")
-        #expect(percent >= 99.0, "only \(identical) of \(total) files dump identically")
+        let required = python.isExact ? 99.0 : 95.0
+        if python.isExact {
+            #expect(failures.isEmpty, "\(failures.count) files that CPython accepts failed to parse")
+        }
+        #expect(percent >= required, "only \(identical) of \(total) files dump identically")
         #expect(rejectedByBoth == rejectedByCPython, "some files CPython rejects parsed without error")
     }
 

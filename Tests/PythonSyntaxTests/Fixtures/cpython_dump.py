@@ -10,6 +10,9 @@ import warnings
 
 warnings.simplefilter("ignore")
 
+# 3.13 omits empty lists by default; show_empty=True gives exactly 3.12's format.
+DUMP_OPTIONS = {"show_empty": True} if sys.version_info >= (3, 13) else {}
+
 
 def main(roots):
     for root in roots:
@@ -27,7 +30,7 @@ def main(roots):
                     reason = f"{type(e).__name__}: {e}".replace("\t", " ").replace("\n", " ")
                     print(f"{path}\tREJECTED\t{reason}")
                     continue
-                print(f"{path}\tOK\t{ast.dump(tree)}")
+                print(f"{path}\tOK\t{ast.dump(tree, **DUMP_OPTIONS)}")
 
 
 if __name__ == "__main__":
