@@ -61,7 +61,12 @@ public struct LineTable: Sendable {
             i += 1
         }
         lineStarts = starts
+        lineCount = starts.last == bytes.count ? starts.count - 1 : starts.count
     }
+
+    /// Number of lines, not counting the empty position after a final newline (as `wc -l` would, plus
+    /// one for a last line without a newline).
+    public let lineCount: Int
 
     /// The location of a byte offset.
     public func location(of offset: Int) -> SourceLocation {

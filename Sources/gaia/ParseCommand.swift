@@ -22,7 +22,7 @@ struct ParseCommand: ParsableCommand {
 
     func run() throws {
         guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read '\(file)': no such file or not readable")
+            throw CLIError(description: "cannot read '\(file)': no such file, or not readable")
         }
         let result = PythonParser.parse(bytes: Array(data))
         if dump {
@@ -35,7 +35,7 @@ struct ParseCommand: ParsableCommand {
             throw ExitCode(1)
         }
         if !dump {
-            print("\(file): OK, \(result.lines.lineStarts.count) lines, \(result.module.body.count) top-level statements")
+            print("\(file): OK, \(result.lines.lineCount) lines, \(result.module.body.count) top-level statements")
         }
     }
 }

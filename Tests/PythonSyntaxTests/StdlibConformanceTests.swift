@@ -42,7 +42,7 @@ struct StdlibConformanceTests {
                 continue
             }
             total += 1
-            lines += result.lines.lineStarts.count
+            lines += result.lines.lineCount
             if !result.isValid {
                 failures.append("\(path): \(result.diagnostics[0].formatted(file: "", lines: result.lines))")
                 continue
