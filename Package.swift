@@ -15,10 +15,13 @@ let package = Package(
     products: [
         .executable(name: "gaia", targets: ["gaia"]),
         .library(name: "PythonSyntax", targets: ["PythonSyntax"]),
+        .library(name: "GaiaCore", targets: ["GaiaCore"]),
+        .library(name: "GaiaAnalyzer", targets: ["GaiaAnalyzer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         .target(
@@ -26,10 +29,18 @@ let package = Package(
             dependencies: [.product(name: "BigInt", package: "BigInt")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "GaiaCore", swiftSettings: swiftSettings),
+        .target(
+            name: "GaiaAnalyzer",
+            dependencies: ["PythonSyntax", "GaiaCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "gaia",
             dependencies: [
                 "PythonSyntax",
+                "GaiaCore",
+                "GaiaAnalyzer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -43,6 +54,12 @@ let package = Package(
         .testTarget(
             name: "PythonSyntaxTests",
             dependencies: ["PythonSyntax"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaAnalyzerTests",
+            dependencies: ["GaiaAnalyzer", "GaiaCore", "PythonSyntax"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

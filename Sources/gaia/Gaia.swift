@@ -6,6 +6,6 @@ struct Gaia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gaia",
         abstract: "Gaia: a serverless platform for AI inference that picks the hardware for your function.",
-        subcommands: [ParseCommand.self]
+        subcommands: [AnalyzeCommand.self, ParseCommand.self]
     )
 }

@@ -1,0 +1,44 @@
+public import GaiaCore
+
+/// Gaia's Execution Mode Identifier: decides from a function's source alone where it should run.
+public struct ExecutionModeAnalyzer: Sendable {
+    /// The analyzer's version, recorded in every manifest.
+    public static let version = "gaia-analyzer 1"
+
+    /// Creates an analyzer.
+    public init() {}
+
+    /// Analyzes a function and returns its manifest. `override` (the user's `--mode`) wins over
+    /// the detected mode and is recorded as an override. Syntax errors do not stop the analysis:
+    /// the decision rests on the partial tree and the manifest says so.
+    public func analyze(_ source: FunctionSource, name: String? = nil, override: ExecutionMode? = nil) -> FunctionManifest {
+        var walker = SourceWalker(source: source)
+        walker.run()
+        let partial = !walker.diagnostics.isEmpty
+        let decision = ModeDecision.decide(walker: walker, partial: partial)
+        let functionName = name ?? Self.defaultName(for: source)
+        return FunctionManifest(
+            name: functionName, entryPoint: source.entryPoint, handler: "handle", detectedMode: decision.mode,
+            confidence: decision.confidence, rationale: decision.rationale, evidence: walker.evidence,
+            frameworks: walker.frameworks.sorted(), estimatedWork: walker.work, modeOverride: override,
+            partial: partial, diagnostics: walker.diagnostics, analyzerVersion: Self.version)
+    }
+
+    /// The folder's name, or the file's name without `.py`, made a valid function name.
+    static func defaultName(for source: FunctionSource) -> String {
+        let base: String
+        if source.files.count == 1, !FunctionSource.entryPointNames.contains(source.entryPoint) {
+            base = String(source.entryPoint.dropLast(3))
+        } else {
+            base = String(source.root.split(separator: "/").last ?? "function")
+        }
+        let cleaned = base.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "-" }
+        return String(cleaned).trimmingDashes.isEmpty ? "function" : String(cleaned).trimmingDashes
+    }
+}
+
+extension String {
+    fileprivate var trimmingDashes: String {
+        String(drop { $0 == "-" }.reversed().drop { $0 == "-" }.reversed())
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The Python files of one function: a single file, or a folder with its modules.
+public struct FunctionSource: Sendable {
+    /// The folder the relative paths are relative to.
+    public let root: String
+    /// Every `.py` file, by path relative to `root`.
+    public let files: [String: [UInt8]]
+    /// The file with the handler, relative to `root`.
+    public let entryPoint: String
+
+    /// Files Gaia looks for, in order, as a folder's entry point.
+    public static let entryPointNames = ["handler.py", "main.py", "app.py", "function.py", "func.py"]
+
+    /// Creates a source from files in memory (tests, uploads).
+    public init(root: String = ".", files: [String: [UInt8]], entryPoint: String) {
+        self.root = root
+        self.files = files
+        self.entryPoint = entryPoint
+    }
+
+    /// Loads a `.py` file, or every `.py` file of a folder (its entry point is `handler.py`,
+    /// `main.py`, `app.py`, `function.py`, `func.py`, the only file, or the one defining `handle`).
+    public static func load(path: String) throws -> FunctionSource {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw AnalyzerError("cannot read '\(path)': no such file or folder")
+        }
+        if !isDirectory.boolValue {
+            guard path.hasSuffix(".py") else {
+                throw AnalyzerError("'\(path)' is not a Python file: give a .py file or a folder of them")
+            }
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw AnalyzerError("cannot read '\(path)': permission denied or not a regular file")
+            }
+            let url = URL(fileURLWithPath: path)
+            let name = url.lastPathComponent
+            return FunctionSource(root: url.deletingLastPathComponent().path, files: [name: Array(data)], entryPoint: name)
+        }
+        var files: [String: [UInt8]] = [:]
+        let skipped: Set<String> = ["__pycache__", ".git", ".venv", "venv", "node_modules", "site-packages", "tests", "test"]
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        while let relative = enumerator?.nextObject() as? String {
+            let component = (relative as NSString).lastPathComponent
+            if skipped.contains(component) || component.hasPrefix(".") {
+                enumerator?.skipDescendants()
+                continue
+            }
+            guard relative.hasSuffix(".py") else { continue }
+            guard let data = FileManager.default.contents(atPath: path + "/" + relative) else {
+                throw AnalyzerError("cannot read '\(path)/\(relative)': permission denied")
+            }
+            files[relative] = Array(data)
+        }
+        guard !files.isEmpty else {
+            throw AnalyzerError("'\(path)' has no .py files: a function is a Python file or a folder with one")
+        }
+        let entry =
+            entryPointNames.first { files[$0] != nil }
+            ?? (files.count == 1 ? files.keys.first : nil)
+            ?? files.keys.sorted().first { files[$0]!.containsSubsequence(Array("def handle(".utf8)) }
+        guard let entry else {
+            throw AnalyzerError(
+                "cannot tell which file of '\(path)' holds the handler: name it handler.py or define `def handle(payload, context)`"
+            )
+        }
+        return FunctionSource(root: path, files: files, entryPoint: entry)
+    }
+
+    /// The file a module name refers to, if it is one of this function's own modules.
+    /// `from_file` is the importing file, for relative imports (`level` > 0).
+    func localModule(_ module: String, level: Int, from file: String) -> String? {
+        var base: [Substring] = []
+        if level > 0 {
+            base = file.split(separator: "/").dropLast()
+            for _ in 1..<level where !base.isEmpty { base.removeLast() }
+        }
+        let parts = base + module.split(separator: ".")
+        guard !parts.isEmpty else { return nil }
+        let path = parts.joined(separator: "/")
+        if files[path + ".py"] != nil { return path + ".py" }
+        if files[path + "/__init__.py"] != nil { return path + "/__init__.py" }
+        return nil
+    }
+}
+
+/// A problem with the input to the analyzer: what was wrong and what to do.
+public struct AnalyzerError: Error, CustomStringConvertible, Sendable {
+    /// The message for a person.
+    public let description: String
+
+    /// Creates an error.
+    public init(_ description: String) { self.description = description }
+}
+
+extension Array where Element == UInt8 {
+    fileprivate func containsSubsequence(_ needle: [UInt8]) -> Bool {
+        guard needle.count <= count else { return false }
+        var i = 0
+        while i + needle.count <= count {
+            if self[i] == needle[0] && Array(self[i..<i + needle.count]) == needle { return true }
+            i += 1
+        }
+        return false
+    }
+}

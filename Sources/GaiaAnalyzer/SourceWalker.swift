@@ -1,0 +1,630 @@
+import GaiaCore
+import PythonSyntax
+
+/// Walks a function's syntax trees, file by file, resolving names through imports and simple
+/// constant propagation, and records the evidence the mode decision is made from.
+struct SourceWalker {
+    private(set) var evidence: [Evidence] = []
+    private(set) var frameworks: Set<String> = []
+    private(set) var work = WorkEstimate()
+    /// Evidence that marks the work as heavy enough to start on a GPU.
+    private(set) var heavy: [Evidence] = []
+    private(set) var diagnostics: [String] = []
+    /// Evidence that the code pins its work to the CPU (an onnxruntime session with CPU providers only).
+    private(set) var cpuPins: [Evidence] = []
+
+    private let source: FunctionSource
+    private var queue: [String] = []
+    private var visited: Set<String> = []
+    private var seen: Set<String> = []
+
+    // Per-file state.
+    private var file = ""
+    private var lines = LineTable([])
+    private var scopes: [[String: Value]] = [[:]]
+    private var loopDepth = 0
+    /// Inside `if torch.cuda.is_available():` and the like: GPU placement there is optional.
+    private var guarded = 0
+
+    init(source: FunctionSource) {
+        self.source = source
+    }
+
+    /// Analyzes the entry point and every local module it imports, transitively.
+    mutating func run() {
+        queue = [source.entryPoint]
+        while let next = queue.first {
+            queue.removeFirst()
+            guard !visited.contains(next), let bytes = source.files[next] else { continue }
+            visited.insert(next)
+            let result = PythonParser.parse(bytes: bytes)
+            diagnostics += result.diagnostics.map { $0.formatted(file: next, lines: result.lines) }
+            file = next
+            lines = result.lines
+            scopes = [[:]]
+            loopDepth = 0
+            guarded = 0
+            hoistImports(result.module.body)
+            walk(result.module.body)
+        }
+    }
+
+    // MARK: Evidence
+
+    private mutating func add(_ kind: EvidenceKind, _ range: SourceRange, _ detail: String, weight: Double, heavy isHeavy: Bool = false) {
+        var kind = kind
+        var detail = detail
+        var weight = weight
+        if kind == .explicitGPU && guarded > 0 {
+            kind = .optionalGPU
+            detail += " (only when a GPU is available)"
+            weight = 0.6
+        }
+        let line = lines.location(of: range).line
+        let key = "\(kind.rawValue)|\(file)|\(line)|\(detail)"
+        guard seen.insert(key).inserted else { return }
+        let item = Evidence(kind: kind, file: file, line: line, detail: detail, weight: weight)
+        evidence.append(item)
+        if isHeavy { heavy.append(item) }
+        if loopDepth > 0 && [.tensorWork, .generation].contains(kind) {
+            work.tensorWorkInLoop = true
+            let loop = Evidence(kind: .tensorLoop, file: file, line: line, detail: "\(detail) inside a loop", weight: 0.6)
+            if seen.insert("loop|\(file)|\(line)").inserted {
+                evidence.append(loop)
+                heavy.append(loop)
+            }
+        }
+    }
+
+    private mutating func noteFlops(_ flops: Double) {
+        work.flops = max(work.flops ?? 0, flops)
+    }
+
+    private mutating func noteModel(_ info: ModelInfo) {
+        if let p = info.parameters { work.modelParameters = max(work.modelParameters ?? 0, p) }
+        if let f = info.flops { noteFlops(f) }
+    }
+
+    private var usesDeepLearning: Bool {
+        frameworks.contains { [.deepLearning, .gpuOnly].contains(Frameworks.classify($0)) }
+    }
+
+    // MARK: Scopes
+
+    func lookup(_ name: String) -> Value? {
+        for scope in scopes.reversed() {
+            if let value = scope[name] { return value }
+        }
+        return nil
+    }
+
+    private mutating func bind(_ name: String, _ value: Value) {
+        scopes[scopes.count - 1][name] = value
+    }
+
+    private mutating func bind(target: Expr, _ value: Value) {
+        switch target.kind {
+        case .name(let id, _):
+            bind(id, value)
+        case .tuple(let elts, _), .list(let elts, _):
+            if case .tuple(let values) = value, values.count == elts.count {
+                for (e, v) in zip(elts, values) { bind(target: e, v) }
+            } else {
+                for e in elts { bind(target: e, .unknown) }
+            }
+        case .starred(let inner, _):
+            bind(target: inner, .unknown)
+        default:
+            break
+        }
+    }
+
+    /// The qualified name an expression refers to: `T.nn` → "torch.nn" after `import torch as T`.
+    /// Unbound names are builtins ("builtins.open"); names bound to anything else have none.
+    func qualified(_ e: Expr) -> String? {
+        switch e.kind {
+        case .name(let id, _):
+            guard let value = lookup(id) else { return "builtins." + id }
+            if case .module(let q) = value { return q }
+            return nil
+        case .attribute(let value, let attr, _):
+            return qualified(value).map { $0 + "." + attr }
+        case .call(let fn, let args, _):
+            if let q = qualified(fn), q == "importlib.import_module" || q == "builtins.__import__",
+                let name = args.first.flatMap({ evaluate($0).string })
+            {
+                return name
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+
+    // MARK: Statements
+
+    /// Binds module-level imports before walking, so functions defined above an import still see it.
+    private mutating func hoistImports(_ body: [Stmt]) {
+        for stmt in body {
+            switch stmt.kind {
+            case .import(let names):
+                for alias in names {
+                    let first = String(alias.name.split(separator: ".").first!)
+                    bind(alias.asname ?? first, .module(alias.asname == nil ? first : alias.name))
+                }
+            case .importFrom(let module, let names, let level) where level == 0:
+                for alias in names where alias.name != "*" {
+                    bind(alias.asname ?? alias.name, .module((module.map { $0 + "." } ?? "") + alias.name))
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    private mutating func walk(_ body: [Stmt]) {
+        for stmt in body { walk(stmt) }
+    }
+
+    private mutating func walk(_ stmt: Stmt) {
+        switch stmt.kind {
+        case .import(let names):
+            for alias in names {
+                let first = String(alias.name.split(separator: ".").first!)
+                bind(alias.asname ?? first, .module(alias.asname == nil ? first : alias.name))
+                recordImport(alias.name, asName: alias.asname, level: 0, stmt.range)
+            }
+        case .importFrom(let module, let names, let level):
+            let base = module ?? ""
+            recordImport(base, asName: nil, level: level, stmt.range)
+            for alias in names where alias.name != "*" {
+                let qualifiedName = level == 0 ? (base.isEmpty ? alias.name : base + "." + alias.name) : "local." + alias.name
+                bind(alias.asname ?? alias.name, .module(qualifiedName))
+                if level > 0 || source.localModule(base, level: level, from: file) != nil {
+                    // `from . import helpers` may name a module of the function itself.
+                    if let local = source.localModule(base.isEmpty ? alias.name : base + "." + alias.name, level: level, from: file) {
+                        queue.append(local)
+                    }
+                } else if let cls = Frameworks.classify(qualifiedName), case .gpuOnly = cls {
+                    add(.explicitGPU, stmt.range, "imports \(qualifiedName), which needs a GPU", weight: 1.0)
+                }
+            }
+        case .assign(let targets, let value):
+            visit(value)
+            let v = evaluate(value)
+            for target in targets {
+                visitTargetChildren(target)
+                bind(target: target, v)
+            }
+        case .annAssign(let target, _, let value, _):
+            if let value {
+                visit(value)
+                bind(target: target, evaluate(value))
+            }
+        case .augAssign(let target, let op, let value):
+            visit(value)
+            let combined = Expr(.binOp(left: target, op: op, right: value), stmt.range)
+            bind(target: target, evaluate(combined))
+        case .expr(let value):
+            visit(value)
+        case .return(let value):
+            if let value { visit(value) }
+        case .functionDef(let f):
+            for decorator in f.decoratorList { visitDecorator(decorator) }
+            for e in f.args.defaultsAndAnnotations { visit(e) }
+            bind(f.name, .unknown)
+            scopes.append(Dictionary(uniqueKeysWithValues: f.args.all.map { ($0.arg, Value.unknown) }))
+            walk(f.body)
+            scopes.removeLast()
+        case .classDef(let c):
+            for e in c.bases + c.keywords.map(\.value) + c.decoratorList { visit(e) }
+            let moduleBase = c.bases.compactMap { qualified($0) }.first { isModelBaseClass($0) }
+            bind(c.name, moduleBase.map { .modelClass(ModelInfo(name: c.name, kind: .unknown), framework: Frameworks.root($0)) } ?? .unknown)
+            scopes.append([:])
+            walk(c.body)
+            scopes.removeLast()
+        case .if(let test, let body, let orelse):
+            if let truth = staticTruth(test) {
+                walk(truth ? body : orelse)
+            } else if isMainGuard(test) {
+                // Runs only when the file is executed as a script, never when Gaia serves it.
+                walk(orelse)
+            } else {
+                visit(test)
+                let checksGPU = mentionsGPUAvailability(test)
+                if checksGPU { guarded += 1 }
+                walk(body)
+                if checksGPU { guarded -= 1 }
+                walk(orelse)
+            }
+        case .while(let test, let body, let orelse):
+            if staticTruth(test) == false {
+                walk(orelse)
+                return
+            }
+            visit(test)
+            loopDepth += 1
+            walk(body)
+            loopDepth -= 1
+            walk(orelse)
+        case .for(let target, let iter, let body, let orelse, _):
+            visit(iter)
+            bind(target: target, .unknown)
+            loopDepth += 1
+            walk(body)
+            loopDepth -= 1
+            walk(orelse)
+        case .with(let items, let body, _):
+            for item in items {
+                visit(item.contextExpr)
+                if let vars = item.optionalVars { bind(target: vars, evaluate(item.contextExpr)) }
+            }
+            walk(body)
+        case .try(let body, let handlers, let orelse, let finalbody, _):
+            walk(body)
+            for handler in handlers {
+                if let type = handler.type { visit(type) }
+                if let name = handler.name { bind(name, .unknown) }
+                walk(handler.body)
+            }
+            walk(orelse)
+            walk(finalbody)
+        case .match(let subject, let cases):
+            visit(subject)
+            for c in cases { walk(c.body) }
+        case .raise(let exc, let cause):
+            for e in [exc, cause].compactMap({ $0 }) { visit(e) }
+        case .assert(let test, let msg):
+            visit(test)
+            if let msg { visit(msg) }
+        case .delete(let targets):
+            for target in targets { bind(target: target, .unknown) }
+        case .typeAlias, .global, .nonlocal, .pass, .break, .continue:
+            break
+        }
+    }
+
+    private mutating func visitTargetChildren(_ target: Expr) {
+        switch target.kind {
+        case .attribute(let value, _, _): visit(value)
+        case .subscript(let value, let slice, _):
+            visit(value)
+            visit(slice)
+        default: break
+        }
+    }
+
+    private func isModelBaseClass(_ q: String) -> Bool {
+        ["torch.nn.Module", "torch.nn.modules.module.Module", "tensorflow.keras.Model", "keras.Model",
+         "tensorflow.Module", "flax.linen.Module", "pytorch_lightning.LightningModule"].contains(q)
+    }
+
+    private mutating func recordImport(_ module: String, asName: String?, level: Int, _ range: SourceRange) {
+        if level > 0 || source.localModule(module, level: level, from: file) != nil {
+            if let local = source.localModule(module, level: level, from: file) { queue.append(local) }
+            return
+        }
+        guard let cls = Frameworks.classify(module) else { return }
+        let root = Frameworks.root(module)
+        frameworks.insert(root)
+        let shown = asName.map { "\(module) as \($0)" } ?? module
+        switch cls {
+        case .gpuOnly:
+            add(.explicitGPU, range, "imports \(shown), which needs a GPU", weight: 1.0)
+        case .deepLearning:
+            add(.frameworkImport, range, "imports \(shown)", weight: 0.3)
+        case .cpuML:
+            add(.cpuFramework, range, "imports \(shown)", weight: 0.4)
+        case .cpuNumeric, .io:
+            break
+        }
+    }
+
+    /// `if False:`, `if 0:`, `if TYPE_CHECKING:`, `if DEBUG:` with `DEBUG = False`…
+    private func staticTruth(_ test: Expr) -> Bool? {
+        if case .unaryOp(.not, let operand) = test.kind { return staticTruth(operand).map { !$0 } }
+        if let q = qualified(test), q == "typing.TYPE_CHECKING" || q == "builtins.TYPE_CHECKING" { return false }
+        return evaluate(test).truthiness
+    }
+
+    private func isMainGuard(_ test: Expr) -> Bool {
+        guard case .compare(let left, let ops, let comparators) = test.kind, ops == [.eq],
+            case .name("__name__", _) = left.kind, case .constant(.str(let s), _) = comparators[0].kind
+        else { return false }
+        return s.description == "__main__"
+    }
+
+    private static let availabilityChecks = [
+        "cuda.is_available", "cuda.device_count", "list_physical_devices", "is_gpu_available",
+        "is_built_with_cuda", "get_available_providers", "mps.is_available", "get_device",
+    ]
+
+    /// Whether an expression asks if a GPU is there (`torch.cuda.is_available()` and the like).
+    private func mentionsGPUAvailability(_ e: Expr) -> Bool {
+        if let q = qualified(e), Self.availabilityChecks.contains(where: { q.hasSuffix($0) }) { return true }
+        if case .device(.optional) = evaluate(e) { return true }
+        return e.children.contains { mentionsGPUAvailability($0) }
+    }
+
+    // MARK: Expressions
+
+    private mutating func visitDecorator(_ decorator: Expr) {
+        let target: Expr
+        if case .call(let fn, _, _) = decorator.kind { target = fn } else { target = decorator }
+        if let q = qualified(target), q.hasPrefix("numba.cuda") {
+            add(.explicitGPU, decorator.range, "compiles a CUDA kernel with @\(q.replacingPrefix("numba.", with: ""))", weight: 1.0)
+        }
+        visit(decorator)
+    }
+
+    /// Visits an expression and all its sub-expressions, applying the evidence rules to each.
+    private mutating func visit(_ e: Expr) {
+        switch e.kind {
+        case .call(let fn, let args, let keywords):
+            inspectCall(e, fn, args, keywords)
+        case .binOp(let left, .matMult, let right):
+            inspectMatMul(e, evaluate(left), evaluate(right))
+        case .listComp(let elt, let generators), .setComp(let elt, let generators), .generatorExp(let elt, let generators):
+            for g in generators { visit(g.iter) }
+            loopDepth += 1
+            visit(elt)
+            for g in generators { g.ifs.forEach { visit($0) } }
+            loopDepth -= 1
+            return
+        case .dictComp(let key, let value, let generators):
+            for g in generators { visit(g.iter) }
+            loopDepth += 1
+            visit(key)
+            visit(value)
+            loopDepth -= 1
+            return
+        case .ifExp(let test, _, _):
+            if mentionsGPUAvailability(test) {
+                add(.optionalGPU, e.range, "picks the GPU when one is available", weight: 0.6)
+            }
+        default:
+            break
+        }
+        for child in e.children { visit(child) }
+    }
+
+    private mutating func inspectMatMul(_ e: Expr, _ left: Value, _ right: Value) {
+        var framework: String?
+        var flops: Double?
+        if case .tensor(let fa, let sa) = left, case .tensor(_, let sb) = right {
+            framework = fa
+            if let sa, let sb, sa.count >= 2, sb.count >= 2 {
+                flops = 2 * sa[sa.count - 2] * sa[sa.count - 1] * sb[sb.count - 1]
+            }
+        } else if case .tensor(let fa, _) = left {
+            framework = fa
+        } else if case .tensor(let fb, _) = right {
+            framework = fb
+        }
+        let isDL = framework.map { [.deepLearning, .gpuOnly].contains(Frameworks.classify($0)) } ?? usesDeepLearning
+        let size = flops.map { " (\(humanCount($0)) FLOPs)" } ?? ""
+        if let flops { noteFlops(flops) }
+        if isDL {
+            add(.tensorWork, e.range, "multiplies \(framework ?? "tensor") matrices with @\(size)", weight: 0.5,
+                heavy: (flops ?? 0) >= 1e9)
+        } else if framework != nil || frameworks.contains("numpy") {
+            add(.cpuCompute, e.range, "multiplies \(framework ?? "numpy") arrays with @\(size)", weight: 0.4)
+        }
+    }
+
+    private mutating func inspectCall(_ call: Expr, _ fn: Expr, _ args: [Expr], _ keywords: [Keyword]) {
+        let q = qualified(fn)
+        var method: String?
+        var receiver: Expr?
+        if case .attribute(let value, let attr, _) = fn.kind {
+            method = attr
+            receiver = value
+        }
+        let last = q.map { String($0.split(separator: ".").last ?? "") } ?? method ?? ""
+        let root = q.map(Frameworks.root)
+
+        // Device placement through keywords: device="cuda", device_map="auto", tree_method="gpu_hist"…
+        for keyword in keywords {
+            guard let name = keyword.arg else { continue }
+            let value = evaluate(keyword.value)
+            switch name {
+            case "device", "device_map", "map_location":
+                switch value.deviceKind {
+                case .gpu: add(.explicitGPU, keyword.range, "passes \(name)=\(describe(keyword.value, value))", weight: 1.0)
+                case .optional: add(.optionalGPU, keyword.range, "passes \(name)=\(describe(keyword.value, value)), a GPU when available", weight: 0.6)
+                default: break
+                }
+            case "tree_method" where value.string?.contains("gpu") == true:
+                add(.explicitGPU, keyword.range, "trains with tree_method=\"\(value.string!)\"", weight: 1.0)
+            case let flag where ["gpu", "use_gpu", "use_cuda", "cuda"].contains(flag) && value.truthiness == true:
+                add(.explicitGPU, keyword.range, "passes \(name)=True", weight: 1.0)
+            case "n_gpu_layers" where (value.number ?? 0) != 0:
+                add(.optionalGPU, keyword.range, "offloads layers with n_gpu_layers", weight: 0.6)
+            case "providers":
+                inspectProviders(keyword.value)
+            default:
+                break
+            }
+        }
+
+        // Explicit GPU calls.
+        if method == "cuda", let receiver, qualified(receiver) == nil || qualified(receiver)?.hasPrefix("builtins.") == true {
+            add(.explicitGPU, call.range, "calls .cuda()", weight: 1.0)
+        }
+        if method == "to", let device = args.first ?? keywords.first(where: { $0.arg == "device" })?.value {
+            let value = evaluate(device)
+            switch value.deviceKind {
+            case .gpu: add(.explicitGPU, call.range, "moves to \(describe(device, value)) with .to()", weight: 1.0)
+            case .optional: add(.optionalGPU, call.range, "moves to \(describe(device, value)) with .to(), a GPU when available", weight: 0.6)
+            default: break
+            }
+        }
+        if let q {
+            switch q {
+            case "torch.device", "torch.set_default_device", "torch.cuda.set_device", "tensorflow.device", "jax.devices",
+                "jax.device_put", "jax.default_device":
+                if let arg = args.last ?? args.first {
+                    let value = evaluate(arg)
+                    let isGPU = value.deviceKind == .gpu || value.string.map { $0.lowercased().contains("gpu") } == true
+                    if isGPU || q == "torch.cuda.set_device" {
+                        add(.explicitGPU, call.range, "calls \(q)(\(describe(arg, value)))", weight: 1.0)
+                    } else if value.deviceKind == .optional {
+                        add(.optionalGPU, call.range, "calls \(q) with a GPU when available", weight: 0.6)
+                    }
+                }
+            default:
+                break
+            }
+            if Self.availabilityChecks.contains(where: { q.hasSuffix($0) }) {
+                add(.optionalGPU, call.range, "checks \(q)()", weight: 0.4)
+            }
+            if let root, case .gpuOnly = Frameworks.classify(root) {
+                add(.explicitGPU, call.range, "calls \(q), which needs a GPU", weight: 1.0)
+            }
+            if q.hasPrefix("numba.cuda.") {
+                add(.explicitGPU, call.range, "calls \(q)", weight: 1.0)
+            }
+        }
+
+        // Models, tensors and work.
+        let callee = evaluate(fn)
+        if let (info, framework) = modelLoad(q: q, method: method, receiver: receiver, args: args, keywords: keywords) {
+            noteModel(info)
+            if Frameworks.classify(framework) == .cpuML {
+                add(.cpuFramework, call.range, "loads a \(framework) model", weight: 0.4)
+            } else {
+                let size = info.parameters.map { ", ~\(humanCount($0)) parameters" } ?? ""
+                add(.modelLoad, call.range, "loads \(framework) model \(info.name)\(size)", weight: info.isHeavy ? 0.8 : 0.6,
+                    heavy: info.isHeavy)
+            }
+        } else if case .modelClass(let info, let framework) = callee {
+            add(.modelLoad, call.range, "builds \(framework) model \(info.name)", weight: 0.6)
+        } else if case .model(let info, let framework) = callee {
+            modelCall(call, info, framework, "runs \(info.name)")
+        } else if let receiver, let method, case .model(let info, let framework) = evaluate(receiver),
+            ["predict", "predict_proba", "run", "encode", "forward", "infer", "transcribe", "detect", "embed",
+             "create_completion", "create_chat_completion", "__call__", "generate", "apply", "classify"].contains(method)
+        {
+            if method == "generate" || method.hasPrefix("create_") {
+                work.generates = true
+                add(.generation, call.range, "generates with \(info.name).\(method)()", weight: 0.9, heavy: true)
+            } else {
+                modelCall(call, info, framework, "calls \(info.name).\(method)()")
+            }
+        } else if method == "generate" && usesDeepLearning {
+            work.generates = true
+            add(.generation, call.range, "calls .generate()", weight: 0.9, heavy: true)
+        }
+        if let (framework, shape) = tensorConstructor(q: q, method: method, args: args, keywords: keywords) {
+            if let shape {
+                let elements = shape.reduce(1, *)
+                work.maxTensorElements = max(work.maxTensorElements ?? 0, elements)
+                let shown = shape.map { humanCount($0) }.joined(separator: "×")
+                let isDL = [.deepLearning, .gpuOnly].contains(Frameworks.classify(framework))
+                if isDL {
+                    add(.tensorWork, call.range, "creates a \(shown) \(framework) tensor", weight: 0.4, heavy: elements >= 1e6)
+                }
+            }
+        }
+        if let q, let root {
+            inspectLibraryCall(call, q: q, root: root, last: last, args: args)
+        }
+    }
+
+    private mutating func modelCall(_ call: Expr, _ info: ModelInfo, _ framework: String, _ detail: String) {
+        if Frameworks.classify(framework) == .cpuML {
+            add(.cpuFramework, call.range, detail, weight: 0.4)
+        } else {
+            add(.tensorWork, call.range, detail, weight: 0.5, heavy: info.isHeavy)
+        }
+    }
+
+    private mutating func inspectLibraryCall(_ call: Expr, q: String, root: String, last: String, args: [Expr]) {
+        let cls = Frameworks.classify(root)
+        let matrixOps: Set<String> = ["matmul", "mm", "bmm", "einsum", "dot", "tensordot", "conv1d", "conv2d", "conv3d",
+                                      "linear", "baddbmm", "addmm", "scaled_dot_product_attention"]
+        let layers: Set<String> = ["Linear", "Conv1d", "Conv2d", "Conv3d", "LSTM", "GRU", "RNN", "Transformer",
+                                   "TransformerEncoder", "TransformerDecoder", "MultiheadAttention", "Embedding",
+                                   "Dense", "Conv2D", "Conv1D", "Conv3D", "Attention", "ConvTranspose2d"]
+        if cls == .deepLearning || cls == .gpuOnly {
+            if matrixOps.contains(last) {
+                var flops: Double?
+                if ["matmul", "mm", "dot"].contains(last), args.count == 2,
+                    case .tensor(_, let sa?) = evaluate(args[0]), case .tensor(_, let sb?) = evaluate(args[1]),
+                    sa.count >= 2, sb.count >= 2
+                {
+                    flops = 2 * sa[sa.count - 2] * sa[sa.count - 1] * sb[sb.count - 1]
+                    noteFlops(flops!)
+                }
+                let size = flops.map { " (\(humanCount($0)) FLOPs)" } ?? ""
+                add(.tensorWork, call.range, "calls \(q)\(size)", weight: 0.5, heavy: (flops ?? 0) >= 1e9)
+            } else if layers.contains(last) {
+                let numbers = args.prefix(2).compactMap { evaluate($0).number }
+                var detail = "builds a \(last) layer"
+                var params: Double?
+                if numbers.count == 2 {
+                    params = numbers[0] * numbers[1]
+                    detail += " (\(humanCount(numbers[0]))→\(humanCount(numbers[1])))"
+                }
+                if let params { work.modelParameters = max(work.modelParameters ?? 0, params) }
+                add(.tensorWork, call.range, detail, weight: 0.5, heavy: (params ?? 0) >= 16e6 || last.hasPrefix("Conv"))
+            }
+        } else if cls == .cpuNumeric, root == "numpy" || root == "scipy" {
+            let heavyNumeric: Set<String> = ["matmul", "dot", "einsum", "tensordot", "inv", "solve", "svd", "eig", "eigh",
+                                             "qr", "cholesky", "lstsq", "fft", "rfft", "fft2", "ifft", "convolve",
+                                             "correlate", "det", "pinv", "kron", "outer"]
+            if root == "scipy" || heavyNumeric.contains(last) {
+                add(.cpuCompute, call.range, "calls \(q)", weight: 0.4)
+            }
+        } else if cls == .cpuML {
+            if let first = last.first, first.isUppercase {
+                add(.cpuFramework, call.range, "builds \(q)", weight: 0.4)
+            }
+        }
+        let idle: Set<String> = [
+            "time.sleep", "asyncio.sleep", "builtins.open", "builtins.input", "urllib.request.urlopen", "socket.socket",
+            "socket.create_connection", "subprocess.run", "subprocess.check_output", "subprocess.Popen",
+            "boto3.client", "boto3.resource", "sqlite3.connect", "smtplib.SMTP",
+        ]
+        if idle.contains(q) || ((root == "requests" || root == "httpx" || root == "aiohttp") && last.first?.isLowercase == true) {
+            add(.idleIO, call.range, "calls \(q.replacingPrefix("builtins.", with: ""))", weight: 0.3)
+        }
+    }
+
+    /// `providers=["CUDAExecutionProvider", "CPUExecutionProvider"]` for onnxruntime.
+    private mutating func inspectProviders(_ e: Expr) {
+        guard case .tuple(let items) = evaluate(e) else { return }
+        let names = items.compactMap { item -> String? in
+            if case .tuple(let pair) = item { return pair.first?.string }
+            return item.string
+        }
+        let gpu = names.filter { ["CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"].contains($0) }
+        guard let first = gpu.first else {
+            if names == ["CPUExecutionProvider"] {
+                let line = lines.location(of: e.range).line
+                cpuPins.append(Evidence(kind: .cpuCompute, file: file, line: line, detail: "pins onnxruntime to CPUExecutionProvider", weight: 0.8))
+                evidence.append(cpuPins[cpuPins.count - 1])
+            }
+            return
+        }
+        if names.contains("CPUExecutionProvider") {
+            add(.optionalGPU, e.range, "asks onnxruntime for \(first) with a CPU fallback", weight: 0.6)
+        } else {
+            add(.explicitGPU, e.range, "asks onnxruntime for \(first)", weight: 1.0)
+        }
+    }
+
+    private func describe(_ e: Expr, _ value: Value) -> String {
+        if let s = value.string { return "\"\(s)\"" }
+        switch e.kind {
+        case .name(let id, _): return id
+        default: return value.deviceKind == .optional ? "an available device" : "a GPU device"
+        }
+    }
+}
+
+extension String {
+    func replacingPrefix(_ prefix: String, with replacement: String) -> String {
+        hasPrefix(prefix) ? replacement + dropFirst(prefix.count) : self
+    }
+}

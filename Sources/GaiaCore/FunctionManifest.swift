@@ -1,0 +1,69 @@
+/// Everything Gaia knows about a deployed function revision: what it is, where it should run and why.
+public struct FunctionManifest: Codable, Sendable, Hashable {
+    /// The function's name.
+    public var name: String
+    /// The file holding the handler, relative to the function's root.
+    public var entryPoint: String
+    /// The handler's name in that file.
+    public var handler: String
+    /// The mode Gaia runs the function in: the user's override if given, else the detected mode.
+    public var mode: ExecutionMode
+    /// The mode the analyzer chose from the source.
+    public var detectedMode: ExecutionMode
+    /// How sure the analyzer is of `detectedMode`, 0...1.
+    public var confidence: Double
+    /// One readable sentence with the reasons and their file:line.
+    public var rationale: String
+    /// Every fact the decision was made from.
+    public var evidence: [Evidence]
+    /// Frameworks the function imports (torch, transformers, numpy…), sorted.
+    public var frameworks: [String]
+    /// Expected work per invocation.
+    public var estimatedWork: WorkEstimate
+    /// The mode the user forced (`--mode`), if any; it wins over the detected one.
+    public var modeOverride: ExecutionMode?
+    /// True when some file had syntax errors and the decision rests on a partial tree.
+    public var partial: Bool
+    /// Syntax errors, as `file:line:column: error: message`.
+    public var diagnostics: [String]
+    /// The analyzer that produced this manifest.
+    public var analyzerVersion: String
+
+    enum CodingKeys: String, CodingKey {
+        case name, handler, mode, confidence, rationale, evidence, frameworks, partial, diagnostics
+        case entryPoint = "entry_point"
+        case detectedMode = "detected_mode"
+        case estimatedWork = "estimated_work"
+        case modeOverride = "mode_override"
+        case analyzerVersion = "analyzer_version"
+    }
+
+    /// Creates a manifest.
+    public init(
+        name: String, entryPoint: String, handler: String, detectedMode: ExecutionMode, confidence: Double,
+        rationale: String, evidence: [Evidence], frameworks: [String], estimatedWork: WorkEstimate,
+        modeOverride: ExecutionMode? = nil, partial: Bool = false, diagnostics: [String] = [],
+        analyzerVersion: String
+    ) {
+        self.name = name
+        self.entryPoint = entryPoint
+        self.handler = handler
+        self.mode = modeOverride ?? detectedMode
+        self.detectedMode = detectedMode
+        self.confidence = confidence
+        self.rationale = rationale
+        self.evidence = evidence
+        self.frameworks = frameworks
+        self.estimatedWork = estimatedWork
+        self.modeOverride = modeOverride
+        self.partial = partial
+        self.diagnostics = diagnostics
+        self.analyzerVersion = analyzerVersion
+    }
+
+    /// Applies a user's override: `mode` becomes it and the manifest records that it was forced.
+    public mutating func override(with mode: ExecutionMode?) {
+        modeOverride = mode
+        self.mode = mode ?? detectedMode
+    }
+}

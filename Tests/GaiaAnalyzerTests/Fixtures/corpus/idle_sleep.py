@@ -1,0 +1,6 @@
+import time
+
+def handle(payload, context):
+    seconds = float(payload.get("seconds", 1.0))
+    time.sleep(seconds)
+    return {"slept": seconds}
