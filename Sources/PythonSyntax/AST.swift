@@ -113,56 +113,81 @@ public enum CmpOperator: String, Sendable {
 
 /// One `for … in … if …` clause (`ast.comprehension`).
 public struct Comprehension: Sendable {
+    /// The loop variable(s), in Store context.
     public var target: Expr
+    /// The iterable.
     public var iter: Expr
+    /// The `if` conditions, in order.
     public var ifs: [Expr]
+    /// Whether it is `async for`.
     public var isAsync: Bool
 }
 
 /// A parameter list (`ast.arguments`).
 public struct Arguments: Sendable {
+    /// Parameters before `/`.
     public var posonlyargs: [Arg] = []
+    /// Ordinary positional-or-keyword parameters.
     public var args: [Arg] = []
+    /// The `*args` parameter.
     public var vararg: Arg?
+    /// Parameters after `*` or `*args`.
     public var kwonlyargs: [Arg] = []
     /// One entry per keyword-only parameter; nil where it has no default.
     public var kwDefaults: [Expr?] = []
+    /// The `**kwargs` parameter.
     public var kwarg: Arg?
+    /// Defaults of the last positional parameters (posonly and ordinary).
     public var defaults: [Expr] = []
 }
 
 /// One parameter (`ast.arg`).
 public struct Arg: Sendable {
+    /// The parameter name.
     public var arg: String
+    /// Its annotation, if any.
     public var annotation: Expr?
+    /// The bytes it covers.
     public var range: SourceRange
 }
 
 /// A keyword argument in a call or class definition; `arg` is nil for `**kwargs`.
 public struct Keyword: Sendable {
+    /// The keyword; nil for `**mapping`.
     public var arg: String?
+    /// The argument value.
     public var value: Expr
+    /// The bytes it covers.
     public var range: SourceRange
 }
 
 /// A name in an import (`ast.alias`).
 public struct Alias: Sendable {
+    /// The imported (dotted) name, or `*`.
     public var name: String
+    /// The `as` name, if any.
     public var asname: String?
+    /// The bytes it covers.
     public var range: SourceRange
 }
 
 /// An item of a `with` statement.
 public struct WithItem: Sendable {
+    /// The context manager expression.
     public var contextExpr: Expr
+    /// The `as` target, if any.
     public var optionalVars: Expr?
 }
 
 /// An `except` clause.
 public struct ExceptHandler: Sendable {
+    /// The exception type expression; nil for a bare `except:`.
     public var type: Expr?
+    /// The `as` name, if any.
     public var name: String?
+    /// The handler body.
     public var body: [Stmt]
+    /// The bytes it covers.
     public var range: SourceRange
 }
 
@@ -175,22 +200,35 @@ public enum TypeParam: Sendable {
 
 /// A `def` or `async def`.
 public struct FunctionDef: Sendable {
+    /// The function name.
     public var name: String
+    /// The parameter list.
     public var args: Arguments
+    /// The body.
     public var body: [Stmt]
+    /// Decorators, outermost first.
     public var decoratorList: [Expr]
+    /// The return annotation, if any.
     public var returns: Expr?
+    /// PEP 695 type parameters.
     public var typeParams: [TypeParam]
+    /// Whether it is `async def` (`AsyncFunctionDef` in CPython).
     public var isAsync: Bool
 }
 
 /// A `class` definition.
 public struct ClassDef: Sendable {
+    /// The class name.
     public var name: String
+    /// Positional base-class expressions.
     public var bases: [Expr]
+    /// Keyword arguments (`metaclass=`…).
     public var keywords: [Keyword]
+    /// The body.
     public var body: [Stmt]
+    /// Decorators, outermost first.
     public var decoratorList: [Expr]
+    /// PEP 695 type parameters.
     public var typeParams: [TypeParam]
 }
 
@@ -238,8 +276,11 @@ public indirect enum StmtKind: Sendable {
 
 /// One `case` of a `match` statement.
 public struct MatchCase: Sendable {
+    /// The pattern.
     public var pattern: Pattern
+    /// The `if` guard (CPython's `guard`), if any.
     public var guardExpr: Expr?
+    /// The body.
     public var body: [Stmt]
 }
 
