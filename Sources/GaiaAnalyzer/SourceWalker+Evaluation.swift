@@ -73,7 +73,7 @@ extension SourceWalker {
         }
         if case .string(let s) = a, case .string(let t) = b, op == .add { return .string(s + t) }
         if case .tensor(let fw, let sa) = a {
-            if op == .matMult, case .tensor(_, let sb) = b, let sa, let sb, sa.count >= 2, sb.count >= 2 {
+            if op == .matMult, case .tensor(_, let sb) = b, let sa, let sb, matmulFlops(sa, sb) != nil {
                 return .tensor(framework: fw, shape: Array(sa.dropLast()) + [sb[sb.count - 1]])
             }
             return .tensor(framework: fw, shape: op == .matMult ? nil : sa)
@@ -82,14 +82,15 @@ extension SourceWalker {
         return .unknown
     }
 
+    /// What a call's function expression names: its qualified name where it resolves, and for
+    /// `x.m(...)` the method name and receiver.
+    func callee(_ fn: Expr) -> (q: String?, method: String?, receiver: Expr?) {
+        if case .attribute(let value, let attr, _) = fn.kind { return (qualified(fn), attr, value) }
+        return (qualified(fn), nil, nil)
+    }
+
     private func evaluateCall(_ fn: Expr, _ args: [Expr], _ keywords: [Keyword]) -> Value {
-        let q = qualified(fn)
-        var method: String?
-        var receiver: Expr?
-        if case .attribute(let value, let attr, _) = fn.kind {
-            method = attr
-            receiver = value
-        }
+        let (q, method, receiver) = callee(fn)
         switch q {
         case "builtins.int", "builtins.float":
             return args.first.map { evaluate($0).number.map(Value.number) ?? .unknown } ?? .number(0)
@@ -236,4 +237,10 @@ extension SourceWalker {
             return nil
         }
     }
+}
+
+/// FLOPs of a matrix product of two shapes (2·m·k·n over the last two axes), if both are matrices.
+func matmulFlops(_ a: [Double], _ b: [Double]) -> Double? {
+    guard a.count >= 2, b.count >= 2 else { return nil }
+    return 2 * a[a.count - 2] * a[a.count - 1] * b[b.count - 1]
 }

@@ -393,9 +393,7 @@ struct SourceWalker {
         var flops: Double?
         if case .tensor(let fa, let sa) = left, case .tensor(_, let sb) = right {
             framework = fa
-            if let sa, let sb, sa.count >= 2, sb.count >= 2 {
-                flops = 2 * sa[sa.count - 2] * sa[sa.count - 1] * sb[sb.count - 1]
-            }
+            if let sa, let sb { flops = matmulFlops(sa, sb) }
         } else if case .tensor(let fa, _) = left {
             framework = fa
         } else if case .tensor(let fb, _) = right {
@@ -413,13 +411,7 @@ struct SourceWalker {
     }
 
     private mutating func inspectCall(_ call: Expr, _ fn: Expr, _ args: [Expr], _ keywords: [Keyword]) {
-        let q = qualified(fn)
-        var method: String?
-        var receiver: Expr?
-        if case .attribute(let value, let attr, _) = fn.kind {
-            method = attr
-            receiver = value
-        }
+        let (q, method, receiver) = callee(fn)
         let last = q.map { String($0.split(separator: ".").last ?? "") } ?? method ?? ""
         let root = q.map(Frameworks.root)
 
@@ -551,10 +543,10 @@ struct SourceWalker {
                 var flops: Double?
                 if ["matmul", "mm", "dot"].contains(last), args.count == 2,
                     case .tensor(_, let sa?) = evaluate(args[0]), case .tensor(_, let sb?) = evaluate(args[1]),
-                    sa.count >= 2, sb.count >= 2
+                    let product = matmulFlops(sa, sb)
                 {
-                    flops = 2 * sa[sa.count - 2] * sa[sa.count - 1] * sb[sb.count - 1]
-                    noteFlops(flops!)
+                    flops = product
+                    noteFlops(product)
                 }
                 let size = flops.map { " (\(humanCount($0)) FLOPs)" } ?? ""
                 add(.tensorWork, call.range, "calls \(q)\(size)", weight: 0.5, heavy: (flops ?? 0) >= 1e9)
