@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "PythonSyntax", targets: ["PythonSyntax"]),
         .library(name: "GaiaCore", targets: ["GaiaCore"]),
         .library(name: "GaiaAnalyzer", targets: ["GaiaAnalyzer"]),
+        .library(name: "GaiaRuntime", targets: ["GaiaRuntime"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,6 +34,12 @@ let package = Package(
         .target(
             name: "GaiaAnalyzer",
             dependencies: ["PythonSyntax", "GaiaCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GaiaRuntime",
+            dependencies: ["GaiaCore"],
+            resources: [.copy("Resources/gaia_worker.py")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -60,6 +67,12 @@ let package = Package(
         .testTarget(
             name: "GaiaAnalyzerTests",
             dependencies: ["GaiaAnalyzer", "GaiaCore", "PythonSyntax"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaRuntimeTests",
+            dependencies: ["GaiaRuntime", "GaiaCore"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

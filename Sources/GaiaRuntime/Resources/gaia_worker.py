@@ -1,0 +1,137 @@
+"""Gaia's worker shim: runs one instance of a user's function and serves invocations.
+
+Started by the runtime as `python gaia_worker.py`, with the function described by environment
+variables (GAIA_FUNCTION_DIR, GAIA_ENTRY_POINT, GAIA_HANDLER, GAIA_FUNCTION_NAME, GAIA_BACKEND,
+GAIA_CPUS). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
+stderr, which the runtime captures as the instance's log.
+
+Frame (both directions): 4-byte big-endian header length, UTF-8 JSON header, 4-byte big-endian
+body length, raw body.
+  worker -> runtime, once:  {"type": "ready", "pid", "init_ms"}  or  {"type": "init_error", "error", "traceback"}
+  runtime -> worker:        {"type": "invoke", "id", "content_type"} + payload
+  worker -> runtime:        {"type": "result", "id", "ok": true, "duration_ms", "content_type"} + response
+                            {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
+Standard library only.
+"""
+import importlib.util
+import json
+import os
+import struct
+import sys
+import time
+import traceback
+
+
+def read_exact(stream, n):
+    data = bytearray()
+    while len(data) < n:
+        chunk = stream.read(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def read_frame(stream):
+    raw = read_exact(stream, 4)
+    if raw is None:
+        return None, None
+    header = json.loads(read_exact(stream, struct.unpack(">I", raw)[0]))
+    body = read_exact(stream, struct.unpack(">I", read_exact(stream, 4))[0])
+    return header, body
+
+
+def write_frame(stream, header, body=b""):
+    encoded = json.dumps(header).encode()
+    stream.write(struct.pack(">I", len(encoded)) + encoded + struct.pack(">I", len(body)) + body)
+    stream.flush()
+
+
+class Context:
+    """What a handler learns about its invocation and instance."""
+
+    def __init__(self, function_name, backend, cpus):
+        self.function_name = function_name
+        self.backend = backend
+        self.cpus = cpus
+        self.request_id = None
+        self.content_type = None
+
+
+def apply_backend(cpus):
+    """Pins this process to the backend's cores (the thread-count variables are set by the runtime)."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        try:
+            os.sched_setaffinity(0, cpus)
+        except OSError as error:
+            print(f"gaia-worker: cannot pin to cores {sorted(cpus)}: {error}", file=sys.stderr)
+
+
+def load_handler(directory, entry_point, handler_name):
+    sys.path.insert(0, directory)
+    spec = importlib.util.spec_from_file_location("gaia_function", os.path.join(directory, entry_point))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    handler = getattr(module, handler_name, None)
+    if not callable(handler):
+        raise AttributeError(f"{entry_point} defines no function '{handler_name}(payload, context)'")
+    return module, handler
+
+
+def encode_result(value):
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value), "application/octet-stream"
+    if isinstance(value, str):
+        return value.encode(), "text/plain; charset=utf-8"
+    return json.dumps(value).encode(), "application/json"
+
+
+def main():
+    # Keep the protocol on private descriptors; route the user's stdout to stderr (the log).
+    protocol_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    sys.stdout = sys.stderr
+
+    cpus = {int(c) for c in os.environ.get("GAIA_CPUS", "").split(",") if c.strip()}
+    apply_backend(cpus)
+    context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus))
+    started = time.perf_counter()
+    try:
+        module, handler = load_handler(
+            os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py"),
+            os.environ.get("GAIA_HANDLER", "handle"))
+        init = getattr(module, "init", None)
+        if callable(init):
+            init(context)
+    except BaseException as error:  # noqa: BLE001 - every failure is reported, then the worker exits
+        write_frame(protocol_out, {"type": "init_error", "error": f"{type(error).__name__}: {error}",
+                                   "traceback": traceback.format_exc(limit=8)})
+        return 3
+    write_frame(protocol_out, {"type": "ready", "pid": os.getpid(),
+                               "init_ms": round((time.perf_counter() - started) * 1000, 3)})
+
+    while True:
+        header, body = read_frame(protocol_in)
+        if header is None:
+            return 0
+        context.request_id = header.get("id")
+        context.content_type = header.get("content_type", "application/octet-stream")
+        start = time.perf_counter()
+        try:
+            payload = json.loads(body) if context.content_type.startswith("application/json") and body else body
+            response, content_type = encode_result(handler(payload, context))
+            write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": True,
+                                       "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                                       "content_type": content_type}, response)
+        except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
+            write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": False,
+                                       "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                                       "error": f"{type(error).__name__}: {error}",
+                                       "traceback": traceback.format_exc(limit=8)})
+
+
+if __name__ == "__main__":
+    sys.exit(main())

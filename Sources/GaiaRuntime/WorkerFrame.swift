@@ -1,0 +1,84 @@
+import Foundation
+
+/// One message of the worker protocol: a JSON header and a raw body.
+///
+/// On the wire: 4-byte big-endian header length, the UTF-8 JSON header, 4-byte big-endian body
+/// length, the body. `python/gaia_worker.py` (a resource of this target) speaks the other side.
+public struct WorkerFrame: Sendable, Equatable {
+    /// The decoded JSON header.
+    public var header: [String: JSONValue]
+    /// The raw body.
+    public var body: [UInt8]
+
+    /// Creates a frame.
+    public init(header: [String: JSONValue], body: [UInt8] = []) {
+        self.header = header
+        self.body = body
+    }
+
+    /// The frame's bytes.
+    public func encoded() throws -> [UInt8] {
+        let json = Array(try JSONEncoder().encode(header))
+        return Self.length(json.count) + json + Self.length(body.count) + body
+    }
+
+    private static func length(_ n: Int) -> [UInt8] {
+        let v = UInt32(n)
+        return [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
+    }
+
+    /// Decodes one frame from the front of `buffer`, removing its bytes; nil if it is not complete yet.
+    public static func decode(from buffer: inout [UInt8]) throws -> WorkerFrame? {
+        func readLength(at i: Int) -> Int? {
+            guard buffer.count >= i + 4 else { return nil }
+            return Int(buffer[i]) << 24 | Int(buffer[i + 1]) << 16 | Int(buffer[i + 2]) << 8 | Int(buffer[i + 3])
+        }
+        guard let headerLength = readLength(at: 0), let bodyLength = readLength(at: 4 + headerLength),
+            buffer.count >= 8 + headerLength + bodyLength
+        else { return nil }
+        let header = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer[4..<4 + headerLength]))
+        let body = Array(buffer[(8 + headerLength)..<(8 + headerLength + bodyLength)])
+        buffer.removeFirst(8 + headerLength + bodyLength)
+        return WorkerFrame(header: header, body: body)
+    }
+}
+
+/// A JSON value in a frame header.
+public enum JSONValue: Sendable, Equatable, Codable {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+    case null
+
+    /// Decodes strings, numbers, booleans and null; nested objects are not part of the protocol.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let n = try? c.decode(Double.self) {
+            self = .number(n)
+        } else {
+            self = .string(try c.decode(String.self))
+        }
+    }
+
+    /// Encodes the value as plain JSON.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try c.encode(s)
+        case .number(let n): try c.encode(n)
+        case .bool(let b): try c.encode(b)
+        case .null: try c.encodeNil()
+        }
+    }
+
+    /// The string, if this is one.
+    public var string: String? { if case .string(let s) = self { s } else { nil } }
+    /// The number, if this is one.
+    public var number: Double? { if case .number(let n) = self { n } else { nil } }
+    /// The boolean, if this is one.
+    public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
+}

@@ -1,0 +1,286 @@
+import Foundation
+public import GaiaCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How to start one instance of a function.
+public struct WorkerConfiguration: Sendable {
+    /// The real Python interpreter (see `PythonInterpreter.resolve`).
+    public var python: String
+    /// The function's folder.
+    public var functionDirectory: String
+    /// The handler's file, relative to `functionDirectory`.
+    public var entryPoint: String
+    /// The handler's name.
+    public var handler: String
+    /// The function's name, shown to the handler as `context.function_name`.
+    public var functionName: String
+    /// The rung the instance runs on.
+    public var backend: Backend
+    /// The cores the instance is pinned to (empty: no pinning).
+    public var cpus: [Int]
+    /// Where the instance's stdout and stderr go.
+    public var logPath: String
+    /// Extra environment variables.
+    public var environment: [String: String]
+
+    /// Creates a configuration.
+    public init(
+        python: String, functionDirectory: String, entryPoint: String = "handler.py", handler: String = "handle",
+        functionName: String, backend: Backend, cpus: [Int] = [], logPath: String, environment: [String: String] = [:]
+    ) {
+        self.python = python
+        self.functionDirectory = functionDirectory
+        self.entryPoint = entryPoint
+        self.handler = handler
+        self.functionName = functionName
+        self.backend = backend
+        self.cpus = cpus
+        self.logPath = logPath
+        self.environment = environment
+    }
+}
+
+/// What went wrong with a worker, for the caller and the logs.
+public enum WorkerError: Error, CustomStringConvertible, Equatable {
+    /// Importing the function or running its `init` failed; the worker has exited.
+    case initFailed(error: String, traceback: String)
+    /// The handler raised; the worker is still alive and serves the next request.
+    case handlerFailed(error: String, traceback: String)
+    /// The invocation took longer than its timeout; the worker was killed.
+    case timedOut(after: Duration)
+    /// The worker died (exit status, or the signal that killed it) with the end of its log.
+    case crashed(status: Int32, logTail: String)
+    /// The worker is not ready (still starting, busy, or dead).
+    case notReady(String)
+    /// The worker could not be started at all.
+    case launchFailed(String)
+
+    /// A message for a person.
+    public var description: String {
+        switch self {
+        case .initFailed(let error, _): "the function failed to initialise: \(error)"
+        case .handlerFailed(let error, _): "the handler raised \(error)"
+        case .timedOut(let after): "the invocation exceeded its timeout of \(after); the instance was stopped"
+        case .crashed(let status, let tail): "the instance exited unexpectedly (status \(status))\(tail.isEmpty ? "" : ": " + tail)"
+        case .notReady(let why): "the instance is not ready: \(why)"
+        case .launchFailed(let why): "could not start a worker: \(why)"
+        }
+    }
+}
+
+/// A worker's answer to one invocation.
+public struct WorkerResponse: Sendable {
+    /// The response body.
+    public var body: [UInt8]
+    /// Its media type (`application/json`, `text/plain; charset=utf-8`, `application/octet-stream`).
+    public var contentType: String
+    /// Time spent in the handler, as the worker measured it.
+    public var handlerMilliseconds: Double
+}
+
+/// One instance: a real OS process running `gaia_worker.py` with the function loaded.
+///
+/// The process is started by `start()`, which returns once the function's `init` has run.
+/// `invoke` sends one request and waits for its result; one request at a time.
+public actor WorkerProcess {
+    /// The configuration it was started with.
+    public nonisolated let configuration: WorkerConfiguration
+    private let process = Process()
+    private var toWorker: FileHandle?
+    private var frames: AsyncStream<WorkerFrame>.Iterator?
+    private var nextID = 0
+    private var busy = false
+    private var timedOut = false
+    private(set) var ready = false
+    /// Milliseconds `init` (and importing the function) took, once ready.
+    public private(set) var initMilliseconds: Double = 0
+
+    /// Creates a worker; nothing runs until `start()`.
+    public init(configuration: WorkerConfiguration) {
+        self.configuration = configuration
+    }
+
+    /// The process id, once started.
+    public var pid: Int32 { process.processIdentifier }
+
+    /// Whether the process is still running.
+    public var isAlive: Bool { process.isRunning }
+
+    /// Starts the process and waits until the function is loaded and `init` has run.
+    public func start(timeout: Duration = .seconds(120)) async throws {
+        let c = configuration
+        guard FileManager.default.fileExists(atPath: c.python) else {
+            throw WorkerError.launchFailed("no Python interpreter at \(c.python)")
+        }
+        process.executableURL = URL(fileURLWithPath: c.python)
+        process.arguments = [try Self.shimPath()]
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
+        environment.merge(c.backend.environment) { $1 }
+        environment.merge(c.environment) { $1 }
+        environment["GAIA_FUNCTION_DIR"] = c.functionDirectory
+        environment["GAIA_ENTRY_POINT"] = c.entryPoint
+        environment["GAIA_HANDLER"] = c.handler
+        environment["GAIA_FUNCTION_NAME"] = c.functionName
+        environment["GAIA_BACKEND"] = c.backend.description
+        environment["GAIA_CPUS"] = c.cpus.map(String.init).joined(separator: ",")
+        environment["PYTHONUNBUFFERED"] = "1"
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: c.functionDirectory)
+        let input = Pipe()
+        let output = Pipe()
+        _ = FileManager.default.createFile(atPath: c.logPath, contents: nil)
+        guard let log = FileHandle(forWritingAtPath: c.logPath) else {
+            throw WorkerError.launchFailed("cannot write the instance log at \(c.logPath)")
+        }
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = log
+        do {
+            try process.run()
+        } catch {
+            throw WorkerError.launchFailed("\(c.python): \(error)")
+        }
+        try? log.close()
+        toWorker = input.fileHandleForWriting
+        frames = Self.readFrames(from: output.fileHandleForReading).makeAsyncIterator()
+
+        let frame = try await nextFrame(timeout: timeout)
+        switch frame.header["type"]?.string {
+        case "ready":
+            initMilliseconds = frame.header["init_ms"]?.number ?? 0
+            ready = true
+        case "init_error":
+            process.waitUntilExit()
+            throw WorkerError.initFailed(
+                error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
+        default:
+            terminate()
+            throw WorkerError.launchFailed("unexpected first message from the worker: \(frame.header)")
+        }
+    }
+
+    /// Sends one invocation and waits for its result. On timeout the process is killed.
+    public func invoke(_ body: [UInt8], contentType: String, timeout: Duration = .seconds(60)) async throws -> WorkerResponse {
+        guard ready, process.isRunning else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
+        guard !busy else { throw WorkerError.notReady("it is serving another request") }
+        busy = true
+        defer { busy = false }
+        nextID += 1
+        let request = WorkerFrame(
+            header: ["type": .string("invoke"), "id": .number(Double(nextID)), "content_type": .string(contentType)],
+            body: body)
+        do {
+            try toWorker?.write(contentsOf: request.encoded())
+        } catch {
+            throw try await failure(whileWaiting: false)
+        }
+        let frame = try await nextFrame(timeout: timeout)
+        let duration = frame.header["duration_ms"]?.number ?? 0
+        if frame.header["ok"]?.bool == true {
+            return WorkerResponse(
+                body: frame.body, contentType: frame.header["content_type"]?.string ?? "application/octet-stream",
+                handlerMilliseconds: duration)
+        }
+        throw WorkerError.handlerFailed(
+            error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
+    }
+
+    /// Stops the process: closes its input (a clean exit), and kills it if it lingers.
+    public func terminate() {
+        ready = false
+        try? toWorker?.close()
+        toWorker = nil
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
+    /// Waits for the next frame, killing the process if `timeout` passes first.
+    private func nextFrame(timeout: Duration) async throws -> WorkerFrame {
+        timedOut = false
+        let pid = process.processIdentifier
+        let watchdog = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.markTimedOut()
+            kill(pid, SIGKILL)
+        }
+        defer { watchdog.cancel() }
+        var iterator = frames
+        let frame = await iterator?.next(isolation: self)
+        frames = iterator
+        guard let frame else {
+            throw try await failure(whileWaiting: true, timeout: timeout)
+        }
+        return frame
+    }
+
+    private func markTimedOut() { timedOut = true }
+
+    /// The error for a worker whose output ended: a timeout we caused, or a crash.
+    private func failure(whileWaiting: Bool, timeout: Duration = .zero) async throws -> WorkerError {
+        ready = false
+        process.waitUntilExit()
+        if timedOut { return .timedOut(after: timeout) }
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        return .crashed(status: status, logTail: Self.tail(of: configuration.logPath))
+    }
+
+    /// The last lines of a log, for error messages.
+    static func tail(of path: String, lines: Int = 5) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "" }
+        return String(decoding: data.suffix(2000), as: UTF8.self)
+            .split(separator: "\n").suffix(lines).joined(separator: " | ")
+    }
+
+    /// Frames decoded from the worker's output, read on a thread of their own (reads block).
+    private static func readFrames(from handle: FileHandle) -> AsyncStream<WorkerFrame> {
+        AsyncStream { continuation in
+            let thread = Thread {
+                var buffer: [UInt8] = []
+                while true {
+                    let chunk = handle.availableData
+                    if chunk.isEmpty { break }
+                    buffer += chunk
+                    while let frame = try? WorkerFrame.decode(from: &buffer) { continuation.yield(frame) }
+                }
+                continuation.finish()
+            }
+            thread.start()
+        }
+    }
+
+    /// The worker shim shipped with GaiaRuntime (`GAIA_WORKER_SCRIPT` overrides it).
+    static func shimPath() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["GAIA_WORKER_SCRIPT"] { return path }
+        guard let path = Bundle.module.path(forResource: "gaia_worker", ofType: "py") else {
+            throw WorkerError.launchFailed("the worker shim gaia_worker.py is missing from GaiaRuntime's resources")
+        }
+        return path
+    }
+}
+
+/// Finds the interpreter that `python3` really runs, once, so workers skip shims such as pyenv's.
+public enum PythonInterpreter {
+    /// The absolute path of the interpreter a command (`python3`, a path) runs.
+    public static func resolve(_ command: String = "python3") throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [command, "-c", "import sys; print(sys.executable)"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        do {
+            try process.run()
+        } catch {
+            throw WorkerError.launchFailed("cannot run \(command): \(error)")
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0, !path.isEmpty else {
+            throw WorkerError.launchFailed("\(command) is not a working Python interpreter (install python3 or pass --python)")
+        }
+        return path
+    }
+}

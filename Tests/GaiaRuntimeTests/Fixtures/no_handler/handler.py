@@ -1,0 +1,2 @@
+def helper(payload):
+    return payload
