@@ -58,6 +58,12 @@ let package = Package(
             path: "bench/parse",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "worker-bench",
+            dependencies: ["GaiaRuntime", "GaiaCore"],
+            path: "bench/worker",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PythonSyntaxTests",
             dependencies: ["PythonSyntax"],
