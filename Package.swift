@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         .target(
@@ -30,7 +31,11 @@ let package = Package(
             dependencies: [.product(name: "BigInt", package: "BigInt")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "GaiaCore", swiftSettings: swiftSettings),
+        .target(
+            name: "GaiaCore",
+            dependencies: [.product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "GaiaAnalyzer",
             dependencies: ["PythonSyntax", "GaiaCore", .product(name: "Yams", package: "Yams")],
@@ -74,6 +79,11 @@ let package = Package(
             name: "GaiaAnalyzerTests",
             dependencies: ["GaiaAnalyzer", "GaiaCore", "PythonSyntax"],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaCoreTests",
+            dependencies: ["GaiaCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,145 @@
+import DequeModule
+
+/// Horizontal autoscaling settings, per function (Knative KPA's knobs, with its defaults).
+public struct AutoscalerSettings: Sendable, Hashable, Codable {
+    /// Concurrent requests one instance should carry on average (Knative: 70% of a
+    /// container-concurrency of 1).
+    public var targetConcurrency: Double = 0.7
+    /// Window averaged for normal decisions.
+    public var stableWindow: Duration = .seconds(60)
+    /// Window averaged to detect bursts (Knative: 10% of the stable window).
+    public var panicWindow: Duration = .seconds(6)
+    /// Enter panic mode when the panic window asks for this many times the current instances.
+    public var panicThreshold: Double = 2.0
+    /// Fewest instances, also while idle; 0 allows scale to zero.
+    public var minScale: Int = 0
+    /// Most instances.
+    public var maxScale: Int = 10
+    /// Time with no traffic at all before scaling to zero.
+    public var keepAlive: Duration = .seconds(60)
+    /// At most this many times the current instances in one step up.
+    public var maxScaleUpRate: Double = 1000
+    /// At most the current instances divided by this in one step down.
+    public var maxScaleDownRate: Double = 2
+
+    /// The defaults.
+    public init() {}
+}
+
+/// A decision of the autoscaler: how many instances, and why.
+public struct ScaleDecision: Sendable, Hashable {
+    /// Instances wanted now.
+    public var desired: Int
+    /// Whether the burst (panic) mode is on.
+    public var panicking: Bool
+    /// One line for the decision log.
+    public var reason: String
+}
+
+/// Knative-KPA-style horizontal autoscaler: averages observed concurrency over a stable and a
+/// panic window and turns it into a desired instance count. A value: time is an input, so tests
+/// drive it with a manual clock.
+public struct Autoscaler: Sendable {
+    /// Its settings.
+    public var settings: AutoscalerSettings
+    private var samples: Deque<(at: ContinuousClock.Instant, concurrency: Double)> = []
+    private var panicSince: ContinuousClock.Instant?
+    private var lastPanicSignal: ContinuousClock.Instant?
+    private var lastTraffic: ContinuousClock.Instant?
+    private var startedAt: ContinuousClock.Instant?
+
+    /// Creates an autoscaler.
+    public init(settings: AutoscalerSettings = AutoscalerSettings()) {
+        self.settings = settings
+    }
+
+    /// Records the concurrency (requests in flight plus queued) observed at `now`.
+    public mutating func record(concurrency: Double, at now: ContinuousClock.Instant) {
+        if startedAt == nil { startedAt = now }
+        samples.append((now, concurrency))
+        if concurrency > 0 { lastTraffic = now }
+        let horizon = max(settings.stableWindow, settings.panicWindow)
+        while let first = samples.first, now - first.at > horizon { samples.removeFirst() }
+    }
+
+    private func average(over window: Duration, at now: ContinuousClock.Instant) -> Double? {
+        var sum = 0.0
+        var count = 0
+        for sample in samples.reversed() {
+            if now - sample.at >= window { break }  // half-open: a 6 s window holds 6 one-second samples
+            sum += sample.concurrency
+            count += 1
+        }
+        return count == 0 ? nil : sum / Double(count)
+    }
+
+    /// How many instances are wanted at `now`, given `current` instances.
+    public mutating func evaluate(current: Int, at now: ContinuousClock.Instant) -> ScaleDecision {
+        let s = settings
+        guard let stable = average(over: s.stableWindow, at: now),
+            let panic = average(over: s.panicWindow, at: now)
+        else {
+            let desired = min(max(current, s.minScale), s.maxScale)
+            return ScaleDecision(desired: desired, panicking: false, reason: "no observations yet: keep \(desired)")
+        }
+        let wantStable = instances(for: stable)
+        let wantPanic = instances(for: panic)
+
+        // Panic: a burst asks for panicThreshold× the instances we have. Stay in panic until the
+        // burst has been gone for a whole stable window; never scale down while panicking.
+        if Double(wantPanic) >= s.panicThreshold * Double(max(current, 1)) && wantPanic > current {
+            if panicSince == nil { panicSince = now }
+            lastPanicSignal = now
+        } else if let last = lastPanicSignal, now - last >= s.stableWindow {
+            panicSince = nil
+            lastPanicSignal = nil
+        }
+        var desired: Int
+        var reason: String
+        if panicSince != nil {
+            desired = max(wantPanic, current)
+            reason = "panic: \(fmt(panic)) concurrent over \(s.panicWindow) wants \(wantPanic)"
+        } else {
+            desired = wantStable
+            reason = "stable: \(fmt(stable)) concurrent over \(s.stableWindow) wants \(wantStable)"
+        }
+
+        // Rate limits.
+        if current > 0 {
+            let up = Int((Double(current) * s.maxScaleUpRate).rounded(.up))
+            let down = Int((Double(current) / s.maxScaleDownRate).rounded(.down))
+            if desired > up {
+                desired = up
+                reason += ", capped at \(up) by the scale-up rate"
+            }
+            if desired < down && desired > 0 {
+                desired = down
+                reason += ", held at \(down) by the scale-down rate"
+            }
+        }
+
+        // Scale to zero only after keepAlive with no traffic at all; until then keep one.
+        if desired == 0 && current > 0 {
+            let idleSince = lastTraffic ?? startedAt ?? now
+            if now - idleSince < s.keepAlive {
+                desired = 1
+                reason = "no traffic for \(now - idleSince); keep 1 until keep-alive \(s.keepAlive)"
+            } else {
+                reason = "no traffic for \(now - idleSince) ≥ keep-alive \(s.keepAlive): scale to zero"
+            }
+        }
+        let clamped = min(max(desired, s.minScale), s.maxScale)
+        if clamped != desired { reason += ", clamped to [\(s.minScale), \(s.maxScale)]" }
+        return ScaleDecision(desired: clamped, panicking: panicSince != nil, reason: reason)
+    }
+
+    /// Instances needed for a concurrency; the tolerance keeps 0.7 / 0.7 at 1, not 2.
+    private func instances(for concurrency: Double) -> Int {
+        max(0, Int((concurrency / settings.targetConcurrency - 1e-9).rounded(.up)))
+    }
+
+    private func fmt(_ value: Double) -> String {
+        let rounded = (value * 100).rounded() / 100
+        return String(rounded)
+    }
+}
