@@ -43,7 +43,7 @@ let package = Package(
         ),
         .target(
             name: "GaiaRuntime",
-            dependencies: ["GaiaCore"],
+            dependencies: ["GaiaCore", .product(name: "DequeModule", package: "swift-collections")],
             resources: [.copy("Resources/gaia_worker.py")],
             swiftSettings: swiftSettings
         ),

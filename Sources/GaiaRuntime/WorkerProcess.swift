@@ -188,12 +188,14 @@ public actor WorkerProcess {
             error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
     }
 
-    /// Stops the process: closes its input (a clean exit), and kills it if it lingers.
+    /// Stops the process (SIGKILL if it is still running) and reaps it, so no process outlives it.
     public func terminate() {
         ready = false
         try? toWorker?.close()
         toWorker = nil
+        guard process.processIdentifier != 0 else { return }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.waitUntilExit()
     }
 
     /// Waits for the next frame, killing the process if `timeout` passes first.

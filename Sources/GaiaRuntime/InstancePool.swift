@@ -1,0 +1,179 @@
+public import GaiaCore
+import DequeModule
+
+/// Limits of one pool.
+public struct PoolSettings: Sendable {
+    /// Most instances, starting ones included.
+    public var maxScale: Int = 10
+    /// Most requests waiting for an instance; past it callers get `PoolError.queueFull`.
+    public var queueLimit: Int = 100
+    /// Longest one invocation may run before its instance is killed.
+    public var invocationTimeout: Duration = .seconds(60)
+    /// Longest an instance may take to import the function and run `init`.
+    public var startTimeout: Duration = .seconds(120)
+
+    /// The defaults.
+    public init() {}
+}
+
+/// Why a pool refused a request.
+public enum PoolError: Error, CustomStringConvertible, Equatable {
+    /// Every instance is busy, no more may start, and the queue is full.
+    case queueFull(limit: Int)
+    /// The pool is shutting down.
+    case shuttingDown
+
+    /// A message for a person.
+    public var description: String {
+        switch self {
+        case .queueFull(let limit): "all instances are busy and \(limit) requests are already waiting; retry shortly"
+        case .shuttingDown: "the function is shutting down"
+        }
+    }
+}
+
+/// What one invocation through the pool came to.
+public struct InvocationOutcome: Sendable {
+    /// The worker's answer.
+    public var response: WorkerResponse
+    /// The instance that served it.
+    public var instance: Int
+    /// Whether the request waited for its instance to start.
+    public var coldStart: Bool
+    /// Time from arrival until an instance was handed over (cold start included).
+    public var queueMilliseconds: Double
+    /// Time from arrival until the answer.
+    public var totalMilliseconds: Double
+}
+
+/// The instances of one function on one rung, and the requests waiting for them.
+///
+/// A request takes an idle instance, or starts a new one while the pool is under `maxScale`
+/// (a cold start), or waits in a bounded queue for the next instance to free up. An instance
+/// whose worker crashes or times out is removed and, if requests are waiting, replaced.
+public actor InstancePool {
+    /// The rung the instances run on.
+    public nonisolated let backend: Backend
+    private let settings: PoolSettings
+    private let makeConfiguration: @Sendable (Int) -> WorkerConfiguration
+    private var instances: [Int: WorkerProcess] = [:]
+    private var idle: [Int] = []
+    private var starting = 0
+    private var waiting: Deque<CheckedContinuation<(Int, Bool), any Error>> = []
+    /// Requests from arrival to completion: queued, waiting on a cold start, or running.
+    private var active = 0
+    private var nextID = 0
+    private var closed = false
+    private let clock = ContinuousClock()
+
+    /// Creates an empty pool; `configuration(id)` describes instance `id`'s worker.
+    public init(backend: Backend, settings: PoolSettings = PoolSettings(), configuration: @escaping @Sendable (Int) -> WorkerConfiguration) {
+        self.backend = backend
+        self.settings = settings
+        self.makeConfiguration = configuration
+    }
+
+    /// Requests in the pool (running, queued or waiting on a cold start): what the autoscaler observes.
+    public var concurrency: Double { Double(active) }
+
+    /// Instances running or starting.
+    public var instanceCount: Int { instances.count + starting }
+
+    /// Process ids of the running instances.
+    public var pids: [Int32] {
+        get async {
+            var result: [Int32] = []
+            for worker in instances.values { result.append(await worker.pid) }
+            return result
+        }
+    }
+
+    /// Runs one invocation on an instance of this pool.
+    public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
+        let arrived = clock.now
+        active += 1
+        defer { active -= 1 }
+        let (id, cold) = try await acquire()
+        let handedOver = clock.now
+        guard let worker = instances[id] else { throw WorkerError.notReady("instance \(id) was removed") }
+        do {
+            let response = try await worker.invoke(body, contentType: contentType, timeout: settings.invocationTimeout)
+            release(id)
+            return InvocationOutcome(
+                response: response, instance: id, coldStart: cold, queueMilliseconds: Self.ms(handedOver - arrived),
+                totalMilliseconds: Self.ms(clock.now - arrived))
+        } catch WorkerError.handlerFailed(let error, let traceback) {
+            release(id)
+            throw WorkerError.handlerFailed(error: error, traceback: traceback)
+        } catch {
+            await remove(id)
+            throw error
+        }
+    }
+
+    /// Starts instances up to `desired` (pre-warming) or stops idle ones above it (down to zero).
+    public func scale(to desired: Int) async throws {
+        let target = min(max(desired, 0), settings.maxScale)
+        while instanceCount < target && !closed {
+            let id = try await startInstance()
+            release(id)
+        }
+        while instanceCount > target, let id = idle.popLast() {
+            await remove(id, replace: false)
+        }
+    }
+
+    /// Stops every instance and fails waiting requests; the pool takes no more work.
+    public func shutdown() async {
+        closed = true
+        while let waiter = waiting.popFirst() { waiter.resume(throwing: PoolError.shuttingDown) }
+        for id in Array(instances.keys) { await remove(id, replace: false) }
+    }
+
+    /// An idle instance, a newly started one (cold), or a place in the queue.
+    private func acquire() async throws -> (Int, Bool) {
+        guard !closed else { throw PoolError.shuttingDown }
+        if let id = idle.popLast() { return (id, false) }
+        if instanceCount < settings.maxScale { return (try await startInstance(), true) }
+        guard waiting.count < settings.queueLimit else { throw PoolError.queueFull(limit: settings.queueLimit) }
+        return try await withCheckedThrowingContinuation { waiting.append($0) }
+    }
+
+    /// Hands a free instance to the first waiting request, or parks it as idle.
+    private func release(_ id: Int) {
+        guard instances[id] != nil else { return }
+        if let waiter = waiting.popFirst() {
+            waiter.resume(returning: (id, false))
+        } else {
+            idle.append(id)
+        }
+    }
+
+    private func startInstance() async throws -> Int {
+        nextID += 1
+        let id = nextID
+        let worker = WorkerProcess(configuration: makeConfiguration(id))
+        starting += 1
+        defer { starting -= 1 }
+        try await worker.start(timeout: settings.startTimeout)
+        instances[id] = worker
+        return id
+    }
+
+    /// Stops an instance; if requests are waiting and there is room, starts a replacement for them.
+    private func remove(_ id: Int, replace: Bool = true) async {
+        idle.removeAll { $0 == id }
+        guard let worker = instances.removeValue(forKey: id) else { return }
+        await worker.terminate()
+        guard replace, !closed, let waiter = waiting.popFirst() else { return }
+        do {
+            waiter.resume(returning: (try await startInstance(), true))
+        } catch {
+            waiter.resume(throwing: error)
+        }
+    }
+
+    private static func ms(_ d: Duration) -> Double {
+        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+    }
+}

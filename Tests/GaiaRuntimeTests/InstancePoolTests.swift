@@ -1,0 +1,101 @@
+import Foundation
+import GaiaCore
+import Testing
+
+@testable import GaiaRuntime
+
+/// The pool over real worker processes: concurrency, cold starts, the bounded queue, replacement
+/// of crashed instances, pre-warming and scale to zero.
+struct InstancePoolTests {
+    func pool(_ fixture: String, maxScale: Int, queueLimit: Int = 100, timeout: Duration = .seconds(60)) throws -> InstancePool {
+        let python = try #require(WorkerProcessTests.python, "python3 is required for pool tests")
+        let dir = try #require(Bundle.module.path(forResource: fixture, ofType: nil, inDirectory: "Fixtures"))
+        var settings = PoolSettings()
+        settings.maxScale = maxScale
+        settings.queueLimit = queueLimit
+        settings.invocationTimeout = timeout
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-pool-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        return InstancePool(backend: .cpu(cores: 1), settings: settings) { id in
+            WorkerConfiguration(python: python, functionDirectory: dir, functionName: fixture, backend: .cpu(cores: 1),
+                                logPath: "\(logs)/instance-\(id).log")
+        }
+    }
+
+    func alive(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
+
+    /// Waits, by yielding (no sleeping), until the pool reaches a state; fails after 30 s.
+    func eventually(_ condition: () async -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await !condition() {
+            try #require(ContinuousClock.now < deadline, "the pool never reached the expected state")
+            await Task.yield()
+        }
+    }
+
+    @Test func servesConcurrentRequestsWithinMaxScale() async throws {
+        let p = try pool("echo", maxScale: 3)
+        let outcomes = try await withThrowingTaskGroup(of: (Int, InvocationOutcome).self) { group in
+            for i in 0..<64 {
+                group.addTask {
+                    let body = Array("{\"i\": \(i)}".utf8)
+                    return (i, try await p.invoke(body, contentType: "application/json"))
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(outcomes.count == 64)
+        for (i, outcome) in outcomes {
+            let json = try JSONSerialization.jsonObject(with: Data(outcome.response.body)) as? [String: Any]
+            #expect((json?["echo"] as? [String: Any])?["i"] as? Int == i)
+        }
+        let cold = outcomes.filter { $0.1.coldStart }.count
+        #expect((1...3).contains(cold), "one cold start per instance started, got \(cold)")
+        #expect(Set(outcomes.map { $0.1.instance }).count <= 3)
+        #expect(await p.instanceCount <= 3)
+        let pids = await p.pids
+        await p.shutdown()
+        #expect(pids.allSatisfy { !alive($0) }, "shutdown leaves no worker processes")
+    }
+
+    @Test func aFullQueueRefusesInsteadOfWaitingForever() async throws {
+        let p = try pool("slow", maxScale: 1, queueLimit: 1)
+        let slow = Array(#"{"seconds": 1.5}"#.utf8)
+        async let first = p.invoke(slow, contentType: "application/json")
+        try await eventually { await p.instanceCount == 1 }  // the first request claimed the only instance
+        async let second = p.invoke(slow, contentType: "application/json")
+        try await eventually { await p.concurrency == 2 }  // in flight or starting, plus one waiting
+        await #expect(throws: PoolError.queueFull(limit: 1)) {
+            _ = try await p.invoke(slow, contentType: "application/json")
+        }
+        let (a, b) = try await (first, second)
+        #expect(a.coldStart && !b.coldStart)
+        #expect(b.queueMilliseconds > 500, "the second request waited for the first")
+        await p.shutdown()
+    }
+
+    @Test func aCrashedInstanceIsReplacedAndTheNextRequestSucceeds() async throws {
+        let p = try pool("flaky", maxScale: 1)
+        let first = try await p.invoke(Array("{}".utf8), contentType: "application/json")
+        await #expect(throws: WorkerError.self) {
+            _ = try await p.invoke(Array(#"{"exit": true}"#.utf8), contentType: "application/json")
+        }
+        #expect(await p.instanceCount == 0)
+        let next = try await p.invoke(Array("{}".utf8), contentType: "application/json")
+        #expect(next.coldStart && next.instance != first.instance)
+        await p.shutdown()
+    }
+
+    @Test func preWarmsAndScalesToZero() async throws {
+        let p = try pool("echo", maxScale: 4)
+        try await p.scale(to: 2)
+        #expect(await p.instanceCount == 2)
+        let warm = try await p.invoke(Array("{}".utf8), contentType: "application/json")
+        #expect(!warm.coldStart, "a pre-warmed instance serves without a cold start")
+        let pids = await p.pids
+        try await p.scale(to: 0)
+        #expect(await p.instanceCount == 0)
+        #expect(pids.allSatisfy { !alive($0) })
+        await p.shutdown()
+    }
+}
