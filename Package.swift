@@ -18,12 +18,14 @@ let package = Package(
         .library(name: "GaiaCore", targets: ["GaiaCore"]),
         .library(name: "GaiaAnalyzer", targets: ["GaiaAnalyzer"]),
         .library(name: "GaiaRuntime", targets: ["GaiaRuntime"]),
+        .library(name: "GaiaStore", targets: ["GaiaStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/attaswift/BigInt", from: "6.0.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         .target(
@@ -39,6 +41,11 @@ let package = Package(
         .target(
             name: "GaiaAnalyzer",
             dependencies: ["PythonSyntax", "GaiaCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GaiaStore",
+            dependencies: ["GaiaCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -84,6 +91,11 @@ let package = Package(
         .testTarget(
             name: "GaiaCoreTests",
             dependencies: ["GaiaCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaStoreTests",
+            dependencies: ["GaiaStore", "GaiaCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,229 @@
+public import Foundation
+public import GaiaCore
+public import GRDB
+
+/// A deployed function's current state: its latest revision and manifest.
+public struct StoredFunction: Sendable, Equatable {
+    /// The function's name.
+    public var name: String
+    /// The revision that serves (the latest deployed).
+    public var revision: Int
+    /// Where the revision's files are kept.
+    public var sourceDirectory: String
+    /// The revision's manifest.
+    public var manifest: FunctionManifest
+    /// When the revision was deployed.
+    public var deployedAt: Date
+}
+
+/// One invocation, as recorded for history, metrics and cost.
+public struct InvocationRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "invocation"
+    /// Database id (nil before insertion).
+    public var id: Int64?
+    /// The function's name.
+    public var function: String
+    /// The revision that served it.
+    public var revision: Int
+    /// When it arrived.
+    public var at: Date
+    /// The rung that served it (`cpu-2`).
+    public var backend: String
+    /// Whether it waited for an instance to start.
+    public var coldStart: Bool
+    /// Arrival to response, milliseconds.
+    public var durationMs: Double
+    /// Arrival until an instance took it, milliseconds.
+    public var queueMs: Double
+    /// HTTP status returned.
+    public var status: Int
+    /// Pay-per-use cost in USD.
+    public var costUSD: Double
+
+    /// Creates a record.
+    public init(
+        id: Int64? = nil, function: String, revision: Int, at: Date, backend: String, coldStart: Bool,
+        durationMs: Double, queueMs: Double, status: Int, costUSD: Double
+    ) {
+        self.id = id
+        self.function = function
+        self.revision = revision
+        self.at = at
+        self.backend = backend
+        self.coldStart = coldStart
+        self.durationMs = durationMs
+        self.queueMs = queueMs
+        self.status = status
+        self.costUSD = costUSD
+    }
+}
+
+/// A control decision (scale, switch rung) with its reason, for the decision log.
+public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "decision"
+    /// Database id (nil before insertion).
+    public var id: Int64?
+    /// The function's name.
+    public var function: String
+    /// When it was taken.
+    public var at: Date
+    /// What was decided: `scale`, `promote`, `demote`…
+    public var kind: String
+    /// The state before (`2 instances`, `cpu-1`).
+    public var from: String
+    /// The state after.
+    public var to: String
+    /// One line: why.
+    public var reason: String
+
+    /// Creates a record.
+    public init(id: Int64? = nil, function: String, at: Date, kind: String, from: String, to: String, reason: String) {
+        self.id = id
+        self.function = function
+        self.at = at
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.reason = reason
+    }
+}
+
+/// Gaia's persistent state in SQLite: functions, their revisions and manifests, invocation
+/// records and control decisions. Migrations run in `init`; they are named and never edited.
+public final class GaiaDatabase: Sendable {
+    /// The connection (a queue on disk, or in memory for tests).
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path`.
+    public convenience init(path: String) throws {
+        try self.init(try DatabaseQueue(path: path))
+    }
+
+    /// An empty in-memory database.
+    public static func inMemory() throws -> GaiaDatabase {
+        try GaiaDatabase(try DatabaseQueue())
+    }
+
+    /// Uses a connection and brings its schema up to date.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: functions, revisions, invocations, decisions") { db in
+            try db.create(table: "revision") { t in
+                t.column("function", .text).notNull()
+                t.column("number", .integer).notNull()
+                t.column("deployedAt", .datetime).notNull()
+                t.column("sourceDirectory", .text).notNull()
+                t.column("manifest", .text).notNull()
+                t.column("deleted", .boolean).notNull().defaults(to: false)
+                t.primaryKey(["function", "number"])
+            }
+            try db.create(table: "invocation") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("function", .text).notNull().indexed()
+                t.column("revision", .integer).notNull()
+                t.column("at", .datetime).notNull()
+                t.column("backend", .text).notNull()
+                t.column("coldStart", .boolean).notNull()
+                t.column("durationMs", .double).notNull()
+                t.column("queueMs", .double).notNull()
+                t.column("status", .integer).notNull()
+                t.column("costUSD", .double).notNull()
+            }
+            try db.create(table: "decision") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("function", .text).notNull().indexed()
+                t.column("at", .datetime).notNull()
+                t.column("kind", .text).notNull()
+                t.column("from", .text).notNull()
+                t.column("to", .text).notNull()
+                t.column("reason", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    /// Stores a new revision of a function (1 for a new name) and returns its number.
+    @discardableResult
+    public func deploy(name: String, manifest: FunctionManifest, sourceDirectory: String, at date: Date = Date()) throws -> Int {
+        let json = String(decoding: try JSONEncoder().encode(manifest), as: UTF8.self)
+        return try writer.write { db in
+            let last = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM revision WHERE function = ?", arguments: [name]) ?? 0
+            try db.execute(
+                sql: "UPDATE revision SET deleted = 0 WHERE function = ?", arguments: [name])
+            try db.execute(
+                sql: "INSERT INTO revision (function, number, deployedAt, sourceDirectory, manifest) VALUES (?, ?, ?, ?, ?)",
+                arguments: [name, last + 1, date, sourceDirectory, json])
+            return last + 1
+        }
+    }
+
+    /// The function's latest revision, if it exists and was not deleted.
+    public func function(named name: String) throws -> StoredFunction? {
+        try writer.read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT * FROM revision WHERE function = ? AND deleted = 0 ORDER BY number DESC LIMIT 1",
+                arguments: [name]
+            ).map(Self.stored)
+        }
+    }
+
+    /// Every live function at its latest revision, by name.
+    public func functions() throws -> [StoredFunction] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT r.* FROM revision r
+                    JOIN (SELECT function, MAX(number) AS number FROM revision GROUP BY function) latest
+                      ON latest.function = r.function AND latest.number = r.number
+                    WHERE r.deleted = 0 ORDER BY r.function
+                    """
+            ).map(Self.stored)
+        }
+    }
+
+    /// Marks a function deleted (its history stays); false if there was none.
+    @discardableResult
+    public func delete(name: String) throws -> Bool {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE revision SET deleted = 1 WHERE function = ? AND deleted = 0", arguments: [name])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Stores invocation records (the runtime batches them off the request path).
+    public func record(_ invocations: [InvocationRecord]) throws {
+        try writer.write { db in
+            for record in invocations { try record.insert(db) }
+        }
+    }
+
+    /// The most recent invocations of a function, newest first.
+    public func invocations(of name: String, limit: Int = 100) throws -> [InvocationRecord] {
+        try writer.read { db in
+            try InvocationRecord.filter(Column("function") == name).order(Column("id").desc).limit(limit).fetchAll(db)
+        }
+    }
+
+    /// Stores a control decision.
+    public func record(_ decision: DecisionRecord) throws {
+        try writer.write { db in try decision.insert(db) }
+    }
+
+    /// A function's decisions, oldest first.
+    public func decisions(of name: String) throws -> [DecisionRecord] {
+        try writer.read { db in try DecisionRecord.filter(Column("function") == name).order(Column("id")).fetchAll(db) }
+    }
+
+    private static func stored(_ row: Row) throws -> StoredFunction {
+        let manifest = try JSONDecoder().decode(FunctionManifest.self, from: Data((row["manifest"] as String).utf8))
+        return StoredFunction(
+            name: row["function"], revision: row["number"], sourceDirectory: row["sourceDirectory"], manifest: manifest,
+            deployedAt: row["deployedAt"])
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import GaiaCore
+import GaiaStore
+import Testing
+
+struct GaiaDatabaseTests {
+    func manifest(_ name: String, mode: ExecutionMode = .cpu) -> FunctionManifest {
+        FunctionManifest(
+            name: name, entryPoint: "handler.py", handler: "handle", detectedMode: mode, confidence: 0.9,
+            rationale: "\(mode): test", evidence: [], frameworks: [], estimatedWork: WorkEstimate(), analyzerVersion: "test")
+    }
+
+    @Test func everyDeployIsANewRevisionAndTheLatestServes() throws {
+        let db = try GaiaDatabase.inMemory()
+        #expect(try db.deploy(name: "matmul", manifest: manifest("matmul"), sourceDirectory: "/r1") == 1)
+        #expect(try db.deploy(name: "matmul", manifest: manifest("matmul", mode: .gpu), sourceDirectory: "/r2") == 2)
+        try db.deploy(name: "echo", manifest: manifest("echo"), sourceDirectory: "/e1")
+        let current = try #require(try db.function(named: "matmul"))
+        #expect(current.revision == 2 && current.sourceDirectory == "/r2" && current.manifest.mode == .gpu)
+        #expect(try db.functions().map(\.name) == ["echo", "matmul"])
+    }
+
+    @Test func deleteHidesTheFunctionAndKeepsItsHistory() throws {
+        let db = try GaiaDatabase.inMemory()
+        try db.deploy(name: "idle", manifest: manifest("idle"), sourceDirectory: "/i1")
+        try db.record([InvocationRecord(function: "idle", revision: 1, at: Date(), backend: "cpu-1", coldStart: true,
+                                        durationMs: 5, queueMs: 1, status: 200, costUSD: 1e-7)])
+        #expect(try db.delete(name: "idle"))
+        #expect(try db.function(named: "idle") == nil)
+        #expect(try db.functions().isEmpty)
+        #expect(try db.invocations(of: "idle").count == 1)
+        #expect(try !db.delete(name: "idle"))
+        #expect(try db.deploy(name: "idle", manifest: manifest("idle"), sourceDirectory: "/i2") == 2, "a redeploy continues the numbering")
+    }
+
+    @Test func invocationsAndDecisionsRoundTrip() throws {
+        let db = try GaiaDatabase.inMemory()
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        let records = (0..<5).map { i in
+            InvocationRecord(function: "f", revision: 1, at: at.addingTimeInterval(Double(i)), backend: "cpu-2",
+                             coldStart: i == 0, durationMs: Double(i), queueMs: 0, status: 200, costUSD: 0.0001)
+        }
+        try db.record(records)
+        let newest = try db.invocations(of: "f", limit: 2)
+        #expect(newest.map(\.durationMs) == [4, 3])
+        #expect(newest[0].at == at.addingTimeInterval(4))
+        try db.record(DecisionRecord(function: "f", at: at, kind: "scale", from: "1", to: "3", reason: "panic"))
+        #expect(try db.decisions(of: "f").map(\.reason) == ["panic"])
+    }
+
+    @Test func reopeningAFileKeepsTheData() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try GaiaDatabase(path: path).deploy(name: "echo", manifest: manifest("echo"), sourceDirectory: "/e")
+        #expect(try GaiaDatabase(path: path).function(named: "echo")?.revision == 1)
+    }
+}
