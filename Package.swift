@@ -50,7 +50,10 @@ let package = Package(
         ),
         .target(
             name: "GaiaRuntime",
-            dependencies: ["GaiaCore", .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: [
+                "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax",
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
             resources: [.copy("Resources/gaia_worker.py")],
             swiftSettings: swiftSettings
         ),
@@ -100,7 +103,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GaiaRuntimeTests",
-            dependencies: ["GaiaRuntime", "GaiaCore"],
+            dependencies: ["GaiaRuntime", "GaiaCore", "GaiaStore"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -14,6 +14,15 @@ public struct StoredFunction: Sendable, Equatable {
     public var manifest: FunctionManifest
     /// When the revision was deployed.
     public var deployedAt: Date
+
+    /// Creates a value.
+    public init(name: String, revision: Int, sourceDirectory: String, manifest: FunctionManifest, deployedAt: Date) {
+        self.name = name
+        self.revision = revision
+        self.sourceDirectory = sourceDirectory
+        self.manifest = manifest
+        self.deployedAt = deployedAt
+    }
 }
 
 /// One invocation, as recorded for history, metrics and cost.
@@ -145,6 +154,13 @@ public final class GaiaDatabase: Sendable {
             }
         }
         return migrator
+    }
+
+    /// The number the next deploy of a function gets (deleted revisions count: numbers are never reused).
+    public func nextRevision(of name: String) throws -> Int {
+        try writer.read { db in
+            (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM revision WHERE function = ?", arguments: [name]) ?? 0) + 1
+        }
     }
 
     /// Stores a new revision of a function (1 for a new name) and returns its number.

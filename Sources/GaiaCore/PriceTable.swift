@@ -1,0 +1,24 @@
+/// Prices per second in USD (the figures of Gaia's evaluation by default; configurable).
+public struct PriceTable: Sendable, Hashable, Codable {
+    /// One vCPU for one second.
+    public var vcpuSecond: Double = 0.000034
+    /// One GiB of memory for one second.
+    public var memoryGiBSecond: Double = 0.000004
+    /// One whole GPU for one second, on top of its host share.
+    public var gpuSecond: Double = 0.000095
+    /// Memory assumed per CPU instance, GiB.
+    public var memoryGiBPerInstance: Double = 1
+
+    /// The defaults.
+    public init() {}
+
+    /// Price of one second on a rung.
+    public func perSecond(_ backend: Backend) -> Double {
+        switch backend {
+        case .cpu(let cores): Double(cores) * vcpuSecond + memoryGiBPerInstance * memoryGiBSecond
+        }
+    }
+
+    /// Pay-per-use cost of `seconds` on a rung.
+    public func cost(seconds: Double, on backend: Backend) -> Double { seconds * perSecond(backend) }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GaiaCore
+import GaiaStore
+import Testing
+
+@testable import GaiaRuntime
+
+/// The embedded platform end to end below HTTP: deploy, invoke, redeploy, faults, autoscaling.
+struct FunctionRuntimeTests {
+    func runtime(keepAlive: Duration = .seconds(60)) throws -> FunctionRuntime {
+        let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-rt-\(UUID().uuidString)").path
+        var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
+        configuration.autoscaler.keepAlive = keepAlive
+        configuration.maxUploadBytes = 4096
+        return FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
+    }
+
+    func files(_ source: String) -> [String: [UInt8]] { ["handler.py": Array(source.utf8)] }
+
+    func fixture(_ name: String) throws -> [String: [UInt8]] {
+        let dir = try #require(Bundle.module.path(forResource: name, ofType: nil, inDirectory: "Fixtures"))
+        return ["handler.py": Array(try #require(FileManager.default.contents(atPath: dir + "/handler.py")))]
+    }
+
+    @Test func deployInvokeRedeployAndRemove() async throws {
+        let rt = try runtime()
+        let manifest = try await rt.deploy(DeployRequest(name: "echo", files: fixture("echo")))
+        #expect(manifest.mode == .cpu)
+        let first = try await rt.invoke("echo", body: Array(#"{"a": 1}"#.utf8), contentType: "application/json")
+        #expect(first.revision == 1 && !first.outcome.coldStart, "deploy leaves one warm instance")
+        try await rt.deploy(DeployRequest(name: "echo", files: files("def handle(p, c):\n    return 'v2'\n")))
+        let second = try await rt.invoke("echo", body: Array("{}".utf8), contentType: "application/json")
+        #expect(second.revision == 2 && String(decoding: second.outcome.response.body, as: UTF8.self) == "v2")
+        await rt.flushRecords()
+        let records = try rt.database.invocations(of: "echo")
+        #expect(records.count == 2 && records.allSatisfy { $0.costUSD > 0 && $0.backend == "cpu-1" })
+        try await rt.remove("echo")
+        await #expect(throws: PlatformError.self) {
+            _ = try await rt.invoke("echo", body: [], contentType: "application/json")
+        }
+        await rt.shutdown()
+    }
+
+    @Test(arguments: [
+        ("bad name", "Bad_Name", "def handle(p, c):\n    return p\n", "invalid_name"),
+        ("syntax error", "broken", "def handle(p, c)\n    return p\n", "syntax_error"),
+        ("no handler", "nohandler", "def other(p, c):\n    return p\n", "invalid_function"),
+        ("import fails in init", "badimport", "import gaia_no_such_module\ndef handle(p, c):\n    return p\n", "init_failed"),
+        ("too large", "huge", "def handle(p, c):\n    return p\n#" + String(repeating: "x", count: 5000) + "\n", "too_large"),
+    ])
+    func badDeploysAreRefusedClearly(_ label: String, _ name: String, _ source: String, _ code: String) async throws {
+        let rt = try runtime()
+        do {
+            try await rt.deploy(DeployRequest(name: name, files: files(source)))
+            Issue.record("\(label): the deploy should have been refused")
+        } catch let error as PlatformError {
+            #expect(error.code == code, "\(label): \(error.message)")
+            #expect(!error.message.isEmpty)
+        }
+        #expect(await rt.functions().isEmpty, "nothing is left deployed after a refused deploy")
+        #expect(try rt.database.functions().isEmpty)
+        await rt.shutdown()
+    }
+
+    @Test func aFailedRedeployKeepsTheOldRevisionServing() async throws {
+        let rt = try runtime()
+        try await rt.deploy(DeployRequest(name: "svc", files: files("def handle(p, c):\n    return 'old'\n")))
+        await #expect(throws: PlatformError.self) {
+            try await rt.deploy(DeployRequest(name: "svc", files: files("import gaia_missing\ndef handle(p, c):\n    return 'new'\n")))
+        }
+        let answer = try await rt.invoke("svc", body: Array("{}".utf8), contentType: "application/json")
+        #expect(String(decoding: answer.outcome.response.body, as: UTF8.self) == "old")
+        await rt.shutdown()
+    }
+
+    @Test func ticksScaleAnIdleFunctionToZeroAfterKeepAlive() async throws {
+        let rt = try runtime(keepAlive: .seconds(30))
+        try await rt.deploy(DeployRequest(name: "echo", files: fixture("echo")))
+        let t0 = ContinuousClock.now
+        _ = try await rt.invoke("echo", body: Array("{}".utf8), contentType: "application/json")
+        for second in 0...29 { await rt.tick(at: t0.advanced(by: .seconds(second))) }
+        #expect(await rt.instanceCount("echo") == 1, "kept alive for 30 s")
+        await rt.tick(at: t0.advanced(by: .seconds(31)))
+        #expect(await rt.instanceCount("echo") == 0, "scaled to zero after keep-alive")
+        let decisions = try rt.database.decisions(of: "echo")
+        #expect(decisions.last?.to == "0 instances" && decisions.last?.reason.contains("scale to zero") == true)
+        let cold = try await rt.invoke("echo", body: Array("{}".utf8), contentType: "application/json")
+        #expect(cold.outcome.coldStart, "the next request starts an instance again")
+        await rt.shutdown()
+    }
+
+    @Test func invokingAnUnknownFunctionIs404() async throws {
+        let rt = try runtime()
+        do {
+            _ = try await rt.invoke("nope", body: [], contentType: "application/json")
+            Issue.record("expected not found")
+        } catch let error as PlatformError {
+            #expect(error.status == 404 && error.message.contains("no function named 'nope'"))
+        }
+    }
+}
