@@ -26,6 +26,10 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         .target(
@@ -55,6 +59,18 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             resources: [.copy("Resources/gaia_worker.py")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "GaiaServer",
+            dependencies: [
+                "GaiaRuntime", "GaiaCore", "GaiaAnalyzer", "GaiaStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -99,6 +115,17 @@ let package = Package(
         .testTarget(
             name: "GaiaStoreTests",
             dependencies: ["GaiaStore", "GaiaCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaServerTests",
+            dependencies: [
+                "GaiaServer", "GaiaRuntime", "GaiaStore", "GaiaCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

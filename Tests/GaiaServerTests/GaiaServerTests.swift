@@ -1,0 +1,153 @@
+import Foundation
+import GaiaCore
+import GaiaRuntime
+import GaiaServer
+import GaiaStore
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import NIOFoundationEssentialsCompat
+import Testing
+
+/// The HTTP API, in process and on a live loopback port, over real worker processes.
+struct GaiaServerTests {
+    static let python: String? = try? PythonInterpreter.resolve("python3")
+
+    func app(timeout: Duration = .seconds(60), maxScale: Int = 4, maxBody: Int = 64 * 1024) throws -> (some ApplicationProtocol, FunctionRuntime) {
+        let python = try #require(Self.python, "python3 is required for server tests")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-srv-\(UUID().uuidString)").path
+        var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
+        configuration.pool.invocationTimeout = timeout
+        configuration.pool.maxScale = maxScale
+        configuration.autoscaler.maxScale = maxScale
+        let runtime = FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
+        let router = GaiaServer.router(runtime: runtime, maxBodyBytes: maxBody)
+        return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), runtime)
+    }
+
+    static func deployBody(_ name: String, _ source: String, extra: String = "") -> ByteBuffer {
+        let files = try! JSONSerialization.data(withJSONObject: ["handler.py": source])
+        return ByteBuffer(string: "{\"name\": \"\(name)\", \"files\": \(String(decoding: files, as: UTF8.self))\(extra)}")
+    }
+
+    static let echo = "def handle(payload, context):\n    return payload\n"
+
+    func errorCode(_ response: TestResponse) -> String? {
+        let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+        return (object?["error"] as? [String: Any])?["code"] as? String
+    }
+
+    @Test func deployListDescribeInvokeAndDelete() async throws {
+        let (app, runtime) = try app()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo)) { response in
+                #expect(response.status == .created)
+                let manifest = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+                #expect(manifest?["mode"] as? String == "cpu")
+            }
+            try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: #"{"x": 1}"#)) { response in
+                #expect(response.status == .ok)
+                #expect(String(buffer: response.body) == #"{"x": 1}"#)
+                #expect(response.headers[HTTPField.Name("Gaia-Backend")!] == "cpu-1")
+                #expect(response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "false")
+                #expect(response.headers[HTTPField.Name("Gaia-Instance")!] != nil)
+                #expect(Double(response.headers[HTTPField.Name("Gaia-Duration-Ms")!] ?? "") != nil)
+            }
+            try await client.execute(uri: "/v1/functions", method: .get) { response in
+                #expect(String(buffer: response.body).contains("\"name\":\"echo\""))
+            }
+            try await client.execute(uri: "/v1/functions/echo/invocations", method: .get) { response in
+                let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+                #expect((object?["invocations"] as? [Any])?.count == 1)
+            }
+            try await client.execute(uri: "/v1/functions/echo", method: .get) { response in
+                let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+                #expect(object?["revision"] as? Int == 1 && (object?["cost_usd"] as? Double ?? 0) > 0)
+            }
+            try await client.execute(uri: "/v1/functions/echo", method: .delete) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .notFound)
+                #expect(errorCode(response) == "not_found")
+            }
+        }
+        await runtime.shutdown()
+    }
+
+    @Test func faultsMapToClearErrorsAndTheServerKeepsServing() async throws {
+        let (app, runtime) = try app(timeout: .milliseconds(500), maxBody: 1024)
+        let faulty = """
+            import os, time
+            def handle(payload, context):
+                if payload.get("raise"):
+                    raise RuntimeError("boom")
+                if payload.get("exit"):
+                    os._exit(1)
+                if payload.get("sleep"):
+                    time.sleep(payload["sleep"])
+                return "ok"
+            """
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/functions", method: .post, body: ByteBuffer(string: "not json")) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response) == "bad_request")
+            }
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("bad", "def handle(:\n")) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response) == "syntax_error")
+            }
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("faulty", faulty)) { response in
+                #expect(response.status == .created)
+            }
+            try await client.execute(uri: "/v1/functions/faulty/invoke", method: .post, body: ByteBuffer(string: #"{"raise": true}"#)) { response in
+                #expect(response.status == .internalServerError)
+                let body = String(buffer: response.body)
+                #expect(body.contains("RuntimeError: boom") && body.contains("traceback"))
+            }
+            try await client.execute(uri: "/v1/functions/faulty/invoke", method: .post, body: ByteBuffer(string: #"{"exit": true}"#)) { response in
+                #expect(response.status == .badGateway)
+                #expect(errorCode(response) == "instance_failed")
+            }
+            try await client.execute(uri: "/v1/functions/faulty/invoke", method: .post, body: ByteBuffer(string: #"{"sleep": 30}"#)) { response in
+                #expect(response.status == .gatewayTimeout)
+                #expect(errorCode(response) == "timeout")
+            }
+            try await client.execute(uri: "/v1/functions/faulty/invoke", method: .post, body: ByteBuffer(string: String(repeating: "x", count: 5000))) { response in
+                #expect(response.status == .contentTooLarge)
+                #expect(errorCode(response) == "too_large")
+            }
+            try await client.execute(uri: "/v1/functions/faulty/invoke", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .ok && String(buffer: response.body) == "ok", "the server still serves after every fault")
+            }
+        }
+        #expect(try runtime.database.function(named: "bad") == nil, "a refused deploy stores nothing")
+        await runtime.shutdown()
+    }
+
+    @Test func twoHundredConcurrentRequestsOnALivePort() async throws {
+        let (app, runtime) = try app(maxScale: 4)
+        try await app.test(.live) { client in
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo)) { #expect($0.status == .created) }
+            let results = try await withThrowingTaskGroup(of: (Int, Bool, Bool).self) { group in
+                var results: [(Int, Bool, Bool)] = []
+                for i in 0..<200 {
+                    if i >= 16, let r = try await group.next() { results.append(r) }  // 16 in flight at a time
+                    group.addTask {
+                        try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{\"i\": \(i)}")) { response in
+                            (i, response.status == .ok && String(buffer: response.body) == "{\"i\": \(i)}",
+                             response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "true")
+                        }
+                    }
+                }
+                for try await r in group { results.append(r) }
+                return results
+            }
+            #expect(results.count == 200 && results.allSatisfy { $0.1 }, "every response is 200 with its own body")
+            let cold = results.filter { $0.2 }.count
+            #expect(cold <= 3, "cold starts only for instances beyond the deploy's warm one: \(cold)")
+        }
+        #expect(await runtime.instanceCount("echo") <= 4)
+        await runtime.shutdown()
+    }
+}
