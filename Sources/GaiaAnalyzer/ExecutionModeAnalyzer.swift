@@ -25,7 +25,7 @@ public struct ExecutionModeAnalyzer: Sendable {
     }
 
     /// The folder's name, or the file's name without `.py`, made a valid function name.
-    static func defaultName(for source: FunctionSource) -> String {
+    public static func defaultName(for source: FunctionSource) -> String {
         let base: String
         if source.files.count == 1, !FunctionSource.entryPointNames.contains(source.entryPoint) {
             base = String(source.entryPoint.dropLast(3))

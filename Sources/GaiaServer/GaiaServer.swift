@@ -64,6 +64,7 @@ public enum GaiaServer {
         router.get("/v1/functions/{name}") { _, context -> Response in
             let name = try context.parameters.require("name")
             let f = try await runtime.function(name)
+            await runtime.flushRecords()
             let manifest = try JSONSerialization.jsonObject(with: try f.manifest.jsonData())
             let records = try runtime.database.invocations(of: name, limit: 10_000)
             let decisions = try runtime.database.decisions(of: name).suffix(20).map {

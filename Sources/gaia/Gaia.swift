@@ -2,10 +2,13 @@ import ArgumentParser
 
 /// The `gaia` command line.
 @main
-struct Gaia: ParsableCommand {
+struct Gaia: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gaia",
         abstract: "Gaia: a serverless platform for AI inference that picks the hardware for your function.",
-        subcommands: [AnalyzeCommand.self, ParseCommand.self]
+        subcommands: [
+            ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self,
+            LogsCommand.self, RemoveCommand.self, AnalyzeCommand.self, ParseCommand.self,
+        ]
     )
 }

@@ -127,16 +127,17 @@ struct GaiaServerTests {
 
     @Test func twoHundredConcurrentRequestsOnALivePort() async throws {
         let (app, runtime) = try app(maxScale: 4)
-        try await app.test(.live) { client in
+        try await app.test(.ahc(.http)) { client in
             try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo)) { #expect($0.status == .created) }
-            let results = try await withThrowingTaskGroup(of: (Int, Bool, Bool).self) { group in
-                var results: [(Int, Bool, Bool)] = []
+            let results = try await withThrowingTaskGroup(of: (Int, Bool, Bool, String).self) { group in
+                var results: [(Int, Bool, Bool, String)] = []
                 for i in 0..<200 {
                     if i >= 16, let r = try await group.next() { results.append(r) }  // 16 in flight at a time
                     group.addTask {
                         try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{\"i\": \(i)}")) { response in
                             (i, response.status == .ok && String(buffer: response.body) == "{\"i\": \(i)}",
-                             response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "true")
+                             response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "true",
+                             response.headers[HTTPField.Name("Gaia-Instance")!] ?? "")
                         }
                     }
                 }
@@ -146,6 +147,7 @@ struct GaiaServerTests {
             #expect(results.count == 200 && results.allSatisfy { $0.1 }, "every response is 200 with its own body")
             let cold = results.filter { $0.2 }.count
             #expect(cold <= 3, "cold starts only for instances beyond the deploy's warm one: \(cold)")
+            #expect(Set(results.map(\.3)).count >= 2, "16 concurrent requests scale the pool out beyond one instance")
         }
         #expect(await runtime.instanceCount("echo") <= 4)
         await runtime.shutdown()
