@@ -106,6 +106,18 @@ let package = Package(
             path: "bench/worker",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "overhead-bench",
+            dependencies: [
+                "GaiaRuntime", "GaiaServer", "GaiaStore", "GaiaCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "bench/overhead",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PythonSyntaxTests",
             dependencies: ["PythonSyntax"],
