@@ -28,10 +28,16 @@ struct DeployBody: Decodable {
 /// Gaia's HTTP API over a `FunctionRuntime`.
 public enum GaiaServer {
     /// The router with every route of the control and invoke API.
-    public static func router(runtime: FunctionRuntime, maxBodyBytes: Int = 10 * 1024 * 1024) -> Router<BasicRequestContext> {
+    public static func router(
+        runtime: FunctionRuntime, metrics: GaiaMetrics = GaiaMetrics(), maxBodyBytes: Int = 10 * 1024 * 1024
+    ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: ErrorMiddleware())
         router.get("/healthz") { _, _ in json(["status": "ok"]) }
+        router.get("/metrics") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                     body: .init(byteBuffer: ByteBuffer(string: await metrics.render(runtime: runtime))))
+        }
 
         router.post("/v1/functions") { request, _ -> Response in
             var request = request
@@ -89,7 +95,19 @@ public enum GaiaServer {
             let body = Array(buffer: try await collect(&request, limit: maxBodyBytes))
             let declared = request.headers[.contentType]
             let contentType = declared ?? (body.first == UInt8(ascii: "{") || body.first == UInt8(ascii: "[") ? "application/json" : "application/octet-stream")
-            let result = try await runtime.invoke(name, body: body, contentType: contentType)
+            let started = ContinuousClock.now
+            let result: PlatformInvocation
+            do {
+                result = try await runtime.invoke(name, body: body, contentType: contentType)
+            } catch {
+                if !(error is PlatformError) {
+                    metrics.recordInvocation(function: name, backend: "unknown", status: FunctionRuntime.status(of: error),
+                                             duration: ContinuousClock.now - started, coldStart: false)
+                }
+                throw error
+            }
+            metrics.recordInvocation(function: name, backend: result.backend.description, status: 200,
+                                     duration: ContinuousClock.now - started, coldStart: result.outcome.coldStart)
             var headers: HTTPFields = [.contentType: result.outcome.response.contentType]
             headers[HTTPField.Name("Gaia-Backend")!] = result.backend.description
             headers[HTTPField.Name("Gaia-Cold-Start")!] = result.outcome.coldStart ? "true" : "false"

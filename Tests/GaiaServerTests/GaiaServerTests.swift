@@ -66,6 +66,12 @@ struct GaiaServerTests {
                 let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
                 #expect(object?["revision"] as? Int == 1 && (object?["cost_usd"] as? Double ?? 0) > 0)
             }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"invocations_total{function="echo",backend="cpu-1",status="200"} 1"#), "\(text)")
+                #expect(text.contains(#"invocation_duration_seconds_count{function="echo",backend="cpu-1"} 1"#))
+                #expect(text.contains(#"instances_count{function="echo"} 1"#))
+            }
             try await client.execute(uri: "/v1/functions/echo", method: .delete) { #expect($0.status == .noContent) }
             try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{}")) { response in
                 #expect(response.status == .notFound)

@@ -1,0 +1,49 @@
+import GaiaRuntime
+import GaiaStore
+public import Prometheus
+
+/// Gaia's Prometheus metrics: requests, latency, cold starts (per function and backend) and
+/// instances (per function, read at scrape time).
+public final class GaiaMetrics: Sendable {
+    /// The registry `/metrics` emits.
+    public let registry: PrometheusCollectorRegistry
+
+    /// Latency buckets from 1 ms to 60 s.
+    static let buckets: [Duration] = [1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000]
+        .map { .microseconds(Int64($0 * 1000)) }
+
+    /// Creates the metrics in a registry of their own.
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+    }
+
+    /// Records one invocation.
+    func recordInvocation(function: String, backend: String, status: Int, duration: Duration, coldStart: Bool) {
+        let labels = [("function", function), ("backend", backend)]
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(metricName: "invocations", unitName: "total", helpText: "Invocations by function, backend and HTTP status"),
+            labels: labels + [("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(metricName: "invocation_duration", unitName: "seconds", helpText: "Invocation latency, arrival to response"),
+            labels: labels, buckets: Self.buckets
+        ).record(duration)
+        if coldStart {
+            registry.makeCounter(
+                descriptor: MetricNameDescriptor(metricName: "cold_starts", unitName: "total", helpText: "Invocations that waited for an instance to start"),
+                labels: labels
+            ).increment()
+        }
+    }
+
+    /// The exposition text, with instance gauges refreshed from the runtime.
+    func render(runtime: FunctionRuntime) async -> String {
+        for f in await runtime.functions() {
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(metricName: "instances", unitName: "count", helpText: "Instances running or starting"),
+                labels: [("function", f.name)]
+            ).set(Double(await runtime.instanceCount(f.name)))
+        }
+        return registry.emitToString()
+    }
+}
