@@ -18,6 +18,8 @@ public struct RuntimeConfiguration: Sendable {
     public var prices = PriceTable()
     /// Largest upload accepted for a deploy, in bytes.
     public var maxUploadBytes = 10 * 1024 * 1024
+    /// Address-space limit per instance in MiB (0 for none).
+    public var memoryLimitMB = 4096
 
     /// Creates a configuration.
     public init(dataDirectory: String, python: String) {
@@ -214,13 +216,14 @@ public actor FunctionRuntime {
         if let minScale { autoscaler.minScale = minScale }
         let backend = Backend.cpu(cores: 1)
         let python = configuration.python
+        let memoryLimit = configuration.memoryLimitMB
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let pool = InstancePool(backend: backend, settings: poolSettings) { id in
             WorkerConfiguration(
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
-                logPath: "\(logs)/r\(stored.revision)-i\(id).log")
+                logPath: "\(logs)/r\(stored.revision)-i\(id).log", memoryLimitMB: memoryLimit)
         }
         return Live(stored: stored, pool: pool, autoscaler: Autoscaler(settings: autoscaler), backend: backend)
     }

@@ -23,13 +23,16 @@ public struct WorkerConfiguration: Sendable {
     public var cpus: [Int]
     /// Where the instance's stdout and stderr go.
     public var logPath: String
+    /// Address-space limit of the instance in MiB (RLIMIT_AS); 0 for none.
+    public var memoryLimitMB: Int
     /// Extra environment variables.
     public var environment: [String: String]
 
     /// Creates a configuration.
     public init(
         python: String, functionDirectory: String, entryPoint: String = "handler.py", handler: String = "handle",
-        functionName: String, backend: Backend, cpus: [Int] = [], logPath: String, environment: [String: String] = [:]
+        functionName: String, backend: Backend, cpus: [Int] = [], logPath: String, memoryLimitMB: Int = 0,
+        environment: [String: String] = [:]
     ) {
         self.python = python
         self.functionDirectory = functionDirectory
@@ -39,6 +42,7 @@ public struct WorkerConfiguration: Sendable {
         self.backend = backend
         self.cpus = cpus
         self.logPath = logPath
+        self.memoryLimitMB = memoryLimitMB
         self.environment = environment
     }
 }
@@ -126,6 +130,7 @@ public actor WorkerProcess {
         environment["GAIA_FUNCTION_NAME"] = c.functionName
         environment["GAIA_BACKEND"] = c.backend.description
         environment["GAIA_CPUS"] = c.cpus.map(String.init).joined(separator: ",")
+        environment["GAIA_MEMORY_LIMIT_MB"] = String(c.memoryLimitMB)
         environment["PYTHONUNBUFFERED"] = "1"
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: c.functionDirectory)

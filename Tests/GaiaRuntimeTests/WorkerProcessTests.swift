@@ -8,12 +8,13 @@ import Testing
 struct WorkerProcessTests {
     static let python: String? = try? PythonInterpreter.resolve("python3")
 
-    func worker(_ fixture: String, backend: Backend = .cpu(cores: 1), cpus: [Int] = []) throws -> WorkerProcess {
+    func worker(_ fixture: String, backend: Backend = .cpu(cores: 1), cpus: [Int] = [], memoryLimitMB: Int = 0) throws -> WorkerProcess {
         let python = try #require(Self.python, "python3 is required for worker tests")
         let dir = try #require(Bundle.module.path(forResource: fixture, ofType: nil, inDirectory: "Fixtures"))
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-test-\(fixture)-\(UUID().uuidString).log").path
         return WorkerProcess(configuration: WorkerConfiguration(
-            python: python, functionDirectory: dir, functionName: fixture, backend: backend, cpus: cpus, logPath: log))
+            python: python, functionDirectory: dir, functionName: fixture, backend: backend, cpus: cpus, logPath: log,
+            memoryLimitMB: memoryLimitMB))
     }
 
     func json(_ object: [String: Any]) throws -> [UInt8] { Array(try JSONSerialization.data(withJSONObject: object)) }
@@ -49,6 +50,23 @@ struct WorkerProcessTests {
         #expect(info["name"] as? String == "info" && info["backend"] as? String == "cpu-1")
         let log = try String(contentsOfFile: w.configuration.logPath, encoding: .utf8)
         #expect(log.contains("must not corrupt the protocol"), "the handler's prints go to the instance log")
+    }
+
+    @Test func theMemoryLimitStopsAnAllocationAndTheInstanceSurvives() async throws {
+        let w = try worker("hungry", memoryLimitMB: 512)
+        try await w.start()
+        defer { Task { await w.terminate() } }
+        let small = try decode(try await w.invoke(try json(["mb": 64]), contentType: "application/json").body)
+        #expect(small["allocated_mb"] as? Int == 64)
+        await #expect(throws: WorkerError.self) {
+            _ = try await w.invoke(try json(["mb": 2048]), contentType: "application/json")
+        }
+        do {
+            _ = try await w.invoke(try json(["mb": 2048]), contentType: "application/json")
+        } catch WorkerError.handlerFailed(let error, _) {
+            #expect(error.hasPrefix("MemoryError"))
+        }
+        #expect(await w.isAlive)
     }
 
     @Test func aRaisingHandlerReportsItsErrorAndKeepsServing() async throws {

@@ -2,7 +2,7 @@
 
 Started by the runtime as `python gaia_worker.py`, with the function described by environment
 variables (GAIA_FUNCTION_DIR, GAIA_ENTRY_POINT, GAIA_HANDLER, GAIA_FUNCTION_NAME, GAIA_BACKEND,
-GAIA_CPUS). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
+GAIA_CPUS, GAIA_MEMORY_LIMIT_MB). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
 stderr, which the runtime captures as the instance's log.
 
 Frame (both directions): 4-byte big-endian header length, UTF-8 JSON header, 4-byte big-endian
@@ -16,6 +16,7 @@ Standard library only.
 import importlib.util
 import json
 import os
+import resource
 import struct
 import sys
 import time
@@ -67,6 +68,13 @@ def apply_backend(cpus):
             print(f"gaia-worker: cannot pin to cores {sorted(cpus)}: {error}", file=sys.stderr)
 
 
+def apply_memory_limit(megabytes):
+    """Caps the instance's address space (RLIMIT_AS): allocations past it raise MemoryError."""
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def load_handler(directory, entry_point, handler_name):
     sys.path.insert(0, directory)
     spec = importlib.util.spec_from_file_location("gaia_function", os.path.join(directory, entry_point))
@@ -97,6 +105,7 @@ def main():
 
     cpus = {int(c) for c in os.environ.get("GAIA_CPUS", "").split(",") if c.strip()}
     apply_backend(cpus)
+    apply_memory_limit(int(os.environ.get("GAIA_MEMORY_LIMIT_MB", "0") or 0))
     context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus))
     started = time.perf_counter()
     try:
