@@ -14,13 +14,14 @@ import Testing
 struct GaiaServerTests {
     static let python: String? = try? PythonInterpreter.resolve("python3")
 
-    func app(timeout: Duration = .seconds(60), maxScale: Int = 4, maxBody: Int = 64 * 1024) throws -> (some ApplicationProtocol, FunctionRuntime) {
+    func app(timeout: Duration = .seconds(60), maxScale: Int = 4, maxBody: Int = 64 * 1024, keepAlive: Duration = .seconds(60)) throws -> (some ApplicationProtocol, FunctionRuntime) {
         let python = try #require(Self.python, "python3 is required for server tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-srv-\(UUID().uuidString)").path
         var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
         configuration.pool.invocationTimeout = timeout
         configuration.pool.maxScale = maxScale
         configuration.autoscaler.maxScale = maxScale
+        configuration.autoscaler.keepAlive = keepAlive
         let runtime = FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
         let router = GaiaServer.router(runtime: runtime, maxBodyBytes: maxBody)
         return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), runtime)
@@ -156,6 +157,29 @@ struct GaiaServerTests {
             #expect(Set(results.map(\.3)).count >= 2, "16 concurrent requests scale the pool out beyond one instance")
         }
         #expect(await runtime.instanceCount("echo") <= 4)
+        await runtime.shutdown()
+    }
+
+    @Test func anIdleFunctionScalesToZeroAndTheNextRequestIsAColdStart() async throws {
+        let (app, runtime) = try app(keepAlive: .seconds(5))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo)) { #expect($0.status == .created) }
+            try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "false")
+            }
+            let t0 = ContinuousClock.now
+            for second in 0...6 { await runtime.tick(at: t0.advanced(by: .seconds(second))) }
+            try await client.execute(uri: "/v1/functions/echo", method: .get) { response in
+                let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
+                #expect(object?["instances"] as? Int == 0)
+                let decisions = object?["decisions"] as? [[String: Any]]
+                #expect((decisions?.last?["reason"] as? String)?.contains("scale to zero") == true)
+            }
+            try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "true")
+            }
+        }
         await runtime.shutdown()
     }
 }
