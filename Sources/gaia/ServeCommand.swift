@@ -18,27 +18,58 @@ struct ServeCommand: AsyncParsableCommand {
         discussion: "Stops gracefully on SIGINT or SIGTERM: stops accepting, finishes in-flight requests, stops every worker."
     )
 
-    @Option(help: "Address to listen on.") var host = "127.0.0.1"
-    @Option(help: "Port to listen on.") var port = 8080
-    @Option(help: "Where the database, functions' files and instance logs live.") var dataDir = ".gaia"
-    @Option(help: "The Python interpreter workers run (resolved once to the real executable).") var python = "python3"
+    @Option(help: "A YAML configuration file (see gaia.example.yaml); flags and GAIA_* variables override it.")
+    var config: String?
+    @Option(help: "Address to listen on (default 127.0.0.1; GAIA_HOST).") var host: String?
+    @Option(help: "Port to listen on (default 8080; GAIA_PORT).") var port: Int?
+    @Option(help: "Where the database, functions' files and instance logs live (default .gaia; GAIA_DATA_DIR).") var dataDir: String?
+    @Option(help: "The Python interpreter workers run, resolved once to the real executable (default python3; GAIA_PYTHON).")
+    var python: String?
     @Option(help: "Deploy every function folder of this directory at start (e.g. examples).") var examples: String?
-    @Option(help: "Seconds between control-loop ticks (autoscaling).") var tick: Double = 1
+    @Option(help: "Seconds between control-loop ticks (autoscaling; default 1).") var tick: Double?
+
+    /// Defaults, then the file, then the environment, then the flags.
+    func settings() throws -> ServerSettings {
+        var settings = ServerSettings()
+        do {
+            if let config {
+                guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                    throw CLIError(description: "cannot read the configuration file '\(config)'")
+                }
+                try settings.apply(yaml: text, source: config)
+            }
+            try settings.apply(environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            throw CLIError(description: error.description)
+        }
+        settings.host = host ?? settings.host
+        settings.port = port ?? settings.port
+        settings.dataDirectory = dataDir ?? settings.dataDirectory
+        settings.python = python ?? settings.python
+        settings.tickSeconds = tick ?? settings.tickSeconds
+        return settings
+    }
 
     func run() async throws {
         var logger = Logger(label: "gaia")
         logger.logLevel = .info
+        let settings = try settings()
         let interpreter: String
         do {
-            interpreter = try PythonInterpreter.resolve(python)
+            interpreter = try PythonInterpreter.resolve(settings.python)
         } catch {
             throw CLIError(description: "\(error)")
         }
+        let dataDir = settings.dataDirectory
+        let host = settings.host
+        let port = settings.port
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         let database = try GaiaDatabase(path: dataDirectory + "/gaia.sqlite")
-        let runtime = FunctionRuntime(
-            configuration: RuntimeConfiguration(dataDirectory: dataDirectory, python: interpreter), database: database)
+        var runtimeConfiguration = settings.runtime
+        runtimeConfiguration.dataDirectory = dataDirectory
+        runtimeConfiguration.python = interpreter
+        let runtime = FunctionRuntime(configuration: runtimeConfiguration, database: database)
         try await runtime.restore()
         if let examples {
             for folder in try FileManager.default.contentsOfDirectory(atPath: examples).sorted() {
@@ -57,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
             logger: logger)
         let group = ServiceGroup(
-            services: [app, ControlLoop(runtime: runtime, interval: .milliseconds(Int(tick * 1000)))],
+            services: [app, ControlLoop(runtime: runtime, interval: .milliseconds(Int(settings.tickSeconds * 1000)))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("gaia serving", metadata: ["address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)"])
         try await group.run()

@@ -1,0 +1,141 @@
+import Foundation
+import GaiaCore
+public import GaiaRuntime
+import Yams
+
+/// Everything `gaia serve` runs with. Filled, in increasing precedence, from defaults, an optional
+/// YAML file (`--config gaia.yaml`), `GAIA_*` environment variables and command-line flags.
+public struct ServerSettings: Sendable {
+    /// Address to listen on.
+    public var host = "127.0.0.1"
+    /// Port to listen on.
+    public var port = 8080
+    /// Where the database, functions and logs live.
+    public var dataDirectory = ".gaia"
+    /// The Python command workers run (resolved to the real interpreter at start).
+    public var python = "python3"
+    /// Seconds between control-loop ticks.
+    public var tickSeconds = 1.0
+    /// The runtime's knobs; `dataDirectory` and `python` are filled in at start.
+    public var runtime = RuntimeConfiguration(dataDirectory: ".gaia", python: "python3")
+
+    /// The defaults.
+    public init() {}
+
+    /// The file's shape: every field optional, snake_case keys.
+    struct File: Decodable {
+        struct Pool: Decodable {
+            var maxScale: Int?
+            var queueLimit: Int?
+            var invocationTimeoutSeconds: Double?
+            var startTimeoutSeconds: Double?
+            enum CodingKeys: String, CodingKey {
+                case maxScale = "max_scale", queueLimit = "queue_limit"
+                case invocationTimeoutSeconds = "invocation_timeout_seconds", startTimeoutSeconds = "start_timeout_seconds"
+            }
+        }
+        struct Autoscaler: Decodable {
+            var targetConcurrency: Double?
+            var stableWindowSeconds: Double?
+            var panicWindowSeconds: Double?
+            var panicThreshold: Double?
+            var minScale: Int?
+            var maxScale: Int?
+            var keepAliveSeconds: Double?
+            enum CodingKeys: String, CodingKey {
+                case targetConcurrency = "target_concurrency", stableWindowSeconds = "stable_window_seconds"
+                case panicWindowSeconds = "panic_window_seconds", panicThreshold = "panic_threshold"
+                case minScale = "min_scale", maxScale = "max_scale", keepAliveSeconds = "keep_alive_seconds"
+            }
+        }
+        struct Prices: Decodable {
+            var vcpuSecond: Double?
+            var memoryGibSecond: Double?
+            var gpuSecond: Double?
+            var memoryGibPerInstance: Double?
+            enum CodingKeys: String, CodingKey {
+                case vcpuSecond = "vcpu_second", memoryGibSecond = "memory_gib_second", gpuSecond = "gpu_second"
+                case memoryGibPerInstance = "memory_gib_per_instance"
+            }
+        }
+        var host: String?
+        var port: Int?
+        var dataDir: String?
+        var python: String?
+        var tickSeconds: Double?
+        var maxUploadMb: Int?
+        var memoryLimitMb: Int?
+        var pool: Pool?
+        var autoscaler: Autoscaler?
+        var prices: Prices?
+        enum CodingKeys: String, CodingKey {
+            case host, port, python, pool, autoscaler, prices
+            case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", memoryLimitMb = "memory_limit_mb"
+        }
+    }
+
+    /// Applies a YAML document (see `gaia.example.yaml`); unknown keys are refused with their name.
+    public mutating func apply(yaml text: String, source: String) throws {
+        let file: File
+        do {
+            let decoder = YAMLDecoder()
+            let node = try Yams.compose(yaml: text)
+            let known: Set<String> = ["host", "port", "data_dir", "python", "tick_seconds", "max_upload_mb", "memory_limit_mb",
+                                      "pool", "autoscaler", "prices"]
+            if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
+                throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
+            }
+            file = try decoder.decode(File.self, from: text)
+        } catch let error as ConfigurationError {
+            throw error
+        } catch {
+            throw ConfigurationError("\(source): \(error)")
+        }
+        host = file.host ?? host
+        port = file.port ?? port
+        dataDirectory = file.dataDir ?? dataDirectory
+        python = file.python ?? python
+        tickSeconds = file.tickSeconds ?? tickSeconds
+        if let mb = file.maxUploadMb { runtime.maxUploadBytes = mb * 1024 * 1024 }
+        if let mb = file.memoryLimitMb { runtime.memoryLimitMB = mb }
+        if let p = file.pool {
+            runtime.pool.maxScale = p.maxScale ?? runtime.pool.maxScale
+            runtime.pool.queueLimit = p.queueLimit ?? runtime.pool.queueLimit
+            if let s = p.invocationTimeoutSeconds { runtime.pool.invocationTimeout = .milliseconds(Int64(s * 1000)) }
+            if let s = p.startTimeoutSeconds { runtime.pool.startTimeout = .milliseconds(Int64(s * 1000)) }
+        }
+        if let a = file.autoscaler {
+            runtime.autoscaler.targetConcurrency = a.targetConcurrency ?? runtime.autoscaler.targetConcurrency
+            if let s = a.stableWindowSeconds { runtime.autoscaler.stableWindow = .milliseconds(Int64(s * 1000)) }
+            if let s = a.panicWindowSeconds { runtime.autoscaler.panicWindow = .milliseconds(Int64(s * 1000)) }
+            runtime.autoscaler.panicThreshold = a.panicThreshold ?? runtime.autoscaler.panicThreshold
+            runtime.autoscaler.minScale = a.minScale ?? runtime.autoscaler.minScale
+            runtime.autoscaler.maxScale = a.maxScale ?? runtime.autoscaler.maxScale
+            if let s = a.keepAliveSeconds { runtime.autoscaler.keepAlive = .milliseconds(Int64(s * 1000)) }
+        }
+        if let p = file.prices {
+            runtime.prices.vcpuSecond = p.vcpuSecond ?? runtime.prices.vcpuSecond
+            runtime.prices.memoryGiBSecond = p.memoryGibSecond ?? runtime.prices.memoryGiBSecond
+            runtime.prices.gpuSecond = p.gpuSecond ?? runtime.prices.gpuSecond
+            runtime.prices.memoryGiBPerInstance = p.memoryGibPerInstance ?? runtime.prices.memoryGiBPerInstance
+        }
+    }
+
+    /// Applies `GAIA_HOST`, `GAIA_PORT`, `GAIA_DATA_DIR`, `GAIA_PYTHON` where set.
+    public mutating func apply(environment: [String: String]) throws {
+        host = environment["GAIA_HOST"] ?? host
+        if let value = environment["GAIA_PORT"] {
+            guard let p = Int(value), (1...65535).contains(p) else { throw ConfigurationError("GAIA_PORT=\(value) is not a port number") }
+            port = p
+        }
+        dataDirectory = environment["GAIA_DATA_DIR"] ?? dataDirectory
+        python = environment["GAIA_PYTHON"] ?? python
+    }
+}
+
+/// A configuration problem: where and what.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
+    /// The message.
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,39 @@
+import Foundation
+import GaiaCore
+import GaiaRuntime
+import GaiaServer
+import Testing
+
+struct ServerSettingsTests {
+    @Test func theExampleFileParsesToTheDefaults() throws {
+        let text = try String(contentsOfFile: #filePath.replacingOccurrences(of: "Tests/GaiaServerTests/ServerSettingsTests.swift", with: "gaia.example.yaml"), encoding: .utf8)
+        var fromFile = ServerSettings()
+        try fromFile.apply(yaml: text, source: "gaia.example.yaml")
+        let defaults = ServerSettings()
+        #expect(fromFile.port == defaults.port && fromFile.host == defaults.host)
+        #expect(fromFile.runtime.pool.maxScale == defaults.runtime.pool.maxScale)
+        #expect(fromFile.runtime.autoscaler == defaults.runtime.autoscaler)
+        #expect(fromFile.runtime.prices == defaults.runtime.prices)
+        #expect(fromFile.runtime.memoryLimitMB == defaults.runtime.memoryLimitMB)
+    }
+
+    @Test func fileThenEnvironmentOverride() throws {
+        var settings = ServerSettings()
+        try settings.apply(yaml: "port: 9000\npool:\n  max_scale: 3\nautoscaler:\n  keep_alive_seconds: 5\n", source: "t.yaml")
+        #expect(settings.port == 9000 && settings.runtime.pool.maxScale == 3 && settings.runtime.autoscaler.keepAlive == .seconds(5))
+        try settings.apply(environment: ["GAIA_PORT": "9100", "GAIA_DATA_DIR": "/srv/gaia"])
+        #expect(settings.port == 9100 && settings.dataDirectory == "/srv/gaia")
+    }
+
+    @Test func mistakesAreNamed() {
+        var settings = ServerSettings()
+        #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "prot: 80\n", source: "t.yaml") }
+        do {
+            try settings.apply(yaml: "prot: 80\n", source: "t.yaml")
+        } catch {
+            #expect("\(error)".contains("unknown setting 'prot'"))
+        }
+        #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "port: eighty\n", source: "t.yaml") }
+        #expect(throws: ConfigurationError.self) { try settings.apply(environment: ["GAIA_PORT": "99999"]) }
+    }
+}
