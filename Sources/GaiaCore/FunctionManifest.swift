@@ -22,6 +22,8 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var estimatedWork: WorkEstimate
     /// The mode the user forced (`--mode`), if any; it wins over the detected one.
     public var modeOverride: ExecutionMode?
+    /// The latency objective the user declared (`--slo p95=300ms`), if any.
+    public var slo: SLO?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -30,7 +32,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var analyzerVersion: String
 
     enum CodingKeys: String, CodingKey {
-        case name, handler, mode, confidence, rationale, evidence, frameworks, partial, diagnostics
+        case name, handler, mode, confidence, rationale, evidence, frameworks, partial, diagnostics, slo
         case entryPoint = "entry_point"
         case detectedMode = "detected_mode"
         case estimatedWork = "estimated_work"

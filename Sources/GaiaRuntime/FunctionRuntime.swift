@@ -40,9 +40,15 @@ public struct DeployRequest: Sendable {
     public var minScale: Int?
     /// Most instances.
     public var maxScale: Int?
+    /// The latency objective.
+    public var slo: SLO?
 
     /// Creates a deploy request.
-    public init(name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil) {
+    public init(
+        name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
+        slo: SLO? = nil
+    ) {
+        self.slo = slo
         self.name = name
         self.files = files
         self.mode = mode
@@ -127,7 +133,8 @@ public actor FunctionRuntime {
         }
         let pyFiles = request.files.filter { $0.key.hasSuffix(".py") }
         let source = FunctionSource(files: pyFiles, entryPoint: entry)
-        let manifest = ExecutionModeAnalyzer().analyze(source, name: request.name, override: request.mode)
+        var manifest = ExecutionModeAnalyzer().analyze(source, name: request.name, override: request.mode)
+        manifest.slo = request.slo
         if manifest.partial {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }

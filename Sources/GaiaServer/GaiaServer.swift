@@ -17,9 +17,11 @@ struct DeployBody: Decodable {
     var mode: ExecutionMode?
     var minScale: Int?
     var maxScale: Int?
+    /// A latency objective such as `p95=300ms`.
+    var slo: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, files, mode
+        case name, files, mode, slo
         case minScale = "min_scale"
         case maxScale = "max_scale"
     }
@@ -48,9 +50,13 @@ public enum GaiaServer {
             } catch {
                 throw PlatformError("bad_request", "the body must be JSON: {\"name\": …, \"files\": {\"handler.py\": \"…\"}} (\(error))", status: 400)
             }
+            var slo: SLO?
+            if let text = body.slo {
+                do { slo = try SLO(parsing: text) } catch { throw PlatformError("invalid_slo", "\(error)", status: 400) }
+            }
             let manifest = try await runtime.deploy(DeployRequest(
                 name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
-                minScale: body.minScale, maxScale: body.maxScale))
+                minScale: body.minScale, maxScale: body.maxScale, slo: slo))
             return Response(status: .created, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try manifest.jsonData())))
         }

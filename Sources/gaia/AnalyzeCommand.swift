@@ -63,6 +63,7 @@ struct AnalyzeCommand: ParsableCommand {
         let forced = m.modeOverride.map { " (forced by --mode; detected \($0 == m.detectedMode ? "the same" : m.detectedMode.rawValue))" } ?? ""
         lines.append("\(m.name): \(m.mode)\(forced)   confidence \(String(format: "%.2f", m.confidence))\(m.partial ? "   PARTIAL" : "")")
         lines.append("  \(m.rationale)")
+        if let slo = m.slo { lines.append("  slo: \(slo)") }
         lines.append("  entry point: \(m.entryPoint)   frameworks: \(m.frameworks.isEmpty ? "none" : m.frameworks.joined(separator: ", "))")
         var work: [String] = []
         if let p = m.estimatedWork.modelParameters { work.append("model ~\(format(p)) parameters") }

@@ -63,6 +63,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Argument(help: "The function: a .py file or a folder.") var path: String
     @Option(help: "The function's name (default: the folder or file name).") var name: String?
     @Option(help: "Force a mode instead of the detected one.") var mode: ExecutionMode?
+    @Option(help: "Latency objective, e.g. p95=300ms (p50, p90, p95, p99 or mean; ms or s).") var slo: String?
     @Option(help: "Fewest instances kept (0 allows scale to zero).") var minScale: Int?
     @Option(help: "Most instances.") var maxScale: Int?
     @Flag(help: "Print the manifest as JSON.") var json = false
@@ -82,6 +83,9 @@ struct DeployCommand: AsyncParsableCommand {
         let functionName = name ?? ExecutionModeAnalyzer.defaultName(for: source)
         var body: [String: Any] = ["name": functionName, "files": files]
         if let mode { body["mode"] = mode.rawValue }
+        if let slo {
+            do { body["slo"] = try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
+        }
         if let minScale { body["min_scale"] = minScale }
         if let maxScale { body["max_scale"] = maxScale }
         print("deploying \(functionName) (\(files.count) file(s)) to \(server.baseURL)…")

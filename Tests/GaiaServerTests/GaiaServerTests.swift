@@ -43,10 +43,12 @@ struct GaiaServerTests {
         let (app, runtime) = try app()
         try await app.test(.router) { client in
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo)) { response in
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo, extra: #", "slo": "p95=300ms""#)) { response in
                 #expect(response.status == .created)
                 let manifest = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
                 #expect(manifest?["mode"] as? String == "cpu")
+                let slo = manifest?["slo"] as? [String: Any]
+                #expect(slo?["statistic"] as? String == "p95" && slo?["threshold_ms"] as? Double == 300)
             }
             try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: #"{"x": 1}"#)) { response in
                 #expect(response.status == .ok)
@@ -99,6 +101,10 @@ struct GaiaServerTests {
             try await client.execute(uri: "/v1/functions", method: .post, body: ByteBuffer(string: "not json")) { response in
                 #expect(response.status == .badRequest)
                 #expect(errorCode(response) == "bad_request")
+            }
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("slo", Self.echo, extra: #", "slo": "p97=1ms""#)) { response in
+                #expect(response.status == .badRequest)
+                #expect(errorCode(response) == "invalid_slo")
             }
             try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("bad", "def handle(:\n")) { response in
                 #expect(response.status == .badRequest)
