@@ -100,8 +100,8 @@ public actor InstancePool {
             let response = try await worker.invoke(body, contentType: contentType, timeout: settings.invocationTimeout)
             release(id)
             return InvocationOutcome(
-                response: response, instance: id, coldStart: cold, queueMilliseconds: Self.ms(handedOver - arrived),
-                totalMilliseconds: Self.ms(clock.now - arrived))
+                response: response, instance: id, coldStart: cold, queueMilliseconds: (handedOver - arrived).inMilliseconds,
+                totalMilliseconds: (clock.now - arrived).inMilliseconds)
         } catch WorkerError.handlerFailed(let error, let traceback) {
             release(id)
             throw WorkerError.handlerFailed(error: error, traceback: traceback)
@@ -171,9 +171,5 @@ public actor InstancePool {
         } catch {
             waiter.resume(throwing: error)
         }
-    }
-
-    private static func ms(_ d: Duration) -> Double {
-        Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
     }
 }

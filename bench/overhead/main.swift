@@ -15,7 +15,6 @@ let requests = arguments.first ?? 2000
 let concurrency = arguments.dropFirst().first ?? 16
 let port = 18_181
 
-func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
 func pct(_ v: [Double], _ p: Double) -> Double { let s = v.sorted(); return s[min(s.count - 1, Int(Double(s.count) * p))] }
 
 let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-overhead-\(UUID().uuidString)").path
@@ -52,8 +51,8 @@ try await withThrowingTaskGroup(of: Void.self) { group in
     var direct: [Double] = []
     var gateway: [Double] = []
     for _ in 0..<requests {  // alternate so drift affects both alike
-        direct.append(ms(try await clock.measure { _ = try await runtime.invoke("echo", body: body, contentType: "application/json") }))
-        gateway.append(ms(try await clock.measure { try await post() }))
+        direct.append((try await clock.measure { _ = try await runtime.invoke("echo", body: body, contentType: "application/json") }).inMilliseconds)
+        gateway.append((try await clock.measure { try await post() }).inMilliseconds)
     }
     let started = clock.now
     try await withThrowingTaskGroup(of: Void.self) { clients in
@@ -62,7 +61,7 @@ try await withThrowingTaskGroup(of: Void.self) { group in
         }
         try await clients.waitForAll()
     }
-    let elapsed = ms(clock.now - started) / 1000
+    let elapsed = (clock.now - started).inMilliseconds / 1000
     print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores; \(requests) warm echo requests each way, alternating")
     print(String(format: "  runtime directly (pool + worker):  p50 %.3f ms  p99 %.3f ms", pct(direct, 0.5), pct(direct, 0.99)))
     print(String(format: "  through the HTTP gateway:          p50 %.3f ms  p99 %.3f ms", pct(gateway, 0.5), pct(gateway, 0.99)))

@@ -23,7 +23,6 @@ func makeWorker(_ example: String) -> WorkerProcess {
 }
 
 let clock = ContinuousClock()
-func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
 
 print("python: \(python); machine: \(ProcessInfo.processInfo.activeProcessorCount) cores")
 let worker = makeWorker("echo")
@@ -35,7 +34,7 @@ var handler: [Double] = []
 for _ in 0..<invocations {
     var response: WorkerResponse?
     let elapsed = try await clock.measure { response = try await worker.invoke(payload, contentType: "application/json") }
-    roundTrips.append(ms(elapsed))
+    roundTrips.append(elapsed.inMilliseconds)
     handler.append(response!.handlerMilliseconds)
 }
 await worker.terminate()
@@ -51,7 +50,7 @@ for example in ["echo", "matmul"] {
             try await w.start()
             _ = try await w.invoke(Array(#"{"n": 64}"#.utf8), contentType: "application/json")
         }
-        starts.append(ms(elapsed))
+        starts.append(elapsed.inMilliseconds)
         await w.terminate()
     }
     print(String(format: "cold start + first response, %@ (fresh process), %d runs: p50 %.1f ms, min %.1f ms, max %.1f ms",
