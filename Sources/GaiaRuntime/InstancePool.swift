@@ -134,7 +134,14 @@ public actor InstancePool {
     private func acquire() async throws -> (Int, Bool) {
         guard !closed else { throw PoolError.shuttingDown }
         if let id = idle.popLast() { return (id, false) }
-        if instanceCount < settings.maxScale { return (try await startInstance(), true) }
+        if instanceCount < settings.maxScale {
+            do {
+                return (try await startInstance(), true)
+            } catch {
+                failWaiting(with: error)
+                throw error
+            }
+        }
         guard waiting.count < settings.queueLimit else { throw PoolError.queueFull(limit: settings.queueLimit) }
         return try await withCheckedThrowingContinuation { waiting.append($0) }
     }
@@ -170,6 +177,14 @@ public actor InstancePool {
             waiter.resume(returning: (try await startInstance(), true))
         } catch {
             waiter.resume(throwing: error)
+            failWaiting(with: error)
         }
+    }
+
+    /// A start just failed: the requests queued behind it would fail the same way, so they fail
+    /// now instead of waiting for an instance that may never come.
+    private func failWaiting(with error: any Error) {
+        if instanceCount > 0 { return }  // other instances will free up and serve them
+        while let waiter = waiting.popFirst() { waiter.resume(throwing: error) }
     }
 }

@@ -98,4 +98,20 @@ struct InstancePoolTests {
         #expect(pids.allSatisfy { !alive($0) })
         await p.shutdown()
     }
+
+    @Test func requestsQueuedBehindAFailingColdStartFailToo() async throws {
+        let p = try pool("slow_broken_init", maxScale: 1)
+        let first = Task { try await p.invoke(Array("{}".utf8), contentType: "application/json") }
+        try await eventually { await p.instanceCount == 1 }
+        let second = Task { try await p.invoke(Array("{}".utf8), contentType: "application/json") }
+        try await eventually { await p.concurrency == 2 }
+        for result in [await first.result, await second.result] {
+            guard case .failure(WorkerError.initFailed(let message, _)) = result else {
+                Issue.record("expected the init failure, got \(result)")
+                continue
+            }
+            #expect(message.contains("the model file is missing"))
+        }
+        await p.shutdown()
+    }
 }
