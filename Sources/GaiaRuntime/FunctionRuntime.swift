@@ -322,6 +322,9 @@ public actor FunctionRuntime {
             guard var f = live[name] else { continue }
             let concurrency = await f.pool.concurrency
             let current = await f.pool.instanceCount
+            // The awaits above may have let a deploy or removal replace this function: act only on
+            // the pool that was measured.
+            guard let still = live[name], still.pool === f.pool else { continue }
             f.autoscaler.record(concurrency: concurrency, at: now)
             let decision = f.autoscaler.evaluate(current: current, at: now)
             live[name]?.autoscaler = f.autoscaler
