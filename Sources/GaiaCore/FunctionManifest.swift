@@ -24,6 +24,12 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var modeOverride: ExecutionMode?
     /// The latency objective the user declared (`--slo p95=300ms`), if any.
     public var slo: SLO?
+    /// Fewest instances the user asked to keep (nil: the platform's default).
+    public var minScale: Int?
+    /// Most instances the user allows (nil: the platform's default).
+    public var maxScale: Int?
+    /// Requests one instance may run at once (nil: the platform's default, 1).
+    public var concurrency: Int?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -38,6 +44,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case estimatedWork = "estimated_work"
         case modeOverride = "mode_override"
         case analyzerVersion = "analyzer_version"
+        case minScale = "min_scale"
+        case maxScale = "max_scale"
+        case concurrency
     }
 
     /// Creates a manifest.

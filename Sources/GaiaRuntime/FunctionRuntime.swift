@@ -42,13 +42,16 @@ public struct DeployRequest: Sendable {
     public var maxScale: Int?
     /// The latency objective.
     public var slo: SLO?
+    /// Requests one instance may run at once.
+    public var concurrency: Int?
 
     /// Creates a deploy request.
     public init(
         name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
-        slo: SLO? = nil
+        slo: SLO? = nil, concurrency: Int? = nil
     ) {
         self.slo = slo
+        self.concurrency = concurrency
         self.name = name
         self.files = files
         self.mode = mode
@@ -115,7 +118,7 @@ public actor FunctionRuntime {
     /// Recreates (empty) pools for every function in the database, as after a restart.
     public func restore() throws {
         for stored in try database.functions() where live[stored.name] == nil {
-            live[stored.name] = makeLive(stored, minScale: nil, maxScale: nil)
+            live[stored.name] = makeLive(stored)
         }
     }
 
@@ -135,6 +138,9 @@ public actor FunctionRuntime {
         let source = FunctionSource(files: pyFiles, entryPoint: entry)
         var manifest = ExecutionModeAnalyzer().analyze(source, name: request.name, override: request.mode)
         manifest.slo = request.slo
+        manifest.minScale = request.minScale
+        manifest.maxScale = request.maxScale
+        manifest.concurrency = request.concurrency
         if manifest.partial {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }
@@ -168,7 +174,7 @@ public actor FunctionRuntime {
             }
         }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
-        let next = makeLive(stored, minScale: request.minScale, maxScale: request.maxScale)
+        let next = makeLive(stored)
         do {
             try await next.pool.scale(to: 1)
         } catch let error as WorkerError {
@@ -208,29 +214,38 @@ public actor FunctionRuntime {
         if let min = request.minScale, let max = request.maxScale, min > max {
             throw PlatformError("invalid_scale", "min scale \(min) is above max scale \(max)", status: 400)
         }
+        if (request.minScale ?? 0) < 0 || (request.maxScale ?? 1) < 1 || (request.concurrency ?? 1) < 1 || (request.concurrency ?? 1) > 1000 {
+            throw PlatformError("invalid_scale", "min scale must be ≥ 0, max scale ≥ 1, and concurrency between 1 and 1000", status: 400)
+        }
     }
 
     /// Whether an NVIDIA GPU is visible to this machine.
     static var machineHasGPU: Bool { FileManager.default.fileExists(atPath: "/dev/nvidia0") }
 
-    private func makeLive(_ stored: StoredFunction, minScale: Int?, maxScale: Int?) -> Live {
+    /// A pool and autoscaler for a revision, with the function's own limits from its manifest.
+    private func makeLive(_ stored: StoredFunction) -> Live {
         var poolSettings = configuration.pool
         var autoscaler = configuration.autoscaler
-        if let maxScale {
+        if let maxScale = stored.manifest.maxScale {
             poolSettings.maxScale = maxScale
             autoscaler.maxScale = maxScale
         }
-        if let minScale { autoscaler.minScale = minScale }
+        if let minScale = stored.manifest.minScale { autoscaler.minScale = minScale }
+        if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
+        // The autoscaler's target is per instance: scale it with what one instance may run at once.
+        autoscaler.targetConcurrency *= Double(max(1, poolSettings.instanceConcurrency))
         let backend = Backend.cpu(cores: 1)
         let python = configuration.python
         let memoryLimit = configuration.memoryLimitMB
+        let instanceConcurrency = poolSettings.instanceConcurrency
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let pool = InstancePool(backend: backend, settings: poolSettings) { id in
             WorkerConfiguration(
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
-                logPath: "\(logs)/r\(stored.revision)-i\(id).log", memoryLimitMB: memoryLimit)
+                logPath: "\(logs)/r\(stored.revision)-i\(id).log", memoryLimitMB: memoryLimit,
+                concurrency: instanceConcurrency)
         }
         return Live(stored: stored, pool: pool, autoscaler: Autoscaler(settings: autoscaler), backend: backend)
     }

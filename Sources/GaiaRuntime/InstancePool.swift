@@ -11,6 +11,8 @@ public struct PoolSettings: Sendable {
     public var invocationTimeout: Duration = .seconds(60)
     /// Longest an instance may take to import the function and run `init`.
     public var startTimeout: Duration = .seconds(120)
+    /// Requests one instance runs at once (its worker's `concurrency`).
+    public var instanceConcurrency: Int = 1
 
     /// The defaults.
     public init() {}
@@ -48,8 +50,9 @@ public struct InvocationOutcome: Sendable {
 
 /// The instances of one function on one rung, and the requests waiting for them.
 ///
-/// A request takes an idle instance, or starts a new one while the pool is under `maxScale`
-/// (a cold start), or waits in a bounded queue for the next instance to free up. An instance
+/// A request takes a free slot on a running instance (the one with the most free slots), or starts
+/// a new instance while the pool is under `maxScale` (a cold start), or waits in a bounded queue
+/// for the next slot to free up. An instance
 /// whose worker crashes or times out is removed and, if requests are waiting, replaced.
 public actor InstancePool {
     /// The rung the instances run on.
@@ -57,7 +60,8 @@ public actor InstancePool {
     private let settings: PoolSettings
     private let makeConfiguration: @Sendable (Int) -> WorkerConfiguration
     private var instances: [Int: WorkerProcess] = [:]
-    private var idle: [Int] = []
+    /// Free request slots of each running instance (at most `instanceConcurrency`).
+    private var slots: [Int: Int] = [:]
     private var starting = 0
     private var waiting: Deque<CheckedContinuation<(Int, Bool), any Error>> = []
     /// Requests from arrival to completion: queued, waiting on a cold start, or running.
@@ -116,9 +120,10 @@ public actor InstancePool {
         let target = min(max(desired, 0), settings.maxScale)
         while instanceCount < target && !closed {
             let id = try await startInstance()
-            release(id)
+            serveWaiting(on: id)
         }
-        while instanceCount > target, let id = idle.popLast() {
+        let concurrency = max(1, settings.instanceConcurrency)
+        while instanceCount > target, let id = slots.filter({ $0.value == concurrency }).keys.max() {
             await remove(id, replace: false)
         }
     }
@@ -130,13 +135,19 @@ public actor InstancePool {
         for id in Array(instances.keys) { await remove(id, replace: false) }
     }
 
-    /// An idle instance, a newly started one (cold), or a place in the queue.
+    /// A free slot on a running instance, a newly started instance (cold), or a place in the queue.
     private func acquire() async throws -> (Int, Bool) {
         guard !closed else { throw PoolError.shuttingDown }
-        if let id = idle.popLast() { return (id, false) }
+        if let best = slots.filter({ $0.value > 0 }).max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) {
+            slots[best.key]! -= 1
+            return (best.key, false)
+        }
         if instanceCount < settings.maxScale {
             do {
-                return (try await startInstance(), true)
+                let id = try await startInstance()
+                slots[id]! -= 1
+                serveWaiting(on: id)
+                return (id, true)
             } catch {
                 failWaiting(with: error)
                 throw error
@@ -146,13 +157,18 @@ public actor InstancePool {
         return try await withCheckedThrowingContinuation { waiting.append($0) }
     }
 
-    /// Hands a free instance to the first waiting request, or parks it as idle.
+    /// Frees a request slot on an instance and gives it to the first waiting request, if any.
     private func release(_ id: Int) {
-        guard instances[id] != nil else { return }
-        if let waiter = waiting.popFirst() {
+        guard slots[id] != nil else { return }
+        slots[id]! += 1
+        serveWaiting(on: id)
+    }
+
+    /// Hands an instance's free slots to waiting requests, first come first served.
+    private func serveWaiting(on id: Int) {
+        while let free = slots[id], free > 0, let waiter = waiting.popFirst() {
+            slots[id] = free - 1
             waiter.resume(returning: (id, false))
-        } else {
-            idle.append(id)
         }
     }
 
@@ -164,17 +180,21 @@ public actor InstancePool {
         defer { starting -= 1 }
         try await worker.start(timeout: settings.startTimeout)
         instances[id] = worker
+        slots[id] = max(1, settings.instanceConcurrency)
         return id
     }
 
     /// Stops an instance; if requests are waiting and there is room, starts a replacement for them.
     private func remove(_ id: Int, replace: Bool = true) async {
-        idle.removeAll { $0 == id }
+        slots.removeValue(forKey: id)
         guard let worker = instances.removeValue(forKey: id) else { return }
         await worker.terminate()
         guard replace, !closed, let waiter = waiting.popFirst() else { return }
         do {
-            waiter.resume(returning: (try await startInstance(), true))
+            let replacement = try await startInstance()
+            slots[replacement]! -= 1
+            waiter.resume(returning: (replacement, true))
+            serveWaiting(on: replacement)
         } catch {
             waiter.resume(throwing: error)
             failWaiting(with: error)

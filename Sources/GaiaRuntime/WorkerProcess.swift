@@ -25,6 +25,8 @@ public struct WorkerConfiguration: Sendable {
     public var logPath: String
     /// Address-space limit of the instance in MiB (RLIMIT_AS); 0 for none.
     public var memoryLimitMB: Int
+    /// Requests one instance runs at once (the shim's thread pool); 1 runs them one by one.
+    public var concurrency: Int
     /// Extra environment variables.
     public var environment: [String: String]
 
@@ -32,8 +34,9 @@ public struct WorkerConfiguration: Sendable {
     public init(
         python: String, functionDirectory: String, entryPoint: String = "handler.py", handler: String = "handle",
         functionName: String, backend: Backend, cpus: [Int] = [], logPath: String, memoryLimitMB: Int = 0,
-        environment: [String: String] = [:]
+        concurrency: Int = 1, environment: [String: String] = [:]
     ) {
+        self.concurrency = max(1, concurrency)
         self.python = python
         self.functionDirectory = functionDirectory
         self.entryPoint = entryPoint
@@ -88,7 +91,7 @@ public struct WorkerResponse: Sendable {
 /// One instance: a real OS process running `gaia_worker.py` with the function loaded.
 ///
 /// The process is started by `start()`, which returns once the function's `init` has run.
-/// `invoke` sends one request and waits for its result; one request at a time.
+/// `invoke` sends a request and waits for the answer with its id; up to `concurrency` at once.
 public actor WorkerProcess {
     /// The configuration it was started with.
     public nonisolated let configuration: WorkerConfiguration
@@ -96,7 +99,10 @@ public actor WorkerProcess {
     private var toWorker: FileHandle?
     private var frames: AsyncStream<WorkerFrame>.Iterator?
     private var nextID = 0
-    private var busy = false
+    /// Requests sent and not yet answered, by id.
+    private var pending: [Int: CheckedContinuation<WorkerFrame, any Error>] = [:]
+    /// Requests whose watchdog fired (their instance was killed for them).
+    private var timedOutIDs: Set<Int> = []
     private var timedOut = false
     private(set) var ready = false
     /// Milliseconds `init` (and importing the function) took, once ready.
@@ -131,6 +137,7 @@ public actor WorkerProcess {
         environment["GAIA_BACKEND"] = c.backend.description
         environment["GAIA_CPUS"] = c.cpus.map(String.init).joined(separator: ",")
         environment["GAIA_MEMORY_LIMIT_MB"] = String(c.memoryLimitMB)
+        environment["GAIA_CONCURRENCY"] = String(c.concurrency)
         environment["PYTHONUNBUFFERED"] = "1"
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: c.functionDirectory)
@@ -157,6 +164,7 @@ public actor WorkerProcess {
         case "ready":
             initMilliseconds = frame.header["init_ms"]?.number ?? 0
             ready = true
+            Task { await self.pump() }
         case "init_error":
             process.waitUntilExit()
             throw WorkerError.initFailed(
@@ -167,22 +175,33 @@ public actor WorkerProcess {
         }
     }
 
-    /// Sends one invocation and waits for its result. On timeout the process is killed.
+    /// Sends one invocation and waits for its result. On timeout the process is killed (and with it
+    /// any other request it was running).
     public func invoke(_ body: [UInt8], contentType: String, timeout: Duration = .seconds(60)) async throws -> WorkerResponse {
         guard ready, process.isRunning else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
-        guard !busy else { throw WorkerError.notReady("it is serving another request") }
-        busy = true
-        defer { busy = false }
-        nextID += 1
-        let request = WorkerFrame(
-            header: ["type": .string("invoke"), "id": .number(Double(nextID)), "content_type": .string(contentType)],
-            body: body)
-        do {
-            try toWorker?.write(contentsOf: request.encoded())
-        } catch {
-            throw try await failure(whileWaiting: false)
+        guard pending.count < configuration.concurrency else {
+            throw WorkerError.notReady("it is already running \(pending.count) request(s), its limit")
         }
-        let frame = try await nextFrame(timeout: timeout)
+        nextID += 1
+        let id = nextID
+        let request = try WorkerFrame(
+            header: ["type": .string("invoke"), "id": .number(Double(id)), "content_type": .string(contentType)],
+            body: body
+        ).encoded()
+        let pid = process.processIdentifier
+        let watchdog = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.timeOut(id, after: timeout, pid: pid)
+        }
+        defer { watchdog.cancel() }
+        let frame: WorkerFrame = try await withCheckedThrowingContinuation { continuation in
+            pending[id] = continuation
+            do {
+                try toWorker?.write(contentsOf: request)
+            } catch {
+                pending.removeValue(forKey: id)?.resume(throwing: WorkerError.notReady("its input is closed (\(error))"))
+            }
+        }
         let duration = frame.header["duration_ms"]?.number ?? 0
         if frame.header["ok"]?.bool == true {
             return WorkerResponse(
@@ -191,6 +210,36 @@ public actor WorkerProcess {
         }
         throw WorkerError.handlerFailed(
             error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
+    }
+
+    private func timeOut(_ id: Int, after timeout: Duration, pid: Int32) {
+        guard pending[id] != nil else { return }
+        timedOutIDs.insert(id)
+        kill(pid, SIGKILL)
+        lastTimeout = timeout
+    }
+
+    private var lastTimeout: Duration = .zero
+
+    /// Reads answers and hands each to the request with its id; when the output ends (the process
+    /// died or was killed) every pending request fails.
+    private func pump() async {
+        while true {
+            var iterator = frames
+            let frame = await iterator?.next(isolation: self)
+            frames = iterator
+            guard let frame else { break }
+            guard let id = frame.header["id"]?.number.map(Int.init) else { continue }
+            pending.removeValue(forKey: id)?.resume(returning: frame)
+        }
+        ready = false
+        process.waitUntilExit()
+        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        let crash = WorkerError.crashed(status: status, logTail: Self.tail(of: configuration.logPath))
+        for (id, continuation) in pending {
+            continuation.resume(throwing: timedOutIDs.contains(id) ? WorkerError.timedOut(after: lastTimeout) : crash)
+        }
+        pending = [:]
     }
 
     /// Stops the process (SIGKILL if it is still running) and reaps it, so no process outlives it.

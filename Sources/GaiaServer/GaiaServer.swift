@@ -19,9 +19,11 @@ struct DeployBody: Decodable {
     var maxScale: Int?
     /// A latency objective such as `p95=300ms`.
     var slo: String?
+    /// Requests one instance may run at once.
+    var concurrency: Int?
 
     enum CodingKeys: String, CodingKey {
-        case name, files, mode, slo
+        case name, files, mode, slo, concurrency
         case minScale = "min_scale"
         case maxScale = "max_scale"
     }
@@ -56,7 +58,7 @@ public enum GaiaServer {
             }
             let manifest = try await runtime.deploy(DeployRequest(
                 name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
-                minScale: body.minScale, maxScale: body.maxScale, slo: slo))
+                minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency))
             return Response(status: .created, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try manifest.jsonData())))
         }

@@ -29,8 +29,9 @@ public struct ServerSettings: Sendable {
             var queueLimit: Int?
             var invocationTimeoutSeconds: Double?
             var startTimeoutSeconds: Double?
+            var instanceConcurrency: Int?
             enum CodingKeys: String, CodingKey {
-                case maxScale = "max_scale", queueLimit = "queue_limit"
+                case maxScale = "max_scale", queueLimit = "queue_limit", instanceConcurrency = "instance_concurrency"
                 case invocationTimeoutSeconds = "invocation_timeout_seconds", startTimeoutSeconds = "start_timeout_seconds"
             }
         }
@@ -103,6 +104,7 @@ public struct ServerSettings: Sendable {
             runtime.pool.queueLimit = p.queueLimit ?? runtime.pool.queueLimit
             if let s = p.invocationTimeoutSeconds { runtime.pool.invocationTimeout = .milliseconds(Int64(s * 1000)) }
             if let s = p.startTimeoutSeconds { runtime.pool.startTimeout = .milliseconds(Int64(s * 1000)) }
+            runtime.pool.instanceConcurrency = p.instanceConcurrency ?? runtime.pool.instanceConcurrency
         }
         if let a = file.autoscaler {
             runtime.autoscaler.targetConcurrency = a.targetConcurrency ?? runtime.autoscaler.targetConcurrency

@@ -66,6 +66,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Latency objective, e.g. p95=300ms (p50, p90, p95, p99 or mean; ms or s).") var slo: String?
     @Option(help: "Fewest instances kept (0 allows scale to zero).") var minScale: Int?
     @Option(help: "Most instances.") var maxScale: Int?
+    @Option(help: "Requests one instance runs at once (default 1).") var concurrency: Int?
     @Flag(help: "Print the manifest as JSON.") var json = false
     @OptionGroup var server: ServerOptions
 
@@ -88,6 +89,7 @@ struct DeployCommand: AsyncParsableCommand {
         }
         if let minScale { body["min_scale"] = minScale }
         if let maxScale { body["max_scale"] = maxScale }
+        if let concurrency { body["concurrency"] = concurrency }
         print("deploying \(functionName) (\(files.count) file(s)) to \(server.baseURL)…")
         let response = try await server.send(.POST, "/v1/functions", body: Array(try JSONSerialization.data(withJSONObject: body)))
         if json {

@@ -7,13 +7,13 @@ import Testing
 
 /// The embedded platform end to end below HTTP: deploy, invoke, redeploy, faults, autoscaling.
 struct FunctionRuntimeTests {
-    func runtime(keepAlive: Duration = .seconds(60)) throws -> FunctionRuntime {
+    func runtime(keepAlive: Duration = .seconds(60), database: GaiaDatabase? = nil) throws -> FunctionRuntime {
         let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-rt-\(UUID().uuidString)").path
         var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
         configuration.autoscaler.keepAlive = keepAlive
         configuration.maxUploadBytes = 4096
-        return FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
+        return FunctionRuntime(configuration: configuration, database: try database ?? GaiaDatabase.inMemory())
     }
 
     func files(_ source: String) -> [String: [UInt8]] { ["handler.py": Array(source.utf8)] }
@@ -97,6 +97,32 @@ struct FunctionRuntimeTests {
             Issue.record("expected not found")
         } catch let error as PlatformError {
             #expect(error.status == 404 && error.message.contains("no function named 'nope'"))
+        }
+    }
+
+    @Test func aRestartKeepsEachFunctionsLimitsAndHonoursThem() async throws {
+        let database = try GaiaDatabase.inMemory()
+        let first = try runtime(database: database)
+        let slow = try fixture("slow")
+        try await first.deploy(DeployRequest(name: "slow", files: slow, minScale: 0, maxScale: 1, concurrency: 2))
+        await first.shutdown()
+
+        let second = try runtime(database: database)
+        try await second.restore()
+        let stored = try await second.function("slow")
+        #expect(stored.manifest.maxScale == 1 && stored.manifest.concurrency == 2 && stored.manifest.minScale == 0)
+        let body = Array(#"{"seconds": 1.0}"#.utf8)
+        async let a = second.invoke("slow", body: body, contentType: "application/json")
+        async let b = second.invoke("slow", body: body, contentType: "application/json")
+        let (ra, rb) = try await (a, b)
+        #expect(ra.outcome.instance == rb.outcome.instance, "max scale 1 with concurrency 2: one instance runs both")
+        await second.shutdown()
+    }
+
+    @Test func nonsenseLimitsAreRefused() async throws {
+        let rt = try runtime()
+        await #expect(throws: PlatformError.self) {
+            try await rt.deploy(DeployRequest(name: "x", files: files("def handle(p, c):\n    return p\n"), concurrency: 0))
         }
     }
 }

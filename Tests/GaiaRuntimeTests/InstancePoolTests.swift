@@ -7,18 +7,19 @@ import Testing
 /// The pool over real worker processes: concurrency, cold starts, the bounded queue, replacement
 /// of crashed instances, pre-warming and scale to zero.
 struct InstancePoolTests {
-    func pool(_ fixture: String, maxScale: Int, queueLimit: Int = 100, timeout: Duration = .seconds(60)) throws -> InstancePool {
+    func pool(_ fixture: String, maxScale: Int, queueLimit: Int = 100, timeout: Duration = .seconds(60), concurrency: Int = 1) throws -> InstancePool {
         let python = try #require(WorkerProcessTests.python, "python3 is required for pool tests")
         let dir = try #require(Bundle.module.path(forResource: fixture, ofType: nil, inDirectory: "Fixtures"))
         var settings = PoolSettings()
         settings.maxScale = maxScale
         settings.queueLimit = queueLimit
         settings.invocationTimeout = timeout
+        settings.instanceConcurrency = concurrency
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-pool-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         return InstancePool(backend: .cpu(cores: 1), settings: settings) { id in
             WorkerConfiguration(python: python, functionDirectory: dir, functionName: fixture, backend: .cpu(cores: 1),
-                                logPath: "\(logs)/instance-\(id).log")
+                                logPath: "\(logs)/instance-\(id).log", concurrency: concurrency)
         }
     }
 
@@ -112,6 +113,18 @@ struct InstancePoolTests {
             }
             #expect(message.contains("the model file is missing"))
         }
+        await p.shutdown()
+    }
+
+    @Test func oneInstanceServesUpToItsConcurrencyWithoutQueueing() async throws {
+        let p = try pool("slow", maxScale: 1, concurrency: 2)
+        try await p.scale(to: 1)
+        let body = Array(#"{"seconds": 1.0}"#.utf8)
+        async let a = p.invoke(body, contentType: "application/json")
+        async let b = p.invoke(body, contentType: "application/json")
+        let (ra, rb) = try await (a, b)
+        #expect(ra.instance == rb.instance, "both requests share the one instance")
+        #expect(ra.queueMilliseconds < 500 && rb.queueMilliseconds < 500, "neither waited for the other")
         await p.shutdown()
     }
 }

@@ -8,13 +8,13 @@ import Testing
 struct WorkerProcessTests {
     static let python: String? = try? PythonInterpreter.resolve("python3")
 
-    func worker(_ fixture: String, backend: Backend = .cpu(cores: 1), cpus: [Int] = [], memoryLimitMB: Int = 0) throws -> WorkerProcess {
+    func worker(_ fixture: String, backend: Backend = .cpu(cores: 1), cpus: [Int] = [], memoryLimitMB: Int = 0, concurrency: Int = 1) throws -> WorkerProcess {
         let python = try #require(Self.python, "python3 is required for worker tests")
         let dir = try #require(Bundle.module.path(forResource: fixture, ofType: nil, inDirectory: "Fixtures"))
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-test-\(fixture)-\(UUID().uuidString).log").path
         return WorkerProcess(configuration: WorkerConfiguration(
             python: python, functionDirectory: dir, functionName: fixture, backend: backend, cpus: cpus, logPath: log,
-            memoryLimitMB: memoryLimitMB))
+            memoryLimitMB: memoryLimitMB, concurrency: concurrency))
     }
 
     func json(_ object: [String: Any]) throws -> [UInt8] { Array(try JSONSerialization.data(withJSONObject: object)) }
@@ -67,6 +67,20 @@ struct WorkerProcessTests {
             #expect(error.hasPrefix("MemoryError"))
         }
         #expect(await w.isAlive)
+    }
+
+    @Test func anInstanceWithConcurrencyTwoRunsTwoRequestsAtOnce() async throws {
+        let w = try worker("slow", concurrency: 2)
+        try await w.start()
+        defer { Task { await w.terminate() } }
+        let body = try json(["seconds": 1.0])
+        let clock = ContinuousClock()
+        let started = clock.now
+        async let a = w.invoke(body, contentType: "application/json")
+        async let b = w.invoke(body, contentType: "application/json")
+        let (ra, rb) = try await (a, b)
+        #expect(String(decoding: ra.body, as: UTF8.self) == "woke up" && String(decoding: rb.body, as: UTF8.self) == "woke up")
+        #expect(clock.now - started < .milliseconds(1800), "two 1 s requests overlapped (one by one would take 2 s)")
     }
 
     @Test func aRaisingHandlerReportsItsErrorAndKeepsServing() async throws {

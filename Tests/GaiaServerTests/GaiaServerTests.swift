@@ -138,31 +138,49 @@ struct GaiaServerTests {
         await runtime.shutdown()
     }
 
-    @Test func twoHundredConcurrentRequestsOnALivePort() async throws {
+    /// The repository's example, as a deploy body.
+    static func example(_ name: String) throws -> ByteBuffer {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("examples/\(name)/handler.py").path
+        return deployBody(name, try String(contentsOfFile: path, encoding: .utf8))
+    }
+
+    @Test func theExamplesServeTwoHundredConcurrentRequestsOnALivePort() async throws {
         let (app, runtime) = try app(maxScale: 4)
         try await app.test(.ahc(.http)) { client in
-            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo)) { #expect($0.status == .created) }
+            for name in ["echo", "idle", "matmul"] {
+                try await client.execute(uri: "/v1/functions", method: .post, body: try Self.example(name)) { #expect($0.status == .created) }
+            }
+            let calls: [(String, String, @Sendable (String) -> Bool)] = [
+                ("echo", "{\"i\": %d}", { _ in true }),
+                ("idle", #"{"seconds": 0.01}"#, { $0.contains("slept_s") }),
+                ("matmul", #"{"n": 64}"#, { $0.contains("checksum") }),
+            ]
             let results = try await withThrowingTaskGroup(of: (Int, Bool, Bool, String).self) { group in
                 var results: [(Int, Bool, Bool, String)] = []
                 for i in 0..<200 {
                     if i >= 16, let r = try await group.next() { results.append(r) }  // 16 in flight at a time
+                    let (name, template, check) = calls[i % 3]
+                    let payload = template.replacingOccurrences(of: "%d", with: String(i))
                     group.addTask {
-                        try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{\"i\": \(i)}")) { response in
-                            (i, response.status == .ok && String(buffer: response.body) == "{\"i\": \(i)}",
-                             response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "true",
-                             response.headers[HTTPField.Name("Gaia-Instance")!] ?? "")
+                        try await client.execute(uri: "/v1/functions/\(name)/invoke", method: .post, body: ByteBuffer(string: payload)) { response in
+                            let text = String(buffer: response.body)
+                            let ok = response.status == .ok && (name == "echo" ? text == payload : check(text))
+                            return (i, ok, response.headers[HTTPField.Name("Gaia-Cold-Start")!] == "true",
+                                    name + "/" + (response.headers[HTTPField.Name("Gaia-Instance")!] ?? ""))
                         }
                     }
                 }
                 for try await r in group { results.append(r) }
                 return results
             }
-            #expect(results.count == 200 && results.allSatisfy { $0.1 }, "every response is 200 with its own body")
+            #expect(results.count == 200 && results.allSatisfy { $0.1 }, "every response is 200 with the right body")
             let cold = results.filter { $0.2 }.count
-            #expect(cold <= 3, "cold starts only for instances beyond the deploy's warm one: \(cold)")
-            #expect(Set(results.map(\.3)).count >= 2, "16 concurrent requests scale the pool out beyond one instance")
+            #expect(cold <= 9, "cold starts only for instances beyond each deploy's warm one: \(cold)")
+            let echoInstances = Set(results.map(\.3).filter { $0.hasPrefix("echo/") })
+            #expect(echoInstances.count >= 2, "concurrent load scales a function out beyond one instance")
         }
-        #expect(await runtime.instanceCount("echo") <= 4)
+        for name in ["echo", "idle", "matmul"] { #expect(await runtime.instanceCount(name) <= 4) }
         await runtime.shutdown()
     }
 

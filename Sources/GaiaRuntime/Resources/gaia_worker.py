@@ -2,7 +2,7 @@
 
 Started by the runtime as `python gaia_worker.py`, with the function described by environment
 variables (GAIA_FUNCTION_DIR, GAIA_ENTRY_POINT, GAIA_HANDLER, GAIA_FUNCTION_NAME, GAIA_BACKEND,
-GAIA_CPUS, GAIA_MEMORY_LIMIT_MB). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
+GAIA_CPUS, GAIA_MEMORY_LIMIT_MB, GAIA_CONCURRENCY). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
 stderr, which the runtime captures as the instance's log.
 
 Frame (both directions): 4-byte big-endian header length, UTF-8 JSON header, 4-byte big-endian
@@ -13,12 +13,15 @@ body length, raw body.
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
 Standard library only.
 """
+import concurrent.futures
+import copy
 import importlib.util
 import json
 import os
 import resource
 import struct
 import sys
+import threading
 import time
 import traceback
 
@@ -122,24 +125,38 @@ def main():
     write_frame(protocol_out, {"type": "ready", "pid": os.getpid(),
                                "init_ms": round((time.perf_counter() - started) * 1000, 3)})
 
+    concurrency = max(1, int(os.environ.get("GAIA_CONCURRENCY", "1") or 1))
+    write_lock = threading.Lock()
+
+    def serve(header, body):
+        request = copy.copy(context)
+        request.request_id = header.get("id")
+        request.content_type = header.get("content_type", "application/octet-stream")
+        start = time.perf_counter()
+        try:
+            payload = json.loads(body) if request.content_type.startswith("application/json") and body else body
+            response, content_type = encode_result(handler(payload, request))
+            reply = ({"type": "result", "id": header.get("id"), "ok": True,
+                      "duration_ms": round((time.perf_counter() - start) * 1000, 3), "content_type": content_type}, response)
+        except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
+            reply = ({"type": "result", "id": header.get("id"), "ok": False,
+                      "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                      "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc(limit=8)}, b"")
+        with write_lock:
+            write_frame(protocol_out, *reply)
+
+    # One request at a time by default; with GAIA_CONCURRENCY > 1, that many on a thread pool.
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency) if concurrency > 1 else None
     while True:
         header, body = read_frame(protocol_in)
         if header is None:
+            if pool:
+                pool.shutdown(wait=True)
             return 0
-        context.request_id = header.get("id")
-        context.content_type = header.get("content_type", "application/octet-stream")
-        start = time.perf_counter()
-        try:
-            payload = json.loads(body) if context.content_type.startswith("application/json") and body else body
-            response, content_type = encode_result(handler(payload, context))
-            write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": True,
-                                       "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                                       "content_type": content_type}, response)
-        except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
-            write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": False,
-                                       "duration_ms": round((time.perf_counter() - start) * 1000, 3),
-                                       "error": f"{type(error).__name__}: {error}",
-                                       "traceback": traceback.format_exc(limit=8)})
+        if pool:
+            pool.submit(serve, header, body)
+        else:
+            serve(header, body)
 
 
 if __name__ == "__main__":
