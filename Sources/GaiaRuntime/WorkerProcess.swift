@@ -266,15 +266,15 @@ public actor WorkerProcess {
         let frame = await iterator?.next(isolation: self)
         frames = iterator
         guard let frame else {
-            throw try await failure(whileWaiting: true, timeout: timeout)
+            throw startFailure(timeout: timeout)
         }
         return frame
     }
 
     private func markTimedOut() { timedOut = true }
 
-    /// The error for a worker whose output ended: a timeout we caused, or a crash.
-    private func failure(whileWaiting: Bool, timeout: Duration = .zero) async throws -> WorkerError {
+    /// The error for a worker whose output ended before it was ready: a timeout we caused, or a crash.
+    private func startFailure(timeout: Duration) -> WorkerError {
         ready = false
         process.waitUntilExit()
         if timedOut { return .timedOut(after: timeout) }
