@@ -55,16 +55,21 @@ public struct FunctionSource: Sendable {
         guard !files.isEmpty else {
             throw AnalyzerError("'\(path)' has no .py files: a function is a Python file or a folder with one")
         }
-        let entry =
-            entryPointNames.first { files[$0] != nil }
-            ?? (files.count == 1 ? files.keys.first : nil)
-            ?? files.keys.sorted().first { files[$0]!.containsSubsequence(Array("def handle(".utf8)) }
-        guard let entry else {
+        guard let entry = entryPoint(among: files) else {
             throw AnalyzerError(
                 "cannot tell which file of '\(path)' holds the handler: name it handler.py or define `def handle(payload, context)`"
             )
         }
         return FunctionSource(root: path, files: files, entryPoint: entry)
+    }
+
+    /// The file holding the handler among a function's `.py` files: `handler.py`, `main.py`,
+    /// `app.py`, `function.py`, `func.py`, the only `.py` file, or the first defining `handle`.
+    public static func entryPoint(among files: [String: [UInt8]]) -> String? {
+        let python = files.filter { $0.key.hasSuffix(".py") }
+        return entryPointNames.first { python[$0] != nil }
+            ?? (python.count == 1 ? python.keys.first : nil)
+            ?? python.keys.sorted().first { python[$0]!.containsSubsequence(Array("def handle(".utf8)) }
     }
 
     /// The file a module name refers to, if it is one of this function's own modules.

@@ -129,9 +129,7 @@ public actor FunctionRuntime {
     @discardableResult
     public func deploy(_ request: DeployRequest) async throws -> FunctionManifest {
         try Self.validate(request, maxBytes: configuration.maxUploadBytes)
-        let entry = FunctionSource.entryPointNames.first { request.files[$0] != nil }
-            ?? (request.files.keys.filter { $0.hasSuffix(".py") }.count == 1 ? request.files.keys.first { $0.hasSuffix(".py") } : nil)
-        guard let entry else {
+        guard let entry = FunctionSource.entryPoint(among: request.files) else {
             throw PlatformError("invalid_function", "no entry point: upload handler.py (or main.py, app.py) defining handle(payload, context)", status: 400)
         }
         let pyFiles = request.files.filter { $0.key.hasSuffix(".py") }

@@ -125,4 +125,16 @@ struct FunctionRuntimeTests {
             try await rt.deploy(DeployRequest(name: "x", files: files("def handle(p, c):\n    return p\n"), concurrency: 0))
         }
     }
+
+    @Test func aFolderWhoseEntryIsFoundByItsHandlerDeploys() async throws {
+        // `gaia analyze` accepts this folder (the file defining handle is the entry); deploy must too.
+        let rt = try runtime()
+        try await rt.deploy(DeployRequest(name: "svc", files: [
+            "service.py": Array("from util import double\ndef handle(p, c):\n    return double(p['x'])\n".utf8),
+            "util.py": Array("def double(x):\n    return 2 * x\n".utf8),
+        ]))
+        let answer = try await rt.invoke("svc", body: Array(#"{"x": 21}"#.utf8), contentType: "application/json")
+        #expect(String(decoding: answer.outcome.response.body, as: UTF8.self) == "42")
+        await rt.shutdown()
+    }
 }
