@@ -171,15 +171,16 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as PlatformError {
             return Self.response(error.status, error.code, error.message)
-        } catch WorkerError.handlerFailed(let message, let traceback) {
-            return Self.response(500, "handler_error", message, extra: ["traceback": traceback])
         } catch let error as PoolError {
-            var response = Self.response(503, "overloaded", error.description)
+            var response = Self.response(FunctionRuntime.status(of: error), "overloaded", error.description)
             response.headers[.retryAfter] = "1"
             return response
         } catch let error as WorkerError {
-            if case .timedOut = error { return Self.response(504, "timeout", error.description) }
-            return Self.response(502, "instance_failed", error.description)
+            let status = FunctionRuntime.status(of: error)  // one mapping for the API and the invocation records
+            if case .handlerFailed(let message, let traceback) = error {
+                return Self.response(status, "handler_error", message, extra: ["traceback": traceback])
+            }
+            return Self.response(status, status == 504 ? "timeout" : "instance_failed", error.description)
         } catch let error as HTTPError {
             return Self.response(Int(error.status.code), "http_error", error.body ?? error.status.reasonPhrase)
         } catch {
