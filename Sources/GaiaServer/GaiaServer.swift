@@ -69,7 +69,7 @@ public enum GaiaServer {
                 items.append([
                     "name": f.name, "revision": f.revision, "mode": f.manifest.mode.rawValue,
                     "instances": await runtime.instanceCount(f.name),
-                    "deployed_at": ISO8601DateFormatter().string(from: f.deployedAt),
+                    "deployed_at": iso(f.deployedAt),
                 ])
             }
             return json(["functions": items])
@@ -80,15 +80,15 @@ public enum GaiaServer {
             let f = try await runtime.function(name)
             await runtime.flushRecords()
             let manifest = try JSONSerialization.jsonObject(with: try f.manifest.jsonData())
-            let records = try runtime.database.invocations(of: name, limit: 10_000)
+            let totals = try runtime.database.totals(of: name)
             let decisions = try runtime.database.decisions(of: name).suffix(20).map {
-                ["at": ISO8601DateFormatter().string(from: $0.at), "kind": $0.kind, "from": $0.from, "to": $0.to, "reason": $0.reason]
+                ["at": iso($0.at), "kind": $0.kind, "from": $0.from, "to": $0.to, "reason": $0.reason]
             }
             return json([
                 "name": f.name, "revision": f.revision, "instances": await runtime.instanceCount(name),
-                "deployed_at": ISO8601DateFormatter().string(from: f.deployedAt), "manifest": manifest,
-                "invocations": records.count, "cold_starts": records.filter(\.coldStart).count,
-                "cost_usd": records.reduce(0) { $0 + $1.costUSD }, "decisions": Array(decisions),
+                "deployed_at": iso(f.deployedAt), "manifest": manifest,
+                "invocations": totals.invocations, "cold_starts": totals.coldStarts,
+                "cost_usd": totals.costUSD, "decisions": Array(decisions),
             ])
         }
 
@@ -132,7 +132,7 @@ public enum GaiaServer {
             let limit = request.uri.queryParameters.get("limit", as: Int.self) ?? 100
             let records = try runtime.database.invocations(of: name, limit: max(1, min(limit, 10_000))).map {
                 [
-                    "at": ISO8601DateFormatter().string(from: $0.at), "revision": $0.revision, "backend": $0.backend,
+                    "at": iso($0.at), "revision": $0.revision, "backend": $0.backend,
                     "cold_start": $0.coldStart, "duration_ms": $0.durationMs, "queue_ms": $0.queueMs,
                     "status": $0.status, "cost_usd": $0.costUSD,
                 ] as [String: Any]
@@ -155,6 +155,9 @@ public enum GaiaServer {
             throw PlatformError("too_large", "the request body is over the limit of \(limit) bytes", status: 413)
         }
     }
+
+    /// `2026-11-23T12:41:47Z`.
+    static func iso(_ date: Date) -> String { date.formatted(.iso8601) }
 
     static func json(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)

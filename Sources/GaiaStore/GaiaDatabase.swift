@@ -226,6 +226,16 @@ public final class GaiaDatabase: Sendable {
         }
     }
 
+    /// All-time totals of a function's invocations: count, cold starts and cost in USD.
+    public func totals(of name: String) throws -> (invocations: Int, coldStarts: Int, costUSD: Double) {
+        try writer.read { db in
+            let row = try Row.fetchOne(
+                db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(coldStart), 0) AS cold, COALESCE(SUM(costUSD), 0) AS cost FROM invocation WHERE function = ?",
+                arguments: [name])
+            return (row?["n"] ?? 0, row?["cold"] ?? 0, row?["cost"] ?? 0)
+        }
+    }
+
     /// Stores a control decision.
     public func record(_ decision: DecisionRecord) throws {
         try writer.write { db in try decision.insert(db) }

@@ -68,6 +68,8 @@ struct GaiaServerTests {
             try await client.execute(uri: "/v1/functions/echo", method: .get) { response in
                 let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
                 #expect(object?["revision"] as? Int == 1 && (object?["cost_usd"] as? Double ?? 0) > 0)
+                #expect(object?["invocations"] as? Int == 1 && object?["cold_starts"] as? Int == 0)
+                #expect((object?["deployed_at"] as? String)?.hasSuffix("Z") == true)
             }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)

@@ -41,6 +41,9 @@ struct GaiaDatabaseTests {
                              coldStart: i == 0, durationMs: Double(i), queueMs: 0, status: 200, costUSD: 0.0001)
         }
         try db.record(records)
+        let totals = try db.totals(of: "f")
+        #expect(totals.invocations == 5 && totals.coldStarts == 1 && abs(totals.costUSD - 0.0005) < 1e-12)
+        #expect(try db.totals(of: "none").invocations == 0)
         let newest = try db.invocations(of: "f", limit: 2)
         #expect(newest.map(\.durationMs) == [4, 3])
         #expect(newest[0].at == at.addingTimeInterval(4))
