@@ -81,8 +81,8 @@ enum DeviceKind: Sendable {
     case optional
 }
 
-/// Formats a count for people: 4096 → "4096", 16777216 → "16.8M", 1.1e9 → "1.1B".
-func humanCount(_ value: Double) -> String {
+/// Formats a count for people: 4096 → "4.1K", 16777216 → "16.8M", 1.1e9 → "1.1B".
+public func humanCount(_ value: Double) -> String {
     switch value {
     case 1e12...: return trimmed(value / 1e12) + "T"
     case 1e9...: return trimmed(value / 1e9) + "B"

@@ -66,9 +66,9 @@ struct AnalyzeCommand: ParsableCommand {
         if let slo = m.slo { lines.append("  slo: \(slo)") }
         lines.append("  entry point: \(m.entryPoint)   frameworks: \(m.frameworks.isEmpty ? "none" : m.frameworks.joined(separator: ", "))")
         var work: [String] = []
-        if let p = m.estimatedWork.modelParameters { work.append("model ~\(format(p)) parameters") }
-        if let f = m.estimatedWork.flops { work.append("~\(format(f)) FLOPs per operation") }
-        if let t = m.estimatedWork.maxTensorElements { work.append("largest tensor \(format(t)) elements") }
+        if let p = m.estimatedWork.modelParameters { work.append("model ~\(humanCount(p)) parameters") }
+        if let f = m.estimatedWork.flops { work.append("~\(humanCount(f)) FLOPs per operation") }
+        if let t = m.estimatedWork.maxTensorElements { work.append("largest tensor \(humanCount(t)) elements") }
         if m.estimatedWork.generates { work.append("generates tokens") }
         if m.estimatedWork.tensorWorkInLoop { work.append("tensor work in a loop") }
         if !work.isEmpty { lines.append("  estimated work: " + work.joined(separator: ", ")) }
@@ -79,15 +79,5 @@ struct AnalyzeCommand: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
-    }
-
-    private static func format(_ value: Double) -> String {
-        switch value {
-        case 1e12...: String(format: "%.1fT", value / 1e12)
-        case 1e9...: String(format: "%.1fB", value / 1e9)
-        case 1e6...: String(format: "%.1fM", value / 1e6)
-        case 1e3...: String(format: "%.1fK", value / 1e3)
-        default: String(format: "%.0f", value)
-        }
     }
 }
