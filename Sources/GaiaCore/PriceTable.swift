@@ -12,10 +12,11 @@ public struct PriceTable: Sendable, Hashable, Codable {
     /// The defaults.
     public init() {}
 
-    /// Price of one second on a rung.
+    /// Price of one second on a rung: its cores and memory, plus its share of a GPU (host share: one core).
     public func perSecond(_ backend: Backend) -> Double {
         switch backend {
         case .cpu(let cores): Double(cores) * vcpuSecond + memoryGiBPerInstance * memoryGiBSecond
+        case .gpu(_, let sm): vcpuSecond + memoryGiBPerInstance * memoryGiBSecond + gpuSecond * Double(sm) / 100
         }
     }
 

@@ -1,5 +1,9 @@
-/// A latency objective: a statistic of recent latencies that must stay under a threshold.
+/// A latency objective: a statistic of recent latencies that must stay under a threshold, judged
+/// over a window, optionally with a ceiling on what 1,000 invocations may cost.
 public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// What a function without a declared SLO is held to: p95 under one second over 30 s (the
+    /// bound of the published prototype), no cost ceiling.
+    public static let `default` = SLO(statistic: .p95, thresholdMs: 1000)
     /// Which statistic of the latency distribution is held to the threshold.
     public enum Statistic: String, Sendable, Hashable, Codable, CaseIterable {
         case p50, p90, p95, p99, mean
@@ -9,25 +13,56 @@ public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
     public var statistic: Statistic
     /// The threshold in milliseconds.
     public var thresholdMs: Double
+    /// Seconds of recent invocations the statistic is computed over (nil: the controller's default, 30 s).
+    public var windowSeconds: Double?
+    /// Most that 1,000 invocations may cost, in USD (nil: no ceiling); rungs predicted to cost
+    /// more are not chosen.
+    public var maxCostPerThousand: Double?
 
     enum CodingKeys: String, CodingKey {
         case statistic
         case thresholdMs = "threshold_ms"
+        case windowSeconds = "window_s"
+        case maxCostPerThousand = "max_cost_per_1000_usd"
     }
 
     /// Creates an objective.
-    public init(statistic: Statistic, thresholdMs: Double) {
+    public init(statistic: Statistic, thresholdMs: Double, windowSeconds: Double? = nil, maxCostPerThousand: Double? = nil) {
         self.statistic = statistic
         self.thresholdMs = thresholdMs
+        self.windowSeconds = windowSeconds
+        self.maxCostPerThousand = maxCostPerThousand
     }
 
-    /// Parses `p95=300ms`, `p99=1.5s`, `mean=200ms` (a bare number means milliseconds).
+    /// Parses `p95=300ms`, `p99=1.5s`, `mean=200ms` (a bare number means milliseconds), optionally
+    /// followed by `,window=60s` and `,cost=0.05` (USD per 1,000 invocations).
     public init(parsing text: String) throws {
-        let parts = text.lowercased().split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+        let clauses = text.lowercased().split(separator: ",").map { String($0).trimmingSpaces }
+        let parts = (clauses.first ?? "").split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
         guard parts.count == 2, let statistic = Statistic(rawValue: parts[0]) else {
-            throw SLOError("'\(text)' is not an SLO: write STAT=LATENCY, e.g. p95=300ms (STAT is one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", ")))")
+            throw SLOError("'\(text)' is not an SLO: write STAT=LATENCY[,window=30s][,cost=USD], e.g. p95=300ms (STAT is one of \(Statistic.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
-        var value = parts[1]
+        self.init(statistic: statistic, thresholdMs: try Self.milliseconds(parts[1]))
+        for clause in clauses.dropFirst() {
+            let kv = clause.split(separator: "=", maxSplits: 1).map { String($0).trimmingSpaces }
+            switch (kv.first, kv.count) {
+            case ("window", 2):
+                let ms = try Self.milliseconds(kv[1])
+                guard ms >= 1000 else { throw SLOError("window '\(kv[1])' is under one second: write e.g. window=30s") }
+                windowSeconds = ms / 1000
+            case ("cost", 2):
+                guard let usd = Double(kv[1].hasPrefix("$") ? String(kv[1].dropFirst()) : kv[1]), usd > 0, usd.isFinite else {
+                    throw SLOError("cost '\(kv[1])' is not an amount: write e.g. cost=0.05 (USD per 1,000 invocations)")
+                }
+                maxCostPerThousand = usd
+            default:
+                throw SLOError("'\(clause)' is not an SLO option: use window=DURATION or cost=USD")
+            }
+        }
+    }
+
+    private static func milliseconds(_ text: String) throws -> Double {
+        var value = text
         var scale = 1.0
         if value.hasSuffix("ms") {
             value.removeLast(2)
@@ -36,16 +71,20 @@ public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
             scale = 1000
         }
         guard let number = Double(value), number > 0, number.isFinite else {
-            throw SLOError("'\(parts[1])' is not a latency: write e.g. 300ms or 1.5s")
+            throw SLOError("'\(text)' is not a latency: write e.g. 300ms or 1.5s")
         }
-        self.init(statistic: statistic, thresholdMs: number * scale)
+        return number * scale
     }
 
-    /// `p95=300ms`.
+    /// `p95=300ms`, with `,window=60s` and `,cost=0.05` when set.
     public var description: String {
-        let ms = thresholdMs == thresholdMs.rounded() ? String(Int(thresholdMs)) : String(thresholdMs)
-        return "\(statistic.rawValue)=\(ms)ms"
+        var text = "\(statistic.rawValue)=\(Self.trim(thresholdMs))ms"
+        if let windowSeconds { text += ",window=\(Self.trim(windowSeconds))s" }
+        if let maxCostPerThousand { text += ",cost=\(maxCostPerThousand)" }
+        return text
     }
+
+    private static func trim(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
 }
 
 /// A malformed SLO.

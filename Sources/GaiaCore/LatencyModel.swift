@@ -1,0 +1,90 @@
+/// A per-rung latency predictor for one function, learned online.
+///
+/// Each rung that has served traffic keeps its latest measured statistic. Other rungs are predicted
+/// from the most recent measurement (of the same device class where there is one) with Amdahl's
+/// law: a fraction `parallelFraction` of the work speeds up with the rung's capacity (cores, or a
+/// GPU's core equivalent), the rest does not. Scaling from the most recent measurement, rather than
+/// keeping a rung's old figure, follows changes of load: a rung measured slow under a burst is
+/// predicted faster once the rung in use shows the burst has passed. The fraction starts from the
+/// analyzer's evidence (`prior(for:)`) and is refitted as soon as two CPU rungs have run.
+public struct LatencyModel: Sendable, Hashable {
+    /// One rung's measurement.
+    public struct Measurement: Sendable, Hashable {
+        /// The measured statistic, in milliseconds.
+        public var milliseconds: Double
+        /// How many invocations it was computed from.
+        public var samples: Int
+        /// Order of observation: higher is more recent.
+        public var sequence: Int
+    }
+
+    /// Fraction of the work that speeds up with capacity, 0…1.
+    public private(set) var parallelFraction: Double
+    /// Whether `parallelFraction` was fitted from measurements (else it is the prior).
+    public private(set) var fitted = false
+    /// What each rung measured.
+    public private(set) var measurements: [Backend: Measurement] = [:]
+    private var observations = 0
+
+    /// A model with no measurements and the given parallel fraction.
+    public init(parallelFraction: Double) {
+        self.parallelFraction = min(max(parallelFraction, 0), 1)
+    }
+
+    /// The prior from the analyzer's estimate: tensor or model work big enough to be worth threads
+    /// (≥ 10⁸ FLOPs or ≥ 10⁶ parameters) is mostly parallel (0.9); smaller known tensor work, half
+    /// (0.5); no tensor work at all (waiting, plain Python) does not speed up with cores (0).
+    public static func prior(for work: WorkEstimate) -> Double {
+        if (work.flops ?? 0) >= 1e8 || (work.modelParameters ?? 0) >= 1e6 || work.generates { return 0.9 }
+        if work.flops != nil || work.maxTensorElements != nil || work.modelParameters != nil { return 0.5 }
+        return 0
+    }
+
+    /// Records a rung's measured statistic and refits the parallel fraction.
+    public mutating func observe(_ milliseconds: Double, samples: Int, on backend: Backend) {
+        observations += 1
+        measurements[backend] = Measurement(milliseconds: milliseconds, samples: samples, sequence: observations)
+        refit()
+    }
+
+    /// Whether a rung has served enough traffic to have been measured.
+    public func isMeasured(_ backend: Backend) -> Bool { measurements[backend] != nil }
+
+    /// The expected statistic on a rung: scaled from the most recent measurement (of the same device
+    /// class first), which is the rung's own when it was measured last; nil when nothing has been.
+    public func predict(_ backend: Backend) -> Double? {
+        let sameClass = measurements.filter { $0.key.deviceClass == backend.deviceClass }
+        let pool = sameClass.isEmpty ? measurements : sameClass
+        guard let (base, m) = pool.max(by: { $0.value.sequence < $1.value.sequence }) else { return nil }
+        if base == backend { return m.milliseconds }
+        return m.milliseconds * amdahl(backend.capacity) / amdahl(base.capacity)
+    }
+
+    /// Relative time on `capacity`: the serial part plus the parallel part divided among it.
+    private func amdahl(_ capacity: Double) -> Double {
+        (1 - parallelFraction) + parallelFraction / max(capacity, 1e-9)
+    }
+
+    /// Fits the parallel fraction to the CPU rungs measured (at least two capacities): the fraction
+    /// that makes their implied single-core times agree best (least squares on logarithms).
+    private mutating func refit() {
+        let cpu = measurements.filter { $0.key.deviceClass == .cpu && $0.value.milliseconds > 0 }
+        guard Set(cpu.keys.map(\.capacity)).count >= 2 else { return }
+        var best = (error: Double.infinity, fraction: parallelFraction)
+        for step in 0...100 {
+            let f = Double(step) / 100
+            let logs = cpu.map { log($0.value.milliseconds / ((1 - f) + f / $0.key.capacity)) }
+            let mean = logs.reduce(0, +) / Double(logs.count)
+            let error = logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+            if error < best.error - 1e-12 { best = (error, f) }
+        }
+        parallelFraction = best.fraction
+        fitted = true
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,0 +1,167 @@
+/// The Dynamic Function Runtime's decision maker for one function: which rung of the ladder it
+/// should run on. A value with time as an input; the runtime records latencies into it, asks
+/// `evaluate(at:)` every tick, carries out the `RungSwitch` it returns (warming the new rung
+/// first) and reports back with `commit` or `abandon`.
+///
+/// - Promote when the SLO statistic over the window, from at least `minSamples` invocations on the
+///   current rung, is over the threshold: to the cheapest higher rung the latency model expects to
+///   meet the SLO within the cost ceiling; when the model expects none to and still rests on its
+///   prior (no two rungs measured yet), to the cheapest rung not yet measured (the prediction is
+///   only a guess); else to the fastest predicted rung if it is at least `minImprovement` better;
+///   else stay.
+/// - After a promotion, once the new rung has `minSamples` invocations, compare: if the statistic
+///   improved by less than `minImprovement`, demote back ("no improvement", as measured). Both
+///   rungs are then measured, so the model will not send the function there again for nothing.
+/// - Demote when the function has been on its rung for `demotionWindow`, meets the SLO, and a
+///   cheaper rung is predicted at or under `demotionMargin` × threshold: to the cheapest such.
+/// - Low load: when the rung has served fewer than `minSamples` invocations over `demotionWindow`,
+///   latency cannot be judged and the rung's extra capacity mostly idles: step one rung down,
+///   never below the start rung.
+/// - Nothing happens within `cooldown` of the last switch.
+public struct ModeController: Sendable {
+    /// The rungs the function may use, in ladder order.
+    public let rungs: [Backend]
+    /// Where the function starts, and the lowest rung a low-load demotion goes to.
+    public let start: Backend
+    /// The objective.
+    public var slo: SLO
+    /// How cautious it is.
+    public var settings: ModeControllerSettings
+    /// Prices, for the cost ceiling.
+    public var prices: PriceTable
+    /// The rung the function runs on now.
+    public private(set) var current: Backend
+    /// What it has learned about each rung.
+    public private(set) var model: LatencyModel
+    private var window: LatencyWindow
+    /// When the function arrived on `current`.
+    private var since: ContinuousClock.Instant
+    /// The last promotion, until its improvement has been measured.
+    private var promotion: (from: Backend, before: Double)?
+
+    /// A controller for a function starting on `start` at `now`.
+    public init(
+        rungs: [Backend], start: Backend, slo: SLO?, model: LatencyModel, prices: PriceTable = PriceTable(),
+        settings: ModeControllerSettings = ModeControllerSettings(), at now: ContinuousClock.Instant
+    ) {
+        self.rungs = rungs.contains(start) ? rungs : (rungs + [start]).sorted()
+        self.start = start
+        self.slo = slo ?? .default
+        self.settings = settings
+        self.prices = prices
+        self.current = start
+        self.model = model
+        self.since = now
+        let sloWindow = Duration.milliseconds(Int((self.slo.windowSeconds ?? 0) * 1000))
+        self.window = LatencyWindow(horizon: max(settings.window, settings.demotionWindow, sloWindow))
+    }
+
+    /// The window the SLO statistic is computed over.
+    public var sloWindow: Duration {
+        slo.windowSeconds.map { .milliseconds(Int($0 * 1000)) } ?? settings.window
+    }
+
+    /// Records one successful warm invocation (cold starts and failures are not latency of a rung).
+    public mutating func record(latencyMs: Double, on backend: Backend, at now: ContinuousClock.Instant) {
+        window.record(latencyMs, on: backend, at: now)
+    }
+
+    /// The SLO statistic on the current rung over the SLO window, with its sample count.
+    public func measured(at now: ContinuousClock.Instant) -> (milliseconds: Double?, samples: Int) {
+        let values = window.latencies(on: current, over: sloWindow, at: now, since: since)
+        return (slo.statistic.of(values), values.count)
+    }
+
+    /// What 1,000 invocations are expected to cost on a rung, from a latency.
+    public func costPerThousand(_ milliseconds: Double, on backend: Backend) -> Double {
+        milliseconds / 1000 * prices.perSecond(backend) * 1000
+    }
+
+    /// The switch to make now, if any.
+    public mutating func evaluate(at now: ContinuousClock.Instant) -> RungSwitch? {
+        guard now - since >= settings.cooldown else { return nil }
+        let (stat, count) = measured(at: now)
+        if let stat, count >= settings.minSamples {
+            model.observe(stat, samples: count, on: current)
+            if let decision = judgePromotion(measured: stat) { return decision }
+            if stat > slo.thresholdMs { return promotion(measured: stat) }
+            return demotion(measured: stat, at: now)
+        }
+        return lowLoadDemotion(at: now)
+    }
+
+    /// Traffic has moved to `decision.to`.
+    public mutating func commit(_ decision: RungSwitch, at now: ContinuousClock.Instant) {
+        promotion = decision.direction == .promote ? decision.measuredMs.map { (decision.from, $0) } : nil
+        current = decision.to
+        since = now
+    }
+
+    /// The switch could not be made (the new rung failed to start): stay, and wait a cooldown
+    /// before trying anything again.
+    public mutating func abandon(_ decision: RungSwitch, at now: ContinuousClock.Instant) {
+        since = now
+    }
+
+    // MARK: Rules
+
+    /// After a promotion, demote back if the new rung measured no real improvement.
+    private mutating func judgePromotion(measured stat: Double) -> RungSwitch? {
+        guard let (from, before) = promotion else { return nil }
+        promotion = nil
+        guard stat > before * (1 - settings.minImprovement) else { return nil }
+        return RungSwitch(
+            from: current, to: from, direction: .demote, measuredMs: stat, predictedMs: model.predict(from),
+            reason: "promotion from \(from) brought no improvement: \(slo.statistic.rawValue) \(ms(before)) before, \(ms(stat)) after")
+    }
+
+    private func promotion(measured stat: Double) -> RungSwitch? {
+        let candidates = rungs.filter { $0 > current && withinCeiling($0) }
+        let what = "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
+        if let target = candidates.first(where: { (model.predict($0) ?? .infinity) <= slo.thresholdMs }) {
+            return promote(to: target, measured: stat, reason: "\(what); \(target) is predicted to meet it")
+        }
+        if !model.fitted, let target = candidates.first(where: { !model.isMeasured($0) }) {
+            return promote(to: target, measured: stat, reason: "\(what); no rung is predicted to meet it, so trying \(target), not yet measured")
+        }
+        let fastest = candidates.compactMap { r in model.predict(r).map { (r, $0) } }.min { $0.1 < $1.1 }
+        if let (target, predicted) = fastest, predicted <= stat * (1 - settings.minImprovement) {
+            return promote(to: target, measured: stat, reason: "\(what); no rung meets it, \(target) comes closest")
+        }
+        return nil
+    }
+
+    private func promote(to target: Backend, measured stat: Double, reason: String) -> RungSwitch {
+        RungSwitch(from: current, to: target, direction: .promote, measuredMs: stat, predictedMs: model.predict(target), reason: reason)
+    }
+
+    private func demotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
+        guard now - since >= settings.demotionWindow else { return nil }
+        let limit = slo.thresholdMs * settings.demotionMargin
+        guard let target = rungs.first(where: { $0 < current && (model.predict($0) ?? .infinity) <= limit }) else { return nil }
+        return RungSwitch(
+            from: current, to: target, direction: .demote, measuredMs: stat, predictedMs: model.predict(target),
+            reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)) and the cheaper \(target) is predicted at \(ms(model.predict(target)!)), within \(Int(settings.demotionMargin * 100))% of it")
+    }
+
+    private func lowLoadDemotion(at now: ContinuousClock.Instant) -> RungSwitch? {
+        guard current > start, now - since >= settings.demotionWindow,
+            let target = rungs.last(where: { $0 < current && $0 >= start })
+        else { return nil }
+        let recent = window.latencies(on: current, over: settings.demotionWindow, at: now, since: since).count
+        guard recent < settings.minSamples else { return nil }
+        return RungSwitch(
+            from: current, to: target, direction: .demote, measuredMs: nil, predictedMs: model.predict(target),
+            reason: "low load: \(recent) invocations in the last \(settings.demotionWindow), too few to judge the SLO, so the cheaper \(target)")
+    }
+
+    private func withinCeiling(_ rung: Backend) -> Bool {
+        guard let ceiling = slo.maxCostPerThousand else { return true }
+        guard let predicted = model.predict(rung) else { return true }
+        return costPerThousand(predicted, on: rung) <= ceiling
+    }
+
+    private func ms(_ x: Double) -> String {
+        x >= 100 ? "\(Int(x.rounded())) ms" : "\((x * 10).rounded() / 10) ms"
+    }
+}

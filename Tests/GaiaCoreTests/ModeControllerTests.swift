@@ -1,0 +1,182 @@
+import GaiaCore
+import Testing
+
+/// The mode controller on simulated workloads, driven by a manual clock: no sleeping.
+struct ModeControllerTests {
+    let t0 = ContinuousClock.now
+    let cpus = (1...4).map { Backend.cpu(cores: $0) }
+
+    func at(_ seconds: Double) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(Int((seconds * 1000).rounded()))) }
+
+    /// matmul-like: 240 ms on one core, 90% of it parallel.
+    static func matmul(_ rung: Backend) -> Double { 240 * (0.1 + 0.9 / rung.capacity) }
+    /// idle-like: 500 ms whatever the rung.
+    static func idle(_ rung: Backend) -> Double { 500 }
+
+    func controller(slo: String, prior: Double) throws -> ModeController {
+        ModeController(rungs: cpus, start: .cpu(cores: 1), slo: try SLO(parsing: slo), model: LatencyModel(parallelFraction: prior), at: t0)
+    }
+
+    /// Runs `requestsPerSecond` requests per second from `from` to `to` seconds, evaluating once a
+    /// second and committing every switch at once; returns the switches made.
+    @discardableResult
+    func run(
+        _ c: inout ModeController, from: Double, to: Double, requestsPerSecond: Double = 4,
+        latency: (Backend, Double) -> Double
+    ) -> [RungSwitch] {
+        var switches: [RungSwitch] = []
+        var t = from
+        var nextEvaluation = from.rounded(.up)
+        let step = requestsPerSecond > 0 ? 1 / requestsPerSecond : 1
+        while t < to {
+            if requestsPerSecond > 0 { c.record(latencyMs: latency(c.current, t), on: c.current, at: at(t)) }
+            t += step
+            while nextEvaluation <= t && nextEvaluation < to {
+                if let s = c.evaluate(at: at(nextEvaluation)) {
+                    c.commit(s, at: at(nextEvaluation))
+                    switches.append(s)
+                }
+                nextEvaluation += 1
+            }
+        }
+        return switches
+    }
+
+    @Test func sustainedViolationPromotesToTheRungPredictedToMeetTheSLO() throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        // Too few samples at first: nothing happens however slow they are.
+        run(&c, from: 0, to: 4) { r, _ in Self.matmul(r) }
+        #expect(c.current == .cpu(cores: 1))
+        let switches = run(&c, from: 4, to: 30) { r, _ in Self.matmul(r) }
+        let first = try #require(switches.first)
+        #expect(first.to == .cpu(cores: 2))  // 240 ms on one core; two are predicted at 132 ms
+        #expect(first.direction == .promote)
+        #expect(first.measuredMs == 240)
+        #expect(abs(first.predictedMs! - 132) < 0.01)
+        #expect(first.reason.contains("above the SLO"))
+        #expect(switches.count == 1)
+    }
+
+    @Test func aTightSLOJumpsPastRungsThatCannotMeetIt() throws {
+        var c = try controller(slo: "p95=100ms", prior: 0.9)
+        let switches = run(&c, from: 0, to: 30) { r, _ in Self.matmul(r) }
+        // Two cores are predicted at 132 ms, three at 96 ms: the cheapest that meets it, in one step.
+        #expect(switches.map(\.to) == [.cpu(cores: 3)])
+    }
+
+    @Test func aShortSpikeDoesNotPromote() throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        // 100 ms normally; 3 requests of 1 s within the window (under 5%).
+        let switches = run(&c, from: 0, to: 60) { _, t in (t >= 40 && t < 40.75) ? 1000 : 100 }
+        #expect(switches.isEmpty)
+        // A burst of slow requests right at the start is too few samples to act on.
+        var d = try controller(slo: "p95=150ms", prior: 0.9)
+        #expect(run(&d, from: 0, to: 3) { _, _ in 2000 }.isEmpty)
+    }
+
+    @Test func idleWaitIsPromotedOnceThenDemotedForNoImprovement() throws {
+        var c = try controller(slo: "p95=300ms", prior: 0)
+        let switches = run(&c, from: 0, to: 600) { r, _ in Self.idle(r) }
+        #expect(switches.count == 2)
+        #expect(switches.first?.direction == .promote)
+        #expect(switches.first?.reason.contains("not yet measured") == true)
+        #expect(switches.last?.direction == .demote)
+        #expect(switches.last?.reason.contains("no improvement") == true)
+        #expect(c.current == .cpu(cores: 1))
+    }
+
+    @Test func lowLoadDemotesStepByStepToTheStartRung() throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        run(&c, from: 0, to: 30) { r, _ in Self.matmul(r) }
+        #expect(c.current == .cpu(cores: 2))
+        // Traffic falls to one request every 20 s: too few to judge; after the demotion window it steps down.
+        let switches = run(&c, from: 30, to: 400, requestsPerSecond: 0.05) { r, _ in Self.matmul(r) }
+        #expect(switches.count == 1)
+        #expect(switches.first?.to == .cpu(cores: 1))
+        #expect(switches.first?.reason.hasPrefix("low load") == true)
+        #expect(switches.first?.measuredMs == nil)
+    }
+
+    @Test func aCheaperRungPredictedWithMarginIsDemotedTo() throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        run(&c, from: 0, to: 30) { r, _ in Self.matmul(r) }
+        #expect(c.current == .cpu(cores: 2))
+        // The work shrinks to a fifth: two cores measure ~26 ms, one core is predicted ~48 ms.
+        let switches = run(&c, from: 30, to: 300) { r, _ in Self.matmul(r) / 5 }
+        #expect(switches.count == 1)
+        let s = try #require(switches.first)
+        #expect(s.to == .cpu(cores: 1) && s.direction == .demote)
+        #expect(s.reason.contains("predicted"))
+        // Not before the demotion window has passed on the rung.
+        #expect(c.current == .cpu(cores: 1))
+    }
+
+    @Test(arguments: [(20.0, 1), (150.0, 8)])
+    func oscillatingLoadSwitchesABoundedNumberOfTimes(halfPeriod: Double, bound: Int) throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        // The work alternates between full (one core: 240 ms) and a third (80 ms) every `halfPeriod`.
+        // Fast oscillation: promoted once, then the window always holds some slow requests, so the
+        // cheaper rung is never predicted well under the SLO. Slow oscillation: at most one
+        // promotion and one demotion per period (a demotion needs 120 s on the rung).
+        let duration = 1200.0
+        let switches = run(&c, from: 0, to: duration) { r, t in Self.matmul(r) * (Int(t / halfPeriod) % 2 == 0 ? 1 : 1.0 / 3) }
+        print("oscillating load every \(Int(halfPeriod)) s: \(switches.count) switches in \(Int(duration)) s (bound \(bound))")
+        #expect(switches.count <= bound)
+        #expect(switches.count >= 1)
+    }
+
+    @Test func theCostCeilingKeepsTheFunctionOffDearRungs() throws {
+        // cpu-1 costs $0.00912 per 1,000 at 240 ms; cpu-2 ~$0.0095 at 132 ms; cpu-4 ~$0.0109.
+        var capped = try controller(slo: "p95=150ms,cost=0.0093", prior: 0.9)
+        #expect(run(&capped, from: 0, to: 60) { r, _ in Self.matmul(r) }.isEmpty)
+        var looser = try controller(slo: "p95=150ms,cost=0.0100", prior: 0.9)
+        #expect(run(&looser, from: 0, to: 60) { r, _ in Self.matmul(r) }.map(\.to) == [.cpu(cores: 2)])
+    }
+
+    @Test func nothingHappensDuringTheCooldownAndAnAbandonedSwitchWaitsOneOut() throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        for i in 0..<40 { c.record(latencyMs: 240, on: .cpu(cores: 1), at: at(Double(i) * 0.2)) }
+        #expect(c.evaluate(at: at(8)) == nil)  // within 10 s of the start
+        let decision = c.evaluate(at: at(10))
+        let s = try #require(decision)
+        c.abandon(s, at: at(10))
+        #expect(c.current == .cpu(cores: 1))
+        #expect(c.evaluate(at: at(15)) == nil)
+    }
+
+    @Test func theModelFitsTheParallelFractionFromTwoRungs() {
+        var m = LatencyModel(parallelFraction: 0.9)
+        m.observe(500, samples: 20, on: .cpu(cores: 1))
+        #expect(m.predict(.cpu(cores: 2)) == 275)  // prior: 500 × (0.1 + 0.45)
+        m.observe(500, samples: 20, on: .cpu(cores: 2))
+        #expect(m.parallelFraction == 0 && m.fitted)  // no gain from a second core
+        #expect(m.predict(.cpu(cores: 4)) == 500)
+        #expect(LatencyModel.prior(for: WorkEstimate()) == 0)
+        #expect(LatencyModel.prior(for: WorkEstimate(flops: 2e9)) == 0.9)
+    }
+
+    @Test(arguments: [
+        ("p95=300ms,window=60s,cost=0.05", "p95=300ms,window=60s,cost=0.05"), ("p99=1s, window=2m", ""), ("p95=300ms,cost=cheap", ""),
+        ("p95=300ms,window=0.5s", ""),
+    ])
+    func sloOptions(_ text: String, _ shown: String) {
+        if shown.isEmpty {
+            #expect(throws: SLOError.self) { try SLO(parsing: text) }
+        } else {
+            #expect((try? SLO(parsing: text))?.description == shown)
+        }
+    }
+
+    @Test func theLadderFiltersRungsByMode() {
+        let ladder = BackendLadder(cpuCores: 2, gpuDevices: 1)
+        #expect(ladder.rungs.map(\.description) == ["cpu-1", "cpu-2", "gpu0"])
+        #expect(ladder.rungs(for: .cpu).count == 2)
+        #expect(ladder.start(for: .cpuPreferred) == .cpu(cores: 1))
+        #expect(ladder.start(for: .gpuPreferred) == .gpu(device: 0, smPercent: 100))
+        #expect(ladder.rungs(for: .gpu) == [.gpu(device: 0, smPercent: 100)])
+        let cpuOnly = BackendLadder(cpuCores: 2)
+        #expect(cpuOnly.start(for: .gpuPreferred) == .cpu(cores: 1))
+        #expect(cpuOnly.rungs(for: .gpu) == cpuOnly.rungs)
+        #expect(Backend("gpu0-50") == .gpu(device: 0, smPercent: 50) && Backend("cpu-2") == .cpu(cores: 2) && Backend("cpu-0") == nil)
+    }
+}
