@@ -60,6 +60,7 @@ let package = Package(
             dependencies: [
                 "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax",
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Resources/gaia_worker.py")],
             swiftSettings: swiftSettings

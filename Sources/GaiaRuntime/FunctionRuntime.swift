@@ -2,6 +2,7 @@ import Foundation
 public import GaiaCore
 import GaiaAnalyzer
 public import GaiaStore
+public import Logging
 import PythonSyntax
 
 /// How the embedded platform runs.
@@ -20,6 +21,13 @@ public struct RuntimeConfiguration: Sendable {
     public var maxUploadBytes = 10 * 1024 * 1024
     /// Address-space limit per instance in MiB (0 for none).
     public var memoryLimitMB = 4096
+    /// The cores and GPUs the ladder is built from.
+    public var machine = Machine.discover()
+    /// How the mode controller judges latency and how cautious it is.
+    public var controller = ModeControllerSettings()
+    /// Move running instances between CPU rungs in place (new affinity and thread counts, no
+    /// restart); when false, every rung change warms new instances on the target rung instead.
+    public var verticalScaling = true
 
     /// Creates a configuration.
     public init(dataDirectory: String, python: String) {
@@ -90,6 +98,26 @@ public struct PlatformInvocation: Sendable {
     public var revision: Int
 }
 
+/// Where a function runs and what its mode controller knows, for `describe` and `/metrics`.
+public struct RungStatus: Sendable {
+    /// The rung serving it now.
+    public var current: Backend
+    /// Its start rung (the floor of low-load demotions).
+    public var start: Backend
+    /// The rungs its mode allows on this machine.
+    public var rungs: [Backend]
+    /// The SLO it is held to (the default when none was declared).
+    public var slo: SLO
+    /// The latency model's expectation per rung, ms.
+    public var predictedMs: [Backend: Double]
+    /// Rungs that have served enough traffic to be measured.
+    public var measured: Set<Backend>
+    /// The fraction of the work that speeds up with cores.
+    public var parallelFraction: Double
+    /// Whether that fraction was fitted from measurements.
+    public var fitted: Bool
+}
+
 /// The embedded platform on one machine: deploys functions, routes invocations to their
 /// instance pools, autoscales them on each `tick`, and records what happened.
 public actor FunctionRuntime {
@@ -97,6 +125,17 @@ public actor FunctionRuntime {
         var stored: StoredFunction
         var pool: InstancePool
         var autoscaler: Autoscaler
+        var backend: Backend
+        var controller: ModeController
+        /// Instance time is counted up to here.
+        var usageCountedTo: ContinuousClock.Instant
+    }
+
+    /// One finished invocation, on its way to the mode controller.
+    private struct Sample {
+        var function: String
+        var at: ContinuousClock.Instant
+        var milliseconds: Double
         var backend: Backend
     }
 
@@ -106,13 +145,18 @@ public actor FunctionRuntime {
     public nonisolated let database: GaiaDatabase
     private var live: [String: Live] = [:]
     private var pendingRecords: [InvocationRecord] = []
+    private var pendingSamples: [Sample] = []
+    /// Pools left after a warm switch, finishing their last requests.
+    private var draining: [ObjectIdentifier: InstancePool] = [:]
+    private let logger: Logger
     /// Names with a deploy in progress: the actor is re-entered while the first instance starts.
     private var deploying: Set<String> = []
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
-    public init(configuration: RuntimeConfiguration, database: GaiaDatabase) {
+    public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
         self.configuration = configuration
         self.database = database
+        self.logger = logger
     }
 
     /// Recreates (empty) pools for every function in the database, as after a restart.
@@ -220,46 +264,72 @@ public actor FunctionRuntime {
     /// Whether an NVIDIA GPU is visible to this machine.
     static var machineHasGPU: Bool { FileManager.default.fileExists(atPath: "/dev/nvidia0") }
 
-    /// A pool and autoscaler for a revision, with the function's own limits from its manifest.
+    /// A pool, autoscaler and mode controller for a revision, with the function's own limits from
+    /// its manifest, starting on the mode's start rung.
     private func makeLive(_ stored: StoredFunction) -> Live {
-        var poolSettings = configuration.pool
         var autoscaler = configuration.autoscaler
-        if let maxScale = stored.manifest.maxScale {
-            poolSettings.maxScale = maxScale
-            autoscaler.maxScale = maxScale
-        }
+        if let maxScale = stored.manifest.maxScale { autoscaler.maxScale = maxScale }
         if let minScale = stored.manifest.minScale { autoscaler.minScale = minScale }
-        if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
         // The autoscaler's target is per instance: scale it with what one instance may run at once.
-        autoscaler.targetConcurrency *= Double(max(1, poolSettings.instanceConcurrency))
-        let backend = Backend.cpu(cores: 1)
+        autoscaler.targetConcurrency *= Double(max(1, stored.manifest.concurrency ?? configuration.pool.instanceConcurrency))
+        let ladder = configuration.machine.ladder
+        let mode = stored.manifest.mode
+        let start = ladder.start(for: mode)
+        let controller = ModeController(
+            rungs: ladder.rungs(for: mode), start: start, slo: stored.manifest.slo,
+            model: LatencyModel(parallelFraction: LatencyModel.prior(for: stored.manifest.estimatedWork)),
+            prices: configuration.prices, settings: configuration.controller, at: .now)
+        return Live(
+            stored: stored, pool: makePool(stored, on: start), autoscaler: Autoscaler(settings: autoscaler), backend: start,
+            controller: controller, usageCountedTo: .now)
+    }
+
+    /// An empty pool for a revision on a rung; its instances are pinned to cores of this machine.
+    private func makePool(_ stored: StoredFunction, on backend: Backend) -> InstancePool {
+        var poolSettings = configuration.pool
+        if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
+        if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
         let python = configuration.python
         let memoryLimit = configuration.memoryLimitMB
+        let machine = configuration.machine
         let instanceConcurrency = poolSettings.instanceConcurrency
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        let pool = InstancePool(backend: backend, settings: poolSettings) { id in
+        let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
+        return InstancePool(backend: backend, settings: poolSettings) { id, backend in
             WorkerConfiguration(
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
-                logPath: "\(logs)/r\(stored.revision)-i\(id).log", memoryLimitMB: memoryLimit,
+                cpus: machine.cores(forInstance: id, on: backend),
+                logPath: "\(logs)/r\(stored.revision)-\(String(tag, radix: 36))-i\(id).log", memoryLimitMB: memoryLimit,
                 concurrency: instanceConcurrency)
         }
-        return Live(stored: stored, pool: pool, autoscaler: Autoscaler(settings: autoscaler), backend: backend)
     }
 
     // MARK: Invoke
 
     /// Runs one invocation of a function; the record goes to the database on the next tick.
     public func invoke(_ name: String, body: [UInt8], contentType: String) async throws -> PlatformInvocation {
-        guard let function = live[name] else {
+        guard var function = live[name] else {
             throw PlatformError("not_found", "no function named '\(name)'; deploy it first (gaia deploy)", status: 404)
         }
         let arrived = Date()
+        let instant = ContinuousClock.now
         do {
-            let outcome = try await function.pool.invoke(body, contentType: contentType)
+            let outcome: InvocationOutcome
+            do {
+                outcome = try await function.pool.invoke(body, contentType: contentType)
+            } catch PoolError.shuttingDown {
+                // The pool was replaced (a rung switch or a deploy) while this request was on its way: the new one serves it.
+                guard let replacement = live[name], replacement.pool !== function.pool else { throw PoolError.shuttingDown }
+                function = replacement
+                outcome = try await function.pool.invoke(body, contentType: contentType)
+            }
             note(function, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
                  queue: outcome.queueMilliseconds, status: 200)
+            if !outcome.coldStart {
+                pendingSamples.append(Sample(function: name, at: instant, milliseconds: outcome.totalMilliseconds, backend: function.backend))
+            }
             return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision)
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
@@ -329,26 +399,114 @@ public actor FunctionRuntime {
 
     // MARK: Control
 
-    /// One control step: feed each autoscaler, apply its decision, and store pending records.
+    /// One control step: feed each autoscaler and mode controller, apply their decisions (scaling,
+    /// rung switches), count instance time, and store pending records.
     public func tick(at now: ContinuousClock.Instant = .now) async {
+        let samples = pendingSamples
+        pendingSamples = []
+        for sample in samples {
+            live[sample.function]?.controller.record(latencyMs: sample.milliseconds, on: sample.backend, at: sample.at)
+        }
+        var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
         for name in live.keys.sorted() {
             guard var f = live[name] else { continue }
             let concurrency = await f.pool.concurrency
             let current = await f.pool.instanceCount
-            // The awaits above may have let a deploy or removal replace this function: act only on
-            // the pool that was measured.
+            // The awaits above may have let a deploy, removal or switch replace this function's
+            // pool: act only on the pool that was measured.
             guard let still = live[name], still.pool === f.pool else { continue }
+            f = still
+            if now > f.usageCountedTo {
+                let seconds = (now - f.usageCountedTo).inMilliseconds / 1000 * Double(current)
+                if seconds > 0 {
+                    usage.append((name, f.backend.description, seconds, configuration.prices.cost(seconds: seconds, on: f.backend)))
+                }
+                f.usageCountedTo = now
+            }
             f.autoscaler.record(concurrency: concurrency, at: now)
             let decision = f.autoscaler.evaluate(current: current, at: now)
-            live[name]?.autoscaler = f.autoscaler
+            let rungSwitch = f.controller.evaluate(at: now)
+            live[name] = f
             if decision.desired != current {
                 try? await f.pool.scale(to: decision.desired)
                 try? database.record(DecisionRecord(
                     function: name, at: Date(), kind: "scale", from: "\(current) instances", to: "\(decision.desired) instances",
                     reason: decision.reason))
             }
+            if let rungSwitch { await switchRung(name, rungSwitch, at: now) }
         }
+        try? database.addUsage(usage)
         flushRecords()
+    }
+
+    /// Moves a function to another rung without exposing a cold start: in place when both rungs are
+    /// CPU rungs (vertical scaling), else by starting as many instances on the target rung as run
+    /// now, moving traffic once they are ready, and draining the old ones.
+    private func switchRung(_ name: String, _ decision: RungSwitch, at now: ContinuousClock.Instant) async {
+        guard let f = live[name] else { return }
+        let started = ContinuousClock.now
+        let how: String
+        do {
+            if configuration.verticalScaling && decision.from.deviceClass == .cpu && decision.to.deviceClass == .cpu {
+                try await f.pool.resize(to: decision.to)
+                guard live[name]?.pool === f.pool else { return }
+                live[name]!.backend = decision.to
+                how = "resized in place"
+            } else {
+                let instances = await f.pool.instanceCount
+                let next = makePool(f.stored, on: decision.to)
+                do {
+                    try await next.scale(to: instances)
+                } catch {
+                    await next.shutdown()
+                    throw error
+                }
+                guard live[name]?.pool === f.pool else {
+                    await next.shutdown()
+                    return
+                }
+                live[name]!.pool = next
+                live[name]!.backend = decision.to
+                let old = f.pool
+                draining[ObjectIdentifier(old)] = old
+                Task {
+                    await old.drain()
+                    self.drained(old)
+                }
+                how = "\(instances) instance(s) warmed on \(decision.to) before traffic moved"
+            }
+        } catch {
+            live[name]?.controller.abandon(decision, at: now)
+            logger.warning("rung switch failed", metadata: ["function.name": "\(name)", "to": "\(decision.to)", "error": "\(error)"])
+            try? database.record(DecisionRecord(
+                function: name, at: Date(), kind: "switch_failed", from: decision.from.description, to: decision.to.description,
+                reason: "\(decision.reason); the switch failed: \(error)", measuredMs: decision.measuredMs, predictedMs: decision.predictedMs))
+            return
+        }
+        live[name]!.controller.commit(decision, at: now)
+        let took = (ContinuousClock.now - started).inMilliseconds
+        logger.info(
+            "\(decision.direction.rawValue) \(decision.from) -> \(decision.to)",
+            metadata: ["function.name": "\(name)", "reason": "\(decision.reason)", "switch.ms": "\(took)"])
+        try? database.record(DecisionRecord(
+            function: name, at: Date(), kind: decision.direction.rawValue, from: decision.from.description, to: decision.to.description,
+            reason: "\(decision.reason) (\(how), \(String(format: "%.1f", took)) ms)", measuredMs: decision.measuredMs,
+            predictedMs: decision.predictedMs))
+    }
+
+    private func drained(_ pool: InstancePool) {
+        draining.removeValue(forKey: ObjectIdentifier(pool))
+    }
+
+    /// Where a function runs now, where it may run, and what its latency model expects on each rung.
+    public func rung(of name: String) throws -> RungStatus {
+        guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
+        let c = f.controller
+        return RungStatus(
+            current: f.backend, start: c.start, rungs: c.rungs, slo: c.slo,
+            predictedMs: Dictionary(uniqueKeysWithValues: c.rungs.compactMap { r in c.model.predict(r).map { (r, $0) } }),
+            measured: Set(c.rungs.filter { c.model.isMeasured($0) }), parallelFraction: c.model.parallelFraction,
+            fitted: c.model.fitted)
     }
 
     /// Writes the invocation records gathered since the last tick.
@@ -359,9 +517,10 @@ public actor FunctionRuntime {
         try? database.record(batch)
     }
 
-    /// Stops every instance and writes pending records.
+    /// Stops every instance (draining pools' too) and writes pending records.
     public func shutdown() async {
         for f in live.values { await f.pool.shutdown() }
+        for pool in draining.values { await pool.shutdown() }
         flushRecords()
     }
 }

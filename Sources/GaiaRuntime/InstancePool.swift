@@ -55,23 +55,28 @@ public struct InvocationOutcome: Sendable {
 /// for the next slot to free up. An instance
 /// whose worker crashes or times out is removed and, if requests are waiting, replaced.
 public actor InstancePool {
-    /// The rung the instances run on.
-    public nonisolated let backend: Backend
+    /// The rung the instances run on (it changes with `resize`).
+    public private(set) var backend: Backend
     private let settings: PoolSettings
-    private let makeConfiguration: @Sendable (Int) -> WorkerConfiguration
+    private let makeConfiguration: @Sendable (Int, Backend) -> WorkerConfiguration
     private var instances: [Int: WorkerProcess] = [:]
     /// Free request slots of each running instance (at most `instanceConcurrency`).
     private var slots: [Int: Int] = [:]
     private var starting = 0
     private var waiting: Deque<CheckedContinuation<(Int, Bool), any Error>> = []
     /// Requests from arrival to completion: queued, waiting on a cold start, or running.
-    private var active = 0
+    private var active = 0 {
+        didSet { if active == 0 { resumeDrainers() } }
+    }
+    private var drainers: [CheckedContinuation<Void, Never>] = []
     private var nextID = 0
     private var closed = false
     private let clock = ContinuousClock()
 
-    /// Creates an empty pool; `configuration(id)` describes instance `id`'s worker.
-    public init(backend: Backend, settings: PoolSettings = PoolSettings(), configuration: @escaping @Sendable (Int) -> WorkerConfiguration) {
+    /// Creates an empty pool; `configuration(id, backend)` describes instance `id`'s worker on a rung.
+    public init(
+        backend: Backend, settings: PoolSettings = PoolSettings(), configuration: @escaping @Sendable (Int, Backend) -> WorkerConfiguration
+    ) {
         self.backend = backend
         self.settings = settings
         self.makeConfiguration = configuration
@@ -128,6 +133,38 @@ public actor InstancePool {
         }
     }
 
+    /// Vertical scaling: moves every running instance to `target` in place (new cores and thread
+    /// counts, no restart) and starts later instances there. Throws, leaving the pool on its old
+    /// rung, if an instance refuses; instances already moved are moved back.
+    public func resize(to target: Backend) async throws {
+        let old = backend
+        backend = target  // instances starting meanwhile start on the new rung
+        var moved: [(Int, WorkerProcess)] = []
+        for (id, worker) in instances.sorted(by: { $0.key < $1.key }) {
+            do {
+                try await worker.resize(to: target, cpus: makeConfiguration(id, target).cpus)
+                moved.append((id, worker))
+            } catch {
+                backend = old
+                for (id, w) in moved { _ = try? await w.resize(to: old, cpus: makeConfiguration(id, old).cpus) }
+                throw error
+            }
+        }
+    }
+
+    /// Waits until the requests in the pool (and any that still arrive meanwhile) have finished,
+    /// then stops every instance: how a rung is left after traffic has moved to another.
+    public func drain() async {
+        if active > 0 { await withCheckedContinuation { drainers.append($0) } }
+        await shutdown()
+    }
+
+    private func resumeDrainers() {
+        let waiting = drainers
+        drainers = []
+        for d in waiting { d.resume() }
+    }
+
     /// Stops every instance and fails waiting requests; the pool takes no more work.
     public func shutdown() async {
         closed = true
@@ -175,7 +212,7 @@ public actor InstancePool {
     private func startInstance() async throws -> Int {
         nextID += 1
         let id = nextID
-        let worker = WorkerProcess(configuration: makeConfiguration(id))
+        let worker = WorkerProcess(configuration: makeConfiguration(id, backend))
         starting += 1
         defer { starting -= 1 }
         try await worker.start(timeout: settings.startTimeout)

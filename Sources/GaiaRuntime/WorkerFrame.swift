@@ -48,13 +48,16 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case string(String)
     case number(Double)
     case bool(Bool)
+    case array([JSONValue])
     case null
 
-    /// Decodes strings, numbers, booleans and null; nested objects are not part of the protocol.
+    /// Decodes strings, numbers, booleans, arrays of them and null; objects are not part of the protocol.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
+        } else if let a = try? c.decode([JSONValue].self) {
+            self = .array(a)
         } else if let b = try? c.decode(Bool.self) {
             self = .bool(b)
         } else if let n = try? c.decode(Double.self) {
@@ -71,6 +74,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .string(let s): try c.encode(s)
         case .number(let n): try c.encode(n)
         case .bool(let b): try c.encode(b)
+        case .array(let a): try c.encode(a)
         case .null: try c.encodeNil()
         }
     }
@@ -79,6 +83,8 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var string: String? { if case .string(let s) = self { s } else { nil } }
     /// The number, if this is one.
     public var number: Double? { if case .number(let n) = self { n } else { nil } }
+    /// The elements, if this is an array.
+    public var array: [JSONValue]? { if case .array(let a) = self { a } else { nil } }
     /// The boolean, if this is one.
     public var bool: Bool? { if case .bool(let b) = self { b } else { nil } }
 }

@@ -99,8 +99,14 @@ public actor WorkerProcess {
     private var toWorker: FileHandle?
     private var frames: AsyncStream<WorkerFrame>.Iterator?
     private var nextID = 0
-    /// Requests sent and not yet answered, by id.
+    /// Requests (invocations and resizes) sent and not yet answered, by id.
     private var pending: [Int: CheckedContinuation<WorkerFrame, any Error>] = [:]
+    /// Invocations among them.
+    private var running = 0
+    /// The rung the instance runs on now (it changes with `resize`).
+    public private(set) var backend: Backend
+    /// The cores it is pinned to now.
+    public private(set) var cpus: [Int]
     /// Requests whose watchdog fired (their instance was killed for them).
     private var timedOutIDs: Set<Int> = []
     private var timedOut = false
@@ -111,6 +117,8 @@ public actor WorkerProcess {
     /// Creates a worker; nothing runs until `start()`.
     public init(configuration: WorkerConfiguration) {
         self.configuration = configuration
+        self.backend = configuration.backend
+        self.cpus = configuration.cpus
     }
 
     /// The process id, once started.
@@ -179,29 +187,12 @@ public actor WorkerProcess {
     /// any other request it was running).
     public func invoke(_ body: [UInt8], contentType: String, timeout: Duration = .seconds(60)) async throws -> WorkerResponse {
         guard ready, process.isRunning else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
-        guard pending.count < configuration.concurrency else {
-            throw WorkerError.notReady("it is already running \(pending.count) request(s), its limit")
+        guard running < configuration.concurrency else {
+            throw WorkerError.notReady("it is already running \(running) request(s), its limit")
         }
-        nextID += 1
-        let id = nextID
-        let request = try WorkerFrame(
-            header: ["type": .string("invoke"), "id": .number(Double(id)), "content_type": .string(contentType)],
-            body: body
-        ).encoded()
-        let pid = process.processIdentifier
-        let watchdog = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            await self?.timeOut(id, after: timeout, pid: pid)
-        }
-        defer { watchdog.cancel() }
-        let frame: WorkerFrame = try await withCheckedThrowingContinuation { continuation in
-            pending[id] = continuation
-            do {
-                try toWorker?.write(contentsOf: request)
-            } catch {
-                pending.removeValue(forKey: id)?.resume(throwing: WorkerError.notReady("its input is closed (\(error))"))
-            }
-        }
+        running += 1
+        defer { running -= 1 }
+        let frame = try await send(["type": .string("invoke"), "content_type": .string(contentType)], body: body, timeout: timeout)
         let duration = frame.header["duration_ms"]?.number ?? 0
         if frame.header["ok"]?.bool == true {
             return WorkerResponse(
@@ -210,6 +201,49 @@ public actor WorkerProcess {
         }
         throw WorkerError.handlerFailed(
             error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
+    }
+
+    /// Moves the running instance to another rung of the same device class without restarting it:
+    /// the shim re-pins every thread to `cpus` and sets the BLAS/OpenMP/torch thread counts to the
+    /// rung's cores. Returns what the shim adjusted (`affinity`, the BLAS library, `torch`).
+    @discardableResult
+    public func resize(to backend: Backend, cpus: [Int], timeout: Duration = .seconds(10)) async throws -> [String] {
+        guard ready, process.isRunning else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
+        let frame = try await send(
+            [
+                "type": .string("resize"), "backend": .string(backend.description), "cpus": .array(cpus.map { .number(Double($0)) }),
+                "threads": .number(Double(backend.hostCores)),
+            ], timeout: timeout)
+        guard frame.header["ok"]?.bool == true else {
+            throw WorkerError.notReady("it could not be resized: \(frame.header["error"]?.string ?? "unknown error")")
+        }
+        self.backend = backend
+        self.cpus = cpus
+        return frame.header["adjusted"]?.array?.compactMap(\.string) ?? []
+    }
+
+    /// Sends one request frame (an id is added) and waits for the answer with its id; past
+    /// `timeout` the process is killed and the request fails as timed out.
+    private func send(_ header: [String: JSONValue], body: [UInt8] = [], timeout: Duration) async throws -> WorkerFrame {
+        nextID += 1
+        let id = nextID
+        var header = header
+        header["id"] = .number(Double(id))
+        let request = try WorkerFrame(header: header, body: body).encoded()
+        let pid = process.processIdentifier
+        let watchdog = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.timeOut(id, after: timeout, pid: pid)
+        }
+        defer { watchdog.cancel() }
+        return try await withCheckedThrowingContinuation { continuation in
+            pending[id] = continuation
+            do {
+                try toWorker?.write(contentsOf: request)
+            } catch {
+                pending.removeValue(forKey: id)?.resume(throwing: WorkerError.notReady("its input is closed (\(error))"))
+            }
+        }
     }
 
     private func timeOut(_ id: Int, after timeout: Duration, pid: Int32) {

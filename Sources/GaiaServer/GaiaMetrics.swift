@@ -1,9 +1,10 @@
+import GaiaCore
 import GaiaRuntime
 import GaiaStore
 public import Prometheus
 
 /// Gaia's Prometheus metrics: requests, latency, cold starts (per function and backend) and
-/// instances (per function, read at scrape time).
+/// instances and the current rung (per function, read at scrape time).
 public final class GaiaMetrics: Sendable {
     /// The registry `/metrics` emits.
     public let registry: PrometheusCollectorRegistry
@@ -43,6 +44,13 @@ public final class GaiaMetrics: Sendable {
                 descriptor: MetricNameDescriptor(metricName: "instances", unitName: "count", helpText: "Instances running or starting"),
                 labels: [("function", f.name)]
             ).set(Double(await runtime.instanceCount(f.name)))
+            guard let rung = try? await runtime.rung(of: f.name) else { continue }
+            for r in rung.rungs {
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(metricName: "function_rung", unitName: "active", helpText: "1 for the rung a function runs on now, 0 for its other rungs"),
+                    labels: [("function", f.name), ("backend", r.description)]
+                ).set(r == rung.current ? 1.0 : 0.0)
+            }
         }
         return registry.emitToString()
     }

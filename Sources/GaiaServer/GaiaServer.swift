@@ -81,14 +81,55 @@ public enum GaiaServer {
             await runtime.flushRecords()
             let manifest = try JSONSerialization.jsonObject(with: try f.manifest.jsonData())
             let totals = try runtime.database.totals(of: name)
-            let decisions = try runtime.database.decisions(of: name).suffix(20).map {
-                ["at": iso($0.at), "kind": $0.kind, "from": $0.from, "to": $0.to, "reason": $0.reason]
+            let decisions = try runtime.database.decisions(of: name).suffix(50).map { d -> [String: Any] in
+                var item: [String: Any] = ["at": iso(d.at), "kind": d.kind, "from": d.from, "to": d.to, "reason": d.reason]
+                if let m = d.measuredMs { item["measured_ms"] = m }
+                if let p = d.predictedMs { item["predicted_ms"] = p }
+                return item
             }
+            let rung = try await runtime.rung(of: name)
             return json([
                 "name": f.name, "revision": f.revision, "instances": await runtime.instanceCount(name),
                 "deployed_at": iso(f.deployedAt), "manifest": manifest,
                 "invocations": totals.invocations, "cold_starts": totals.coldStarts,
                 "cost_usd": totals.costUSD, "decisions": Array(decisions),
+                "rung": [
+                    "current": rung.current.description, "start": rung.start.description, "slo": rung.slo.description,
+                    "ladder": rung.rungs.map { r -> [String: Any] in
+                        var item: [String: Any] = ["backend": r.description, "measured": rung.measured.contains(r)]
+                        if let p = rung.predictedMs[r] { item["predicted_ms"] = p }
+                        return item
+                    },
+                    "parallel_fraction": rung.parallelFraction, "fitted": rung.fitted,
+                ] as [String: Any],
+            ])
+        }
+
+        router.get("/v1/functions/{name}/cost") { _, context -> Response in
+            let name = try context.parameters.require("name")
+            _ = try await runtime.function(name)
+            await runtime.flushRecords()
+            let rungs = try runtime.database.costs(of: name)
+            let invocations = rungs.reduce(0) { $0 + $1.invocations }
+            let billed = rungs.reduce(0) { $0 + $1.billedUSD }
+            let prices = runtime.configuration.prices
+            return json([
+                "function": name, "invocations": invocations, "billed_usd": billed,
+                "billed_per_1000_usd": invocations > 0 ? billed / Double(invocations) * 1000 : 0,
+                "instance_seconds": rungs.reduce(0) { $0 + $1.instanceSeconds },
+                "provider_cost_usd": rungs.reduce(0) { $0 + $1.providerUSD },
+                "by_backend": rungs.map { r -> [String: Any] in
+                    [
+                        "backend": r.backend, "invocations": r.invocations, "successful": r.successful, "billed_usd": r.billedUSD,
+                        "billed_per_1000_usd": r.invocations > 0 ? r.billedUSD / Double(r.invocations) * 1000 : 0,
+                        "mean_ms": r.meanMs, "instance_seconds": r.instanceSeconds, "provider_cost_usd": r.providerUSD,
+                        "price_per_second_usd": Backend(r.backend).map { prices.perSecond($0) } ?? 0,
+                    ]
+                },
+                "prices": [
+                    "vcpu_second": prices.vcpuSecond, "memory_gib_second": prices.memoryGiBSecond, "gpu_second": prices.gpuSecond,
+                    "memory_gib_per_instance": prices.memoryGiBPerInstance,
+                ],
             ])
         }
 

@@ -59,6 +59,20 @@ public struct ServerSettings: Sendable {
                 case memoryGibPerInstance = "memory_gib_per_instance"
             }
         }
+        struct Controller: Decodable {
+            var windowSeconds: Double?
+            var minSamples: Int?
+            var cooldownSeconds: Double?
+            var demotionWindowSeconds: Double?
+            var demotionMargin: Double?
+            var minImprovement: Double?
+            var verticalScaling: Bool?
+            enum CodingKeys: String, CodingKey {
+                case windowSeconds = "window_seconds", minSamples = "min_samples", cooldownSeconds = "cooldown_seconds"
+                case demotionWindowSeconds = "demotion_window_seconds", demotionMargin = "demotion_margin"
+                case minImprovement = "min_improvement", verticalScaling = "vertical_scaling"
+            }
+        }
         var host: String?
         var port: Int?
         var dataDir: String?
@@ -69,8 +83,9 @@ public struct ServerSettings: Sendable {
         var pool: Pool?
         var autoscaler: Autoscaler?
         var prices: Prices?
+        var controller: Controller?
         enum CodingKeys: String, CodingKey {
-            case host, port, python, pool, autoscaler, prices
+            case host, port, python, pool, autoscaler, prices, controller
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", memoryLimitMb = "memory_limit_mb"
         }
     }
@@ -82,7 +97,7 @@ public struct ServerSettings: Sendable {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
             let known: Set<String> = ["host", "port", "data_dir", "python", "tick_seconds", "max_upload_mb", "memory_limit_mb",
-                                      "pool", "autoscaler", "prices"]
+                                      "pool", "autoscaler", "prices", "controller"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -114,6 +129,21 @@ public struct ServerSettings: Sendable {
             runtime.autoscaler.minScale = a.minScale ?? runtime.autoscaler.minScale
             runtime.autoscaler.maxScale = a.maxScale ?? runtime.autoscaler.maxScale
             if let s = a.keepAliveSeconds { runtime.autoscaler.keepAlive = .milliseconds(Int64(s * 1000)) }
+        }
+        if let c = file.controller {
+            let seconds = { (s: Double) in Duration.milliseconds(Int64(s * 1000)) }
+            if let s = c.windowSeconds { runtime.controller.window = seconds(s) }
+            if let s = c.cooldownSeconds { runtime.controller.cooldown = seconds(s) }
+            if let s = c.demotionWindowSeconds { runtime.controller.demotionWindow = seconds(s) }
+            runtime.controller.minSamples = c.minSamples ?? runtime.controller.minSamples
+            runtime.controller.demotionMargin = c.demotionMargin ?? runtime.controller.demotionMargin
+            runtime.controller.minImprovement = c.minImprovement ?? runtime.controller.minImprovement
+            runtime.verticalScaling = c.verticalScaling ?? runtime.verticalScaling
+            guard runtime.controller.minSamples >= 1, (0.1...1).contains(runtime.controller.demotionMargin),
+                (0...0.9).contains(runtime.controller.minImprovement)
+            else {
+                throw ConfigurationError("\(source): controller: min_samples must be ≥ 1, demotion_margin in 0.1…1, min_improvement in 0…0.9")
+            }
         }
         if let p = file.prices {
             runtime.prices.vcpuSecond = p.vcpuSecond ?? runtime.prices.vcpuSecond

@@ -67,6 +67,38 @@ public struct InvocationRecord: Sendable, Equatable, Codable, FetchableRecord, P
     }
 }
 
+/// What a function cost on one rung.
+public struct RungCost: Sendable, Equatable {
+    /// The rung (`cpu-2`).
+    public var backend: String
+    /// Invocations it served (failed ones included).
+    public var invocations = 0
+    /// Of them, successful.
+    public var successful = 0
+    /// Pay-per-use: the sum of each invocation's duration × the rung's price.
+    public var billedUSD = 0.0
+    /// Mean invocation latency, ms.
+    public var meanMs = 0.0
+    /// Instance time on the rung (starting, serving and idle).
+    public var instanceSeconds = 0.0
+    /// The provider's cost of that time.
+    public var providerUSD = 0.0
+
+    /// Creates a row.
+    public init(
+        backend: String, invocations: Int = 0, successful: Int = 0, billedUSD: Double = 0, meanMs: Double = 0,
+        instanceSeconds: Double = 0, providerUSD: Double = 0
+    ) {
+        self.backend = backend
+        self.invocations = invocations
+        self.successful = successful
+        self.billedUSD = billedUSD
+        self.meanMs = meanMs
+        self.instanceSeconds = instanceSeconds
+        self.providerUSD = providerUSD
+    }
+}
+
 /// A control decision (scale, switch rung) with its reason, for the decision log.
 public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "decision"
@@ -84,10 +116,19 @@ public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, Per
     public var to: String
     /// One line: why.
     public var reason: String
+    /// The latency measured when it was taken (rung switches), ms.
+    public var measuredMs: Double?
+    /// The latency expected after it (rung switches), ms.
+    public var predictedMs: Double?
 
     /// Creates a record.
-    public init(id: Int64? = nil, function: String, at: Date, kind: String, from: String, to: String, reason: String) {
+    public init(
+        id: Int64? = nil, function: String, at: Date, kind: String, from: String, to: String, reason: String,
+        measuredMs: Double? = nil, predictedMs: Double? = nil
+    ) {
         self.id = id
+        self.measuredMs = measuredMs
+        self.predictedMs = predictedMs
         self.function = function
         self.at = at
         self.kind = kind
@@ -151,6 +192,19 @@ public final class GaiaDatabase: Sendable {
                 t.column("from", .text).notNull()
                 t.column("to", .text).notNull()
                 t.column("reason", .text).notNull()
+            }
+        }
+        migrator.registerMigration("v2: decision latencies, instance usage") { db in
+            try db.alter(table: "decision") { t in
+                t.add(column: "measuredMs", .double)
+                t.add(column: "predictedMs", .double)
+            }
+            try db.create(table: "usage") { t in
+                t.column("function", .text).notNull()
+                t.column("backend", .text).notNull()
+                t.column("instanceSeconds", .double).notNull()
+                t.column("costUSD", .double).notNull()
+                t.primaryKey(["function", "backend"])
             }
         }
         return migrator
@@ -233,6 +287,51 @@ public final class GaiaDatabase: Sendable {
                 db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(coldStart), 0) AS cold, COALESCE(SUM(costUSD), 0) AS cost FROM invocation WHERE function = ?",
                 arguments: [name])
             return (row?["n"] ?? 0, row?["cold"] ?? 0, row?["cost"] ?? 0)
+        }
+    }
+
+    /// Adds instance time (running, starting or idle) to a function's running totals per rung.
+    public func addUsage(_ usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)]) throws {
+        guard !usage.isEmpty else { return }
+        try writer.write { db in
+            for u in usage {
+                try db.execute(
+                    sql: """
+                        INSERT INTO usage (function, backend, instanceSeconds, costUSD) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(function, backend) DO UPDATE SET
+                          instanceSeconds = instanceSeconds + excluded.instanceSeconds, costUSD = costUSD + excluded.costUSD
+                        """,
+                    arguments: [u.function, u.backend, u.instanceSeconds, u.costUSD])
+            }
+        }
+    }
+
+    /// What a function has cost, per rung: the user's bill (invocations) and the provider's
+    /// instance time (idle included).
+    public func costs(of name: String) throws -> [RungCost] {
+        try writer.read { db in
+            var byBackend: [String: RungCost] = [:]
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT backend, COUNT(*) AS n, SUM(CASE WHEN status = 200 THEN 1 ELSE 0 END) AS ok,
+                           COALESCE(SUM(costUSD), 0) AS cost, COALESCE(AVG(durationMs), 0) AS mean
+                    FROM invocation WHERE function = ? GROUP BY backend
+                    """,
+                arguments: [name])
+            for row in rows {
+                let backend: String = row["backend"]
+                byBackend[backend] = RungCost(
+                    backend: backend, invocations: row["n"], successful: row["ok"], billedUSD: row["cost"], meanMs: row["mean"])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT backend, instanceSeconds, costUSD FROM usage WHERE function = ?", arguments: [name]) {
+                let backend: String = row["backend"]
+                var cost = byBackend[backend] ?? RungCost(backend: backend)
+                cost.instanceSeconds = row["instanceSeconds"]
+                cost.providerUSD = row["costUSD"]
+                byBackend[backend] = cost
+            }
+            return byBackend.values.sorted { $0.backend < $1.backend }
         }
     }
 

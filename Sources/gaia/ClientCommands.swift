@@ -63,7 +63,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Argument(help: "The function: a .py file or a folder.") var path: String
     @Option(help: "The function's name (default: the folder or file name).") var name: String?
     @Option(help: "Force a mode instead of the detected one.") var mode: ExecutionMode?
-    @Option(help: "Latency objective, e.g. p95=300ms (p50, p90, p95, p99 or mean; ms or s).") var slo: String?
+    @Option(help: "Latency objective, e.g. p95=300ms (p50, p90, p95, p99 or mean; ms or s), optionally ,window=60s and ,cost=USD per 1,000 invocations.") var slo: String?
     @Option(help: "Fewest instances kept (0 allows scale to zero).") var minScale: Int?
     @Option(help: "Most instances.") var maxScale: Int?
     @Option(help: "Requests one instance runs at once (default 1).") var concurrency: Int?
@@ -163,11 +163,58 @@ struct ListCommand: AsyncParsableCommand {
 /// `gaia describe N`.
 struct DescribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "describe", abstract: "Show a function's manifest, instances, invocations, cost and decisions.")
+        commandName: "describe", abstract: "Show a function's rung, ladder, invocations, cost and decision history.")
     @Argument(help: "The function's name.") var name: String
+    @Flag(help: "Print the server's JSON (manifest included) instead of a summary.") var json = false
     @OptionGroup var server: ServerOptions
 
-    func run() async throws { printJSON(try await server.send(.GET, "/v1/functions/\(name)").body) }
+    func run() async throws {
+        let body = try await server.send(.GET, "/v1/functions/\(name)").body
+        let costBody = try await server.send(.GET, "/v1/functions/\(name)/cost").body
+        guard !json else {
+            printJSON(body)
+            printJSON(costBody)
+            return
+        }
+        guard let f = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
+            let cost = try JSONSerialization.jsonObject(with: Data(costBody)) as? [String: Any]
+        else { throw CLIError(description: "the server's answer is not a JSON object") }
+        print(Self.summary(f, cost: cost))
+    }
+
+    /// The readable summary of a function's description and cost.
+    static func summary(_ f: [String: Any], cost: [String: Any]) -> String {
+        let manifest = f["manifest"] as? [String: Any] ?? [:]
+        let rung = f["rung"] as? [String: Any] ?? [:]
+        func usd(_ x: Any?) -> String { String(format: "$%.6f", (x as? Double) ?? 0) }
+        var lines = [
+            "\(f["name"] ?? "?")  revision \(f["revision"] ?? "?")  mode \(manifest["mode"] ?? "?")  instances \(f["instances"] ?? 0)",
+            "rung:     \(rung["current"] ?? "?") (starts on \(rung["start"] ?? "?"))  slo \(rung["slo"] ?? "?")",
+        ]
+        let ladder = (rung["ladder"] as? [[String: Any]] ?? []).map { r -> String in
+            let predicted = (r["predicted_ms"] as? Double).map { String(format: "%.1f ms", $0) } ?? "?"
+            return "\(r["backend"] ?? "?") \(predicted)\((r["measured"] as? Bool) == true ? " (measured)" : "")"
+        }
+        lines.append("ladder:   " + ladder.joined(separator: ", "))
+        lines.append(
+            "usage:    \(cost["invocations"] ?? 0) invocations, billed \(usd(cost["billed_usd"])) (\(usd(cost["billed_per_1000_usd"])) per 1,000); "
+                + String(format: "%.1f", (cost["instance_seconds"] as? Double) ?? 0) + " instance-seconds, provider cost \(usd(cost["provider_cost_usd"]))")
+        for r in cost["by_backend"] as? [[String: Any]] ?? [] {
+            lines.append(
+                "  \(r["backend"] ?? "?"): \(r["invocations"] ?? 0) invocations, mean " + String(format: "%.1f ms", (r["mean_ms"] as? Double) ?? 0)
+                    + ", billed \(usd(r["billed_usd"])), " + String(format: "%.1f", (r["instance_seconds"] as? Double) ?? 0)
+                    + " instance-s, provider \(usd(r["provider_cost_usd"]))")
+        }
+        let decisions = f["decisions"] as? [[String: Any]] ?? []
+        lines.append(decisions.isEmpty ? "decisions: none" : "decisions:")
+        for d in decisions {
+            var figures = ""
+            if let m = d["measured_ms"] as? Double { figures += String(format: " measured %.1f ms", m) }
+            if let p = d["predicted_ms"] as? Double { figures += String(format: " predicted %.1f ms", p) }
+            lines.append("  \(d["at"] ?? "")  \(d["kind"] ?? "")  \(d["from"] ?? "") -> \(d["to"] ?? "")\(figures)  \(d["reason"] ?? "")")
+        }
+        return lines.joined(separator: "\n")
+    }
 }
 
 /// `gaia logs N`.

@@ -17,8 +17,10 @@ struct InstancePoolTests {
         settings.instanceConcurrency = concurrency
         let logs = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-pool-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
-        return InstancePool(backend: .cpu(cores: 1), settings: settings) { id in
-            WorkerConfiguration(python: python, functionDirectory: dir, functionName: fixture, backend: .cpu(cores: 1),
+        let machine = Machine.discover()
+        return InstancePool(backend: .cpu(cores: 1), settings: settings) { id, backend in
+            WorkerConfiguration(python: python, functionDirectory: dir, functionName: fixture, backend: backend,
+                                cpus: machine.cores(forInstance: id, on: backend),
                                 logPath: "\(logs)/instance-\(id).log", concurrency: concurrency)
         }
     }

@@ -11,6 +11,8 @@ body length, raw body.
   runtime -> worker:        {"type": "invoke", "id", "content_type"} + payload
   worker -> runtime:        {"type": "result", "id", "ok": true, "duration_ms", "content_type"} + response
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
+  runtime -> worker:        {"type": "resize", "id", "backend", "cpus": [0, 1], "threads": 2}  (vertical scaling)
+  worker -> runtime:        {"type": "resized", "id", "ok", "adjusted": ["affinity", "openblas", ...], "error"?}
 Standard library only.
 """
 import copy
@@ -68,6 +70,50 @@ def apply_backend(cpus):
             os.sched_setaffinity(0, cpus)
         except OSError as error:
             print(f"gaia-worker: cannot pin to cores {sorted(cpus)}: {error}", file=sys.stderr)
+
+
+BLAS_THREAD_SETTERS = ("scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads", "openblas_set_num_threads64_",
+                       "openblas_set_num_threads", "MKL_Set_Num_Threads", "omp_set_num_threads")
+
+
+def resize(cpus, threads):
+    """Moves the running instance to other cores without restarting it: every thread's affinity, and
+    the thread count of the BLAS/OpenMP libraries loaded (through their C API, as threadpoolctl does)
+    and of torch. Returns what was adjusted."""
+    adjusted = []
+    if cpus and hasattr(os, "sched_setaffinity"):
+        for task in os.listdir("/proc/self/task"):
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except OSError:
+                pass  # the thread ended meanwhile
+        adjusted.append("affinity")
+    import ctypes
+
+    libraries = []
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            name = os.path.basename(path).lower()
+            if ".so" in name and any(k in name for k in ("blas", "mkl_rt", "gomp", "libomp", "iomp")) and path not in libraries:
+                libraries.append(path)
+    for path in libraries:
+        try:
+            library = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in BLAS_THREAD_SETTERS:
+            if hasattr(library, symbol):
+                getattr(library, symbol)(ctypes.c_int(threads))
+                adjusted.append(os.path.basename(path).split(".so")[0])
+                break
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "set_num_threads"):
+        torch.set_num_threads(threads)
+        adjusted.append("torch")
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[variable] = str(threads)
+    return adjusted
 
 
 def apply_memory_limit(megabytes):
@@ -156,6 +202,18 @@ def main():
             if pool:
                 pool.shutdown(wait=True)
             return 0
+        if header.get("type") == "resize":
+            try:
+                new_cpus = {int(c) for c in header.get("cpus", [])}
+                adjusted = resize(new_cpus, max(1, int(header.get("threads", 1))))
+                context.cpus = sorted(new_cpus)
+                context.backend = header.get("backend", context.backend)
+                reply = {"type": "resized", "id": header.get("id"), "ok": True, "adjusted": adjusted}
+            except Exception as error:  # noqa: BLE001 - reported; the instance keeps its old size
+                reply = {"type": "resized", "id": header.get("id"), "ok": False, "error": f"{type(error).__name__}: {error}"}
+            with write_lock:
+                write_frame(protocol_out, reply)
+            continue
         if pool:
             pool.submit(serve, header, body)
         else:
