@@ -129,4 +129,54 @@ struct InstancePoolTests {
         #expect(ra.queueMilliseconds < 500 && rb.queueMilliseconds < 500, "neither waited for the other")
         await p.shutdown()
     }
+
+    /// Whether the interpreter has numpy (the vertical-scaling test needs a real BLAS).
+    static let hasNumpy: Bool = {
+        guard let python = WorkerProcessTests.python else { return false }
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = ["-c", "import numpy"]
+        check.standardError = FileHandle.nullDevice
+        guard (try? check.run()) != nil else { return false }
+        check.waitUntilExit()
+        return check.terminationStatus == 0
+    }()
+
+    @Test func resizingMovesARunningInstanceToMoreCoresWithoutRestartingIt() async throws {
+        guard Self.hasNumpy else {
+            print("SKIPPED vertical scaling test: numpy is not installed for the worker's python")
+            return
+        }
+        let machine = Machine.discover()
+        let p = try pool("blas", maxScale: 1)
+        let body = Array("{}".utf8)
+        func info(_ outcome: InvocationOutcome) throws -> [String: Any] {
+            try #require(try JSONSerialization.jsonObject(with: Data(outcome.response.body)) as? [String: Any])
+        }
+        let before = try info(try await p.invoke(body, contentType: "application/json"))
+        #expect(before["cpus"] as? [Int] == [machine.cpus[0]])
+        #expect(before["blas_threads"] as? Int == 1)
+        #expect(before["backend"] as? String == "cpu-1")
+        let cores = min(2, machine.cpus.count)
+        try await p.resize(to: .cpu(cores: cores))
+        #expect(await p.backend == .cpu(cores: cores))
+        let after = try info(try await p.invoke(body, contentType: "application/json"))
+        #expect(after["pid"] as? Int == before["pid"] as? Int, "the same process serves: no restart")
+        #expect(after["cpus"] as? [Int] == Array(machine.cpus.prefix(cores)))
+        #expect(after["blas_threads"] as? Int == cores)
+        #expect(after["backend"] as? String == "cpu-\(cores)")
+        await p.shutdown()
+    }
+
+    @Test func drainingWaitsForRequestsInFlightThenStopsTheInstances() async throws {
+        let p = try pool("slow", maxScale: 1)
+        try await p.scale(to: 1)
+        let pids = await p.pids
+        async let slow = p.invoke(Array(#"{"seconds": 0.5}"#.utf8), contentType: "application/json")
+        try await eventually { await p.concurrency == 1 }
+        await p.drain()
+        #expect(try await slow.response.body.isEmpty == false, "the request in flight finished")
+        #expect(await p.instanceCount == 0)
+        for pid in pids { #expect(!alive(pid)) }
+    }
 }

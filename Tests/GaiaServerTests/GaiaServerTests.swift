@@ -142,9 +142,14 @@ struct GaiaServerTests {
 
     /// The repository's example, as a deploy body.
     static func example(_ name: String) throws -> ByteBuffer {
+        deployBody(name, try exampleSource(name))
+    }
+
+    /// The source of the repository's example.
+    static func exampleSource(_ name: String) throws -> String {
         let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/\(name)/handler.py").path
-        return deployBody(name, try String(contentsOfFile: path, encoding: .utf8))
+        return try String(contentsOfFile: path, encoding: .utf8)
     }
 
     @Test func theExamplesServeTwoHundredConcurrentRequestsOnALivePort() async throws {

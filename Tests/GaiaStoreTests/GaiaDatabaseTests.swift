@@ -51,6 +51,29 @@ struct GaiaDatabaseTests {
         #expect(try db.decisions(of: "f").map(\.reason) == ["panic"])
     }
 
+    @Test func costsAddTheBillAndInstanceTimePerRung() throws {
+        let db = try GaiaDatabase.inMemory()
+        let at = Date(timeIntervalSince1970: 1_800_000_000)
+        try db.record([
+            InvocationRecord(function: "f", revision: 1, at: at, backend: "cpu-1", coldStart: true, durationMs: 100, queueMs: 0, status: 200, costUSD: 0.001),
+            InvocationRecord(function: "f", revision: 1, at: at, backend: "cpu-1", coldStart: false, durationMs: 300, queueMs: 0, status: 500, costUSD: 0.003),
+            InvocationRecord(function: "f", revision: 1, at: at, backend: "cpu-2", coldStart: false, durationMs: 50, queueMs: 0, status: 200, costUSD: 0.002),
+        ])
+        try db.addUsage([("f", "cpu-1", 10, 0.0004), ("f", "cpu-2", 2, 0.0002)])
+        try db.addUsage([("f", "cpu-1", 5, 0.0002), ("g", "cpu-1", 99, 1)])
+        let costs = try db.costs(of: "f")
+        #expect(costs.map(\.backend) == ["cpu-1", "cpu-2"])
+        #expect(costs[0].invocations == 2 && costs[0].successful == 1 && costs[0].meanMs == 200)
+        #expect(abs(costs[0].billedUSD - 0.004) < 1e-12 && costs[0].instanceSeconds == 15 && abs(costs[0].providerUSD - 0.0006) < 1e-12)
+        #expect(costs[1].invocations == 1 && costs[1].instanceSeconds == 2)
+        // Instance time on a rung that served nothing still shows.
+        try db.addUsage([("f", "cpu-4", 1, 0.0001)])
+        #expect(try db.costs(of: "f").last == RungCost(backend: "cpu-4", instanceSeconds: 1, providerUSD: 0.0001))
+        try db.record(DecisionRecord(function: "f", at: at, kind: "promote", from: "cpu-1", to: "cpu-2", reason: "slow", measuredMs: 240, predictedMs: 132))
+        let d = try #require(try db.decisions(of: "f").last)
+        #expect(d.measuredMs == 240 && d.predictedMs == 132)
+    }
+
     @Test func reopeningAFileKeepsTheData() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }
