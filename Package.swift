@@ -111,6 +111,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "switch-bench",
+            dependencies: ["GaiaRuntime", "GaiaCore", "GaiaStore"],
+            path: "bench/switch",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "overhead-bench",
             dependencies: [
                 "GaiaRuntime", "GaiaServer", "GaiaStore", "GaiaCore",

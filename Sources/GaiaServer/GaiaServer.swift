@@ -85,6 +85,7 @@ public enum GaiaServer {
                 var item: [String: Any] = ["at": iso(d.at), "kind": d.kind, "from": d.from, "to": d.to, "reason": d.reason]
                 if let m = d.measuredMs { item["measured_ms"] = m }
                 if let p = d.predictedMs { item["predicted_ms"] = p }
+                if let t = d.tookMs { item["took_ms"] = t }
                 return item
             }
             let rung = try await runtime.rung(of: name)

@@ -120,13 +120,16 @@ public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, Per
     public var measuredMs: Double?
     /// The latency expected after it (rung switches), ms.
     public var predictedMs: Double?
+    /// How long carrying it out took (rung switches: resize, or warm start and traffic move), ms.
+    public var tookMs: Double?
 
     /// Creates a record.
     public init(
         id: Int64? = nil, function: String, at: Date, kind: String, from: String, to: String, reason: String,
-        measuredMs: Double? = nil, predictedMs: Double? = nil
+        measuredMs: Double? = nil, predictedMs: Double? = nil, tookMs: Double? = nil
     ) {
         self.id = id
+        self.tookMs = tookMs
         self.measuredMs = measuredMs
         self.predictedMs = predictedMs
         self.function = function
@@ -198,6 +201,7 @@ public final class GaiaDatabase: Sendable {
             try db.alter(table: "decision") { t in
                 t.add(column: "measuredMs", .double)
                 t.add(column: "predictedMs", .double)
+                t.add(column: "tookMs", .double)
             }
             try db.create(table: "usage") { t in
                 t.column("function", .text).notNull()

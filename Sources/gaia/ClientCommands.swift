@@ -211,6 +211,7 @@ struct DescribeCommand: AsyncParsableCommand {
             var figures = ""
             if let m = d["measured_ms"] as? Double { figures += String(format: " measured %.1f ms", m) }
             if let p = d["predicted_ms"] as? Double { figures += String(format: " predicted %.1f ms", p) }
+            if let t = d["took_ms"] as? Double { figures += String(format: " (switched in %.1f ms)", t) }
             lines.append("  \(d["at"] ?? "")  \(d["kind"] ?? "")  \(d["from"] ?? "") -> \(d["to"] ?? "")\(figures)  \(d["reason"] ?? "")")
         }
         return lines.joined(separator: "\n")
