@@ -28,6 +28,9 @@ public struct RuntimeConfiguration: Sendable {
     /// Move running instances between CPU rungs in place (new affinity and thread counts, no
     /// restart); when false, every rung change warms new instances on the target rung instead.
     public var verticalScaling = true
+    /// Fork CPU-rung instances from a pre-initialised fork server (zygote) instead of starting a
+    /// fresh interpreter for each.
+    public var forkServer = true
 
     /// Creates a configuration.
     public init(dataDirectory: String, python: String) {
@@ -149,6 +152,8 @@ public actor FunctionRuntime {
     /// Pools left after a warm switch, finishing their last requests.
     private var draining: [ObjectIdentifier: InstancePool] = [:]
     private let logger: Logger
+    /// The fork server CPU-rung instances come from (nil when `forkServer` is off).
+    public nonisolated let zygote: Zygote?
     /// Names with a deploy in progress: the actor is re-entered while the first instance starts.
     private var deploying: Set<String> = []
 
@@ -157,11 +162,15 @@ public actor FunctionRuntime {
         self.configuration = configuration
         self.database = database
         self.logger = logger
+        let logs = "\(configuration.dataDirectory)/logs"
+        try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
     }
 
     /// Recreates (empty) pools for every function in the database, as after a restart.
-    public func restore() throws {
+    public func restore() async throws {
         for stored in try database.functions() where live[stored.name] == nil {
+            await zygote?.want(stored.manifest.frameworks)
             live[stored.name] = makeLive(stored)
         }
     }
@@ -216,6 +225,7 @@ public actor FunctionRuntime {
             }
         }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
+        await zygote?.want(manifest.frameworks)
         let next = makeLive(stored)
         do {
             try await next.pool.scale(to: 1)
@@ -292,6 +302,7 @@ public actor FunctionRuntime {
         let python = configuration.python
         let memoryLimit = configuration.memoryLimitMB
         let machine = configuration.machine
+        let zygote = self.zygote
         let instanceConcurrency = poolSettings.instanceConcurrency
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
@@ -302,7 +313,7 @@ public actor FunctionRuntime {
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
                 cpus: machine.cores(forInstance: id, on: backend),
                 logPath: "\(logs)/r\(stored.revision)-\(String(tag, radix: 36))-i\(id).log", memoryLimitMB: memoryLimit,
-                concurrency: instanceConcurrency)
+                concurrency: instanceConcurrency, zygote: backend.deviceClass == .cpu ? zygote : nil)
         }
     }
 
@@ -490,8 +501,7 @@ public actor FunctionRuntime {
             metadata: ["function.name": "\(name)", "reason": "\(decision.reason)", "switch.ms": "\(took)"])
         try? database.record(DecisionRecord(
             function: name, at: Date(), kind: decision.direction.rawValue, from: decision.from.description, to: decision.to.description,
-            reason: "\(decision.reason) (\(how), \(String(format: "%.1f", took)) ms)", measuredMs: decision.measuredMs,
-            predictedMs: decision.predictedMs))
+            reason: "\(decision.reason) (\(how))", measuredMs: decision.measuredMs, predictedMs: decision.predictedMs, tookMs: took))
     }
 
     private func drained(_ pool: InstancePool) {
@@ -521,6 +531,7 @@ public actor FunctionRuntime {
     public func shutdown() async {
         for f in live.values { await f.pool.shutdown() }
         for pool in draining.values { await pool.shutdown() }
+        await zygote?.stop()
         flushRecords()
     }
 }

@@ -49,15 +49,18 @@ public enum JSONValue: Sendable, Equatable, Codable {
     case number(Double)
     case bool(Bool)
     case array([JSONValue])
+    case object([String: JSONValue])
     case null
 
-    /// Decodes strings, numbers, booleans, arrays of them and null; objects are not part of the protocol.
+    /// Decodes strings, numbers, booleans, arrays, objects and null.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
         } else if let a = try? c.decode([JSONValue].self) {
             self = .array(a)
+        } else if let o = try? c.decode([String: JSONValue].self) {
+            self = .object(o)
         } else if let b = try? c.decode(Bool.self) {
             self = .bool(b)
         } else if let n = try? c.decode(Double.self) {
@@ -75,6 +78,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
         case .number(let n): try c.encode(n)
         case .bool(let b): try c.encode(b)
         case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
         case .null: try c.encodeNil()
         }
     }

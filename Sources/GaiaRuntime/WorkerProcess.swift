@@ -1,5 +1,6 @@
 import Foundation
 public import GaiaCore
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -29,13 +30,16 @@ public struct WorkerConfiguration: Sendable {
     public var concurrency: Int
     /// Extra environment variables.
     public var environment: [String: String]
+    /// The fork server to fork the instance from, or nil to start a fresh process.
+    public var zygote: Zygote?
 
     /// Creates a configuration.
     public init(
         python: String, functionDirectory: String, entryPoint: String = "handler.py", handler: String = "handle",
         functionName: String, backend: Backend, cpus: [Int] = [], logPath: String, memoryLimitMB: Int = 0,
-        concurrency: Int = 1, environment: [String: String] = [:]
+        concurrency: Int = 1, environment: [String: String] = [:], zygote: Zygote? = nil
     ) {
+        self.zygote = zygote
         self.concurrency = max(1, concurrency)
         self.python = python
         self.functionDirectory = functionDirectory
@@ -96,6 +100,12 @@ public actor WorkerProcess {
     /// The configuration it was started with.
     public nonisolated let configuration: WorkerConfiguration
     private let process = Process()
+    /// The child's pid when it was forked from the zygote (then `process` is unused).
+    private var forkedPID: Int32?
+    /// The FIFOs of a forked child, removed when it ends.
+    private var fifoDirectory: String?
+    /// Tells the reader of a forked child's output to stop waiting for it to connect.
+    private let stopReading = StopFlag()
     private var toWorker: FileHandle?
     private var frames: AsyncStream<WorkerFrame>.Iterator?
     private var nextID = 0
@@ -122,10 +132,14 @@ public actor WorkerProcess {
     }
 
     /// The process id, once started.
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { forkedPID ?? process.processIdentifier }
+
+    /// Whether it was forked from the zygote.
+    public var isForked: Bool { forkedPID != nil }
 
     /// Whether the process is still running.
-    public var isAlive: Bool { process.isRunning }
+    /// (A forked child that has exited but is not yet reaped counts as gone.)
+    public var isAlive: Bool { forkedPID.map(Zygote.processExists) ?? process.isRunning }
 
     /// Starts the process and waits until the function is loaded and `init` has run.
     public func start(timeout: Duration = .seconds(120)) async throws {
@@ -133,8 +147,6 @@ public actor WorkerProcess {
         guard FileManager.default.fileExists(atPath: c.python) else {
             throw WorkerError.launchFailed("no Python interpreter at \(c.python)")
         }
-        process.executableURL = URL(fileURLWithPath: c.python)
-        process.arguments = [try Self.shimPath()]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
         environment.merge(c.backend.environment) { $1 }
         environment.merge(c.environment) { $1 }
@@ -147,11 +159,38 @@ public actor WorkerProcess {
         environment["GAIA_MEMORY_LIMIT_MB"] = String(c.memoryLimitMB)
         environment["GAIA_CONCURRENCY"] = String(c.concurrency)
         environment["PYTHONUNBUFFERED"] = "1"
+        _ = FileManager.default.createFile(atPath: c.logPath, contents: nil)
+        if let zygote = c.zygote {
+            try await fork(from: zygote, environment: environment)
+        } else {
+            try spawn(environment: environment)
+        }
+
+        let frame = try await nextFrame(timeout: timeout)
+        switch frame.header["type"]?.string {
+        case "ready":
+            initMilliseconds = frame.header["init_ms"]?.number ?? 0
+            ready = true
+            Task { await self.pump() }
+        case "init_error":
+            _ = await exitStatus()
+            throw WorkerError.initFailed(
+                error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
+        default:
+            await terminate()
+            throw WorkerError.launchFailed("unexpected first message from the worker: \(frame.header)")
+        }
+    }
+
+    /// Starts a fresh interpreter running the shim.
+    private func spawn(environment: [String: String]) throws {
+        let c = configuration
+        process.executableURL = URL(fileURLWithPath: c.python)
+        process.arguments = [try Self.shimPath()]
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: c.functionDirectory)
         let input = Pipe()
         let output = Pipe()
-        _ = FileManager.default.createFile(atPath: c.logPath, contents: nil)
         guard let log = FileHandle(forWritingAtPath: c.logPath) else {
             throw WorkerError.launchFailed("cannot write the instance log at \(c.logPath)")
         }
@@ -166,27 +205,54 @@ public actor WorkerProcess {
         try? log.close()
         toWorker = input.fileHandleForWriting
         frames = Self.readFrames(from: output.fileHandleForReading).makeAsyncIterator()
+    }
 
-        let frame = try await nextFrame(timeout: timeout)
-        switch frame.header["type"]?.string {
-        case "ready":
-            initMilliseconds = frame.header["init_ms"]?.number ?? 0
-            ready = true
-            Task { await self.pump() }
-        case "init_error":
-            process.waitUntilExit()
-            throw WorkerError.initFailed(
-                error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
-        default:
-            terminate()
-            throw WorkerError.launchFailed("unexpected first message from the worker: \(frame.header)")
+    /// Forks the instance from the zygote, talking to it through two FIFOs: ours are opened before
+    /// the fork (input read-write, output non-blocking), so neither side's open blocks.
+    private func fork(from zygote: Zygote, environment: [String: String]) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-fifo-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        fifoDirectory = directory
+        let inPath = directory + "/in"
+        let outPath = directory + "/out"
+        guard mkfifo(inPath, 0o600) == 0, mkfifo(outPath, 0o600) == 0 else {
+            throw WorkerError.launchFailed("cannot create FIFOs in \(directory): \(String(cString: strerror(errno)))")
         }
+        let inFD = open(inPath, O_RDWR | O_CLOEXEC)
+        let outFD = open(outPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard inFD >= 0, outFD >= 0 else {
+            if inFD >= 0 { close(inFD) }
+            if outFD >= 0 { close(outFD) }
+            throw WorkerError.launchFailed("cannot open the FIFOs in \(directory): \(String(cString: strerror(errno)))")
+        }
+        toWorker = FileHandle(fileDescriptor: inFD, closeOnDealloc: true)
+        frames = Self.readFrames(fromFIFO: outFD, stop: stopReading).makeAsyncIterator()
+        do {
+            forkedPID = try await zygote.fork(
+                environment: environment, directory: configuration.functionDirectory, stdin: inPath, stdout: outPath,
+                log: configuration.logPath)
+        } catch {
+            stopReading.set()
+            throw error
+        }
+    }
+
+    /// Waits for the process to end and returns its status (negative: the signal that killed it).
+    private func exitStatus() async -> Int32 {
+        if let forkedPID, let zygote = configuration.zygote {
+            let status = await zygote.waitForExit(forkedPID) ?? -1
+            stopReading.set()
+            if let fifoDirectory { try? FileManager.default.removeItem(atPath: fifoDirectory) }
+            return status
+        }
+        process.waitUntilExit()
+        return process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
     }
 
     /// Sends one invocation and waits for its result. On timeout the process is killed (and with it
     /// any other request it was running).
     public func invoke(_ body: [UInt8], contentType: String, timeout: Duration = .seconds(60)) async throws -> WorkerResponse {
-        guard ready, process.isRunning else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
+        guard ready, isAlive else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
         guard running < configuration.concurrency else {
             throw WorkerError.notReady("it is already running \(running) request(s), its limit")
         }
@@ -208,7 +274,7 @@ public actor WorkerProcess {
     /// rung's cores. Returns what the shim adjusted (`affinity`, the BLAS library, `torch`).
     @discardableResult
     public func resize(to backend: Backend, cpus: [Int], timeout: Duration = .seconds(10)) async throws -> [String] {
-        guard ready, process.isRunning else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
+        guard ready, isAlive else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
         let frame = try await send(
             [
                 "type": .string("resize"), "backend": .string(backend.description), "cpus": .array(cpus.map { .number(Double($0)) }),
@@ -230,7 +296,7 @@ public actor WorkerProcess {
         var header = header
         header["id"] = .number(Double(id))
         let request = try WorkerFrame(header: header, body: body).encoded()
-        let pid = process.processIdentifier
+        let pid = self.pid
         let watchdog = Task { [weak self] in
             try await Task.sleep(for: timeout)
             await self?.timeOut(id, after: timeout, pid: pid)
@@ -267,8 +333,7 @@ public actor WorkerProcess {
             pending.removeValue(forKey: id)?.resume(returning: frame)
         }
         ready = false
-        process.waitUntilExit()
-        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+        let status = await exitStatus()
         let crash = WorkerError.crashed(status: status, logTail: Self.tail(of: configuration.logPath))
         for (id, continuation) in pending {
             continuation.resume(throwing: timedOutIDs.contains(id) ? WorkerError.timedOut(after: lastTimeout) : crash)
@@ -277,10 +342,17 @@ public actor WorkerProcess {
     }
 
     /// Stops the process (SIGKILL if it is still running) and reaps it, so no process outlives it.
-    public func terminate() {
+    public func terminate() async {
         ready = false
         try? toWorker?.close()
         toWorker = nil
+        if let forkedPID {
+            kill(forkedPID, SIGKILL)
+            _ = await exitStatus()
+            return
+        }
+        stopReading.set()
+        if let fifoDirectory { try? FileManager.default.removeItem(atPath: fifoDirectory) }
         guard process.processIdentifier != 0 else { return }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
@@ -289,7 +361,7 @@ public actor WorkerProcess {
     /// Waits for the next frame, killing the process if `timeout` passes first.
     private func nextFrame(timeout: Duration) async throws -> WorkerFrame {
         timedOut = false
-        let pid = process.processIdentifier
+        let pid = self.pid
         let watchdog = Task { [weak self] in
             try await Task.sleep(for: timeout)
             await self?.markTimedOut()
@@ -300,7 +372,7 @@ public actor WorkerProcess {
         let frame = await iterator?.next(isolation: self)
         frames = iterator
         guard let frame else {
-            throw startFailure(timeout: timeout)
+            throw await startFailure(timeout: timeout)
         }
         return frame
     }
@@ -308,11 +380,10 @@ public actor WorkerProcess {
     private func markTimedOut() { timedOut = true }
 
     /// The error for a worker whose output ended before it was ready: a timeout we caused, or a crash.
-    private func startFailure(timeout: Duration) -> WorkerError {
+    private func startFailure(timeout: Duration) async -> WorkerError {
         ready = false
-        process.waitUntilExit()
+        let status = await exitStatus()
         if timedOut { return .timedOut(after: timeout) }
-        let status = process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
         return .crashed(status: status, logTail: Self.tail(of: configuration.logPath))
     }
 
@@ -323,8 +394,46 @@ public actor WorkerProcess {
             .split(separator: "\n").suffix(lines).joined(separator: " | ")
     }
 
+    /// Frames decoded from a forked child's output FIFO (opened non-blocking), read on a thread of
+    /// their own: `poll` waits for data; before the child has opened its end there is neither data
+    /// nor hang-up, so the reader waits (checking `stop`, set when the child is known to be gone);
+    /// once the child's end closes, the stream finishes.
+    static func readFrames(fromFIFO fd: Int32, stop: StopFlag) -> AsyncStream<WorkerFrame> {
+        AsyncStream { continuation in
+            let thread = Thread {
+                var buffer: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                loop: while true {
+                    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    let ready = poll(&p, 1, 50)
+                    if ready == 0 {
+                        if stop.isSet { break }
+                        continue
+                    }
+                    if ready < 0 {
+                        if errno == EINTR { continue }
+                        break
+                    }
+                    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                    switch n {
+                    case 0: break loop  // the child closed its end
+                    case ..<0:
+                        if errno == EAGAIN || errno == EINTR { continue }
+                        break loop
+                    default:
+                        buffer += chunk[0..<n]
+                        while let frame = try? WorkerFrame.decode(from: &buffer) { continuation.yield(frame) }
+                    }
+                }
+                close(fd)
+                continuation.finish()
+            }
+            thread.start()
+        }
+    }
+
     /// Frames decoded from the worker's output, read on a thread of their own (reads block).
-    private static func readFrames(from handle: FileHandle) -> AsyncStream<WorkerFrame> {
+    static func readFrames(from handle: FileHandle) -> AsyncStream<WorkerFrame> {
         AsyncStream { continuation in
             let thread = Thread {
                 var buffer: [UInt8] = []
@@ -348,6 +457,15 @@ public actor WorkerProcess {
         }
         return path
     }
+}
+
+/// A flag one thread sets and another polls.
+final class StopFlag: Sendable {
+    private let flag = Mutex(false)
+    /// Raises the flag.
+    func set() { flag.withLock { $0 = true } }
+    /// Whether it was raised.
+    var isSet: Bool { flag.withLock { $0 } }
 }
 
 /// Finds the interpreter that `python3` really runs, once, so workers skip shims such as pyenv's.

@@ -13,13 +13,24 @@ body length, raw body.
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
   runtime -> worker:        {"type": "resize", "id", "backend", "cpus": [0, 1], "threads": 2}  (vertical scaling)
   worker -> runtime:        {"type": "resized", "id", "ok", "adjusted": ["affinity", "openblas", ...], "error"?}
+Fork server (zygote): started with GAIA_ZYGOTE=1 and GAIA_PRELOAD=numpy,onnxruntime,... it imports
+those modules once (never initialising CUDA), says {"type": "ready", "pid", "preloaded": [...]}, then
+serves on stdin/stdout:
+  runtime -> zygote:  {"type": "fork", "id", "env": {...}, "cwd", "stdin": FIFO, "stdout": FIFO, "log": path}
+  zygote -> runtime:  {"type": "forked", "id", "pid"}  or  {"type": "fork_error", "id", "error"}
+                      {"type": "exited", "pid", "status"}   (a child ended and was reaped; status < 0: signal)
+The child opens the FIFOs as its stdin/stdout and the log as stderr, takes the given environment
+and runs this shim's main(): from there it is an ordinary instance.
 Standard library only.
 """
 import copy
+import importlib
 import importlib.util
 import json
 import os
 import resource
+import select
+import signal
 import struct
 import sys
 import threading
@@ -152,7 +163,11 @@ def main():
     sys.stdout = sys.stderr
 
     cpus = {int(c) for c in os.environ.get("GAIA_CPUS", "").split(",") if c.strip()}
-    apply_backend(cpus)
+    if os.environ.get("GAIA_FORKED"):
+        # Forked from the zygote: its libraries were loaded with one thread; size them for this rung.
+        resize(cpus, max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1)))
+    else:
+        apply_backend(cpus)
     apply_memory_limit(int(os.environ.get("GAIA_MEMORY_LIMIT_MB", "0") or 0))
     context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus))
     started = time.perf_counter()
@@ -220,5 +235,84 @@ def main():
             serve(header, body)
 
 
+def zygote():
+    """The fork server: preloads modules, then forks instances on request and reaps them."""
+    protocol_in = os.fdopen(os.dup(0), "rb", buffering=0)
+    protocol_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    preloaded = []
+    for name in filter(None, os.environ.get("GAIA_PRELOAD", "").split(",")):
+        try:
+            importlib.import_module(name)
+            preloaded.append(name)
+        except Exception as error:  # noqa: BLE001 - a module that is not installed is simply not preloaded
+            print(f"gaia-zygote: not preloading {name}: {type(error).__name__}: {error}", file=sys.stderr)
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_write, False)
+    signal.set_wakeup_fd(wake_write)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    # The runtime may start us with SIGCHLD blocked (a blocked mask survives exec): unblock it, or
+    # exits would never be noticed.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGCHLD})
+    write_frame(protocol_out, {"type": "ready", "pid": os.getpid(), "preloaded": preloaded})
+
+    def reap():
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+            write_frame(protocol_out, {"type": "exited", "pid": pid, "status": code})
+
+    while True:
+        try:
+            readable, _, _ = select.select([protocol_in, wake_read], [], [])
+        except InterruptedError:
+            continue
+        if wake_read in readable:
+            os.read(wake_read, 512)
+            reap()
+        if protocol_in not in readable:
+            continue
+        header, _ = read_frame(protocol_in)
+        if header is None:
+            return 0
+        if header.get("type") != "fork":
+            continue
+        try:
+            pid = os.fork()
+        except OSError as error:
+            write_frame(protocol_out, {"type": "fork_error", "id": header.get("id"), "error": str(error)})
+            continue
+        if pid == 0:
+            code = 70
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                signal.pthread_sigmask(signal.SIG_SETMASK, set())
+                for fd in (wake_read, wake_write, protocol_in.fileno(), protocol_out.fileno()):
+                    os.close(fd)
+                for target, path, flags in ((2, header["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND),
+                                            (0, header["stdin"], os.O_RDONLY), (1, header["stdout"], os.O_WRONLY)):
+                    fd = os.open(path, flags, 0o644)
+                    os.dup2(fd, target)
+                    os.close(fd)
+                os.environ.clear()
+                os.environ.update(header["env"])
+                os.environ["GAIA_FORKED"] = "1"
+                os.chdir(header.get("cwd") or "/")
+                code = main()
+            except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
+                traceback.print_exc()
+            finally:
+                sys.stderr.flush()
+                os._exit(code or 0)
+        write_frame(protocol_out, {"type": "forked", "id": header.get("id"), "pid": pid})
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(zygote() if os.environ.get("GAIA_ZYGOTE") else main())

@@ -1,0 +1,184 @@
+/// How long an idle function keeps an instance, and whether it pre-warms one before the next
+/// request is expected; per function (`keep_alive`, `prewarm` in its deploy).
+public struct KeepAliveSettings: Sendable, Hashable, Codable {
+    /// Adaptive windows from the function's idle-time histogram, or one fixed keep-alive.
+    public enum Mode: Sendable, Hashable, Codable, CustomStringConvertible {
+        /// Windows from the histogram ("Serverless in the Wild", ATC'20), with `fallback` while it
+        /// has too little history or no clear pattern.
+        case adaptive
+        /// Keep an idle instance this long, then scale to zero.
+        case fixed(seconds: Double)
+
+        /// `adaptive` or `fixed(600s)`.
+        public var description: String {
+            switch self {
+            case .adaptive: "adaptive"
+            case .fixed(let s): "fixed(\(s == s.rounded() ? String(Int(s)) : String(s))s)"
+            }
+        }
+
+        /// Parses `adaptive`, `fixed(600s)`, `fixed(10m)`, `600s` or `600`.
+        public init(parsing text: String) throws {
+            let t = text.lowercased().filter { $0 != " " }
+            if t == "adaptive" {
+                self = .adaptive
+                return
+            }
+            var body = t
+            if body.hasPrefix("fixed(") && body.hasSuffix(")") { body = String(body.dropFirst(6).dropLast()) }
+            var scale = 1.0
+            if body.hasSuffix("ms") {
+                body.removeLast(2)
+                scale = 0.001
+            } else if body.hasSuffix("s") {
+                body.removeLast()
+            } else if body.hasSuffix("m") {
+                body.removeLast()
+                scale = 60
+            } else if body.hasSuffix("h") {
+                body.removeLast()
+                scale = 3600
+            }
+            guard let n = Double(body), n >= 0, n.isFinite else {
+                throw KeepAliveError(description: "'\(text)' is not a keep-alive: write adaptive or fixed(SECONDS), e.g. fixed(600s) or fixed(10m)")
+            }
+            self = .fixed(seconds: n * scale)
+        }
+    }
+
+    /// Adaptive or fixed.
+    public var mode: Mode = .adaptive
+    /// Whether an instance is started shortly before the next request is expected (adaptive only).
+    public var prewarm = true
+    /// Keep-alive while the histogram has too little history or no clear pattern (10 minutes, as
+    /// AWS Lambda's fixed policy).
+    public var fallback: Duration = .seconds(600)
+    /// Idle times needed before the histogram is trusted.
+    public var minHistory = 10
+    /// Width of one histogram bucket.
+    public var bucket: Duration = .seconds(1)
+    /// Idle times longer than this fall outside the histogram (ATC'20: 4 hours).
+    public var range: Duration = .seconds(4 * 3600)
+    /// Pre-warm this fraction earlier, and keep alive this fraction longer, than the percentiles.
+    public var margin = 0.1
+    /// Pre-warm windows shorter than this are not worth unloading for: keep the instance instead.
+    public var minPrewarm: Duration = .seconds(10)
+    /// More than this fraction of idle times outside the range means no usable pattern.
+    public var maxOutOfRange = 0.5
+
+    /// The defaults: adaptive with pre-warming.
+    public init() {}
+}
+
+/// A malformed keep-alive setting.
+public struct KeepAliveError: Error, CustomStringConvertible, Sendable {
+    /// What was wrong.
+    public let description: String
+}
+
+/// When to unload an idle instance and when to load one again, for one function.
+public struct KeepAliveWindows: Sendable, Hashable {
+    /// After an invocation ends, keep no instance for this long, then pre-warm one (zero: keep the
+    /// instance from the end of the invocation).
+    public var prewarm: Duration
+    /// Keep the (pre-warmed or kept) instance this long after `prewarm`, then scale to zero.
+    public var keepAlive: Duration
+    /// One line: where the windows came from.
+    public var reason: String
+}
+
+/// The hybrid-histogram keep-alive policy of "Serverless in the Wild" (ATC'20): a per-function
+/// histogram of idle times (from the end of one invocation to the start of the next); pre-warm at
+/// the 5th percentile and keep alive to the 99th (with a margin); a fixed keep-alive while there is
+/// too little history or when most idle times fall outside the histogram's range. A value; time is
+/// an input.
+public struct KeepAlivePolicy: Sendable, Hashable {
+    /// Its settings.
+    public var settings: KeepAliveSettings
+    /// Idle-time counts per bucket index.
+    private var histogram: [Int: Int] = [:]
+    private var inRange = 0
+    private var outOfRange = 0
+    private var lastEnd: ContinuousClock.Instant?
+    private var running = 0
+    /// The windows, recomputed when the histogram changes.
+    public private(set) var windows: KeepAliveWindows
+
+    /// A policy with no history.
+    public init(settings: KeepAliveSettings = KeepAliveSettings()) {
+        self.settings = settings
+        self.windows = KeepAliveWindows(prewarm: .zero, keepAlive: .zero, reason: "")
+        self.windows = computeWindows()
+    }
+
+    /// Idle times recorded.
+    public var history: Int { inRange + outOfRange }
+
+    /// A request arrived: the idle time since the previous one ended goes into the histogram.
+    public mutating func arrival(at now: ContinuousClock.Instant) {
+        if running == 0, let end = lastEnd {
+            let idle = now - end
+            if idle < settings.range {
+                histogram[Int(idle.seconds / settings.bucket.seconds), default: 0] += 1
+                inRange += 1
+            } else {
+                outOfRange += 1
+            }
+            windows = computeWindows()
+        }
+        running += 1
+    }
+
+    /// A request finished.
+    public mutating func completion(at now: ContinuousClock.Instant) {
+        running = max(0, running - 1)
+        if running == 0 { lastEnd = now }
+    }
+
+    private func computeWindows() -> KeepAliveWindows {
+        let s = settings
+        if case .fixed(let seconds) = s.mode {
+            return KeepAliveWindows(prewarm: .zero, keepAlive: .milliseconds(Int64(seconds * 1000)), reason: "fixed keep-alive")
+        }
+        guard history >= s.minHistory else {
+            return KeepAliveWindows(prewarm: .zero, keepAlive: s.fallback, reason: "\(history) idle times, too few: fixed \(s.fallback)")
+        }
+        guard Double(outOfRange) / Double(history) <= s.maxOutOfRange, let p5 = percentile(0.05), let p99 = percentile(0.99) else {
+            return KeepAliveWindows(
+                prewarm: .zero, keepAlive: s.fallback, reason: "\(outOfRange) of \(history) idle times exceed \(s.range): fixed \(s.fallback)")
+        }
+        let head = p5 * (1 - s.margin)
+        let tail = p99 * (1 + s.margin) + s.bucket.seconds  // the whole bucket holding the 99th percentile
+        let prewarm = s.prewarm && head >= s.minPrewarm.seconds ? head : 0
+        return KeepAliveWindows(
+            prewarm: .milliseconds(Int64(prewarm * 1000)), keepAlive: .milliseconds(Int64((tail - prewarm) * 1000)),
+            reason: "idle-time histogram of \(history): 5th percentile \(Int(p5)) s, 99th \(Int(p99)) s")
+    }
+
+    /// The `q` quantile of the in-range idle times, in seconds (a bucket's lower edge).
+    private func percentile(_ q: Double) -> Double? {
+        guard inRange > 0 else { return nil }
+        let rank = max(1, Int((q * Double(inRange)).rounded(.up)))
+        var seen = 0
+        for (index, count) in histogram.sorted(by: { $0.key < $1.key }) {
+            seen += count
+            if seen >= rank { return Double(index) * settings.bucket.seconds }
+        }
+        return nil
+    }
+
+    /// Whether an instance should be loaded at `now` when none is running a request: within the
+    /// keep-alive (or after the pre-warm point and before the keep-alive ends).
+    public func wantsInstance(at now: ContinuousClock.Instant) -> Bool {
+        if running > 0 { return true }
+        guard let end = lastEnd else { return false }
+        let w = windows
+        let idle = now - end
+        return idle >= w.prewarm && idle < w.prewarm + w.keepAlive
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
