@@ -111,6 +111,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "coldstart-bench",
+            dependencies: ["GaiaRuntime", "GaiaCore"],
+            path: "bench/coldstart",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "switch-bench",
             dependencies: ["GaiaRuntime", "GaiaCore", "GaiaStore"],
             path: "bench/switch",

@@ -30,6 +30,10 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var maxScale: Int?
     /// Requests one instance may run at once (nil: the platform's default, 1).
     public var concurrency: Int?
+    /// Keep-alive of idle instances, `adaptive` or `fixed(600s)` (nil: adaptive).
+    public var keepAlive: String?
+    /// Whether an instance is pre-warmed before the next request is expected (nil: on).
+    public var prewarm: Bool?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -46,7 +50,8 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case analyzerVersion = "analyzer_version"
         case minScale = "min_scale"
         case maxScale = "max_scale"
-        case concurrency
+        case concurrency, prewarm
+        case keepAlive = "keep_alive"
     }
 
     /// Creates a manifest.

@@ -61,6 +61,9 @@ public struct KeepAliveSettings: Sendable, Hashable, Codable {
     public var range: Duration = .seconds(4 * 3600)
     /// Pre-warm this fraction earlier, and keep alive this fraction longer, than the percentiles.
     public var margin = 0.1
+    /// Shortest keep-alive the histogram may set (back-to-back traffic has idle times near zero,
+    /// which would otherwise unload the instance a second after each request).
+    public var minKeepAlive: Duration = .seconds(60)
     /// Pre-warm windows shorter than this are not worth unloading for: keep the instance instead.
     public var minPrewarm: Duration = .seconds(10)
     /// More than this fraction of idle times outside the range means no usable pattern.
@@ -104,9 +107,15 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     /// The windows, recomputed when the histogram changes.
     public private(set) var windows: KeepAliveWindows
 
-    /// A policy with no history.
-    public init(settings: KeepAliveSettings = KeepAliveSettings()) {
+    /// Whether `lastEnd` is the moment the function was loaded rather than a request's end.
+    private var sinceLoad = false
+
+    /// A policy with no history; with `loadedAt`, the instance started then (a deploy) is kept as
+    /// if a request had just ended, without that first wait counting as an idle time.
+    public init(settings: KeepAliveSettings = KeepAliveSettings(), loadedAt: ContinuousClock.Instant? = nil) {
         self.settings = settings
+        self.lastEnd = loadedAt
+        self.sinceLoad = loadedAt != nil
         self.windows = KeepAliveWindows(prewarm: .zero, keepAlive: .zero, reason: "")
         self.windows = computeWindows()
     }
@@ -116,7 +125,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
 
     /// A request arrived: the idle time since the previous one ended goes into the histogram.
     public mutating func arrival(at now: ContinuousClock.Instant) {
-        if running == 0, let end = lastEnd {
+        if running == 0, let end = lastEnd, !sinceLoad {
             let idle = now - end
             if idle < settings.range {
                 histogram[Int(idle.seconds / settings.bucket.seconds), default: 0] += 1
@@ -126,6 +135,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
             }
             windows = computeWindows()
         }
+        sinceLoad = false
         running += 1
     }
 
@@ -151,7 +161,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         let tail = p99 * (1 + s.margin) + s.bucket.seconds  // the whole bucket holding the 99th percentile
         let prewarm = s.prewarm && head >= s.minPrewarm.seconds ? head : 0
         return KeepAliveWindows(
-            prewarm: .milliseconds(Int64(prewarm * 1000)), keepAlive: .milliseconds(Int64((tail - prewarm) * 1000)),
+            prewarm: .milliseconds(Int64(prewarm * 1000)), keepAlive: max(.milliseconds(Int64((tail - prewarm) * 1000)), s.minKeepAlive),
             reason: "idle-time histogram of \(history): 5th percentile \(Int(p5)) s, 99th \(Int(p99)) s")
     }
 

@@ -55,12 +55,18 @@ public struct DeployRequest: Sendable {
     public var slo: SLO?
     /// Requests one instance may run at once.
     public var concurrency: Int?
+    /// Keep-alive of idle instances (nil: adaptive).
+    public var keepAlive: KeepAliveSettings.Mode?
+    /// Pre-warm before the next expected request (nil: on).
+    public var prewarm: Bool?
 
     /// Creates a deploy request.
     public init(
         name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
-        slo: SLO? = nil, concurrency: Int? = nil
+        slo: SLO? = nil, concurrency: Int? = nil, keepAlive: KeepAliveSettings.Mode? = nil, prewarm: Bool? = nil
     ) {
+        self.keepAlive = keepAlive
+        self.prewarm = prewarm
         self.slo = slo
         self.concurrency = concurrency
         self.name = name
@@ -130,8 +136,12 @@ public actor FunctionRuntime {
         var autoscaler: Autoscaler
         var backend: Backend
         var controller: ModeController
+        /// When idle instances are kept, unloaded and pre-warmed.
+        var keepAlive: KeepAlivePolicy
         /// Instance time is counted up to here.
         var usageCountedTo: ContinuousClock.Instant
+        /// Instance-seconds with no request running, since the function was loaded.
+        var idleInstanceSeconds = 0.0
     }
 
     /// One finished invocation, on its way to the mode controller.
@@ -140,6 +150,8 @@ public actor FunctionRuntime {
         var at: ContinuousClock.Instant
         var milliseconds: Double
         var backend: Backend
+        /// Warm and successful: a latency of the rung.
+        var counts: Bool
     }
 
     /// The configuration it runs with.
@@ -192,6 +204,8 @@ public actor FunctionRuntime {
         manifest.minScale = request.minScale
         manifest.maxScale = request.maxScale
         manifest.concurrency = request.concurrency
+        manifest.keepAlive = request.keepAlive?.description
+        manifest.prewarm = request.prewarm
         if manifest.partial {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }
@@ -289,9 +303,14 @@ public actor FunctionRuntime {
             rungs: ladder.rungs(for: mode), start: start, slo: stored.manifest.slo,
             model: LatencyModel(parallelFraction: LatencyModel.prior(for: stored.manifest.estimatedWork)),
             prices: configuration.prices, settings: configuration.controller, at: .now)
+        var keepAlive = KeepAliveSettings()
+        keepAlive.fallback = autoscaler.keepAlive
+        keepAlive.minKeepAlive = min(keepAlive.minKeepAlive, autoscaler.keepAlive)
+        if let text = stored.manifest.keepAlive, let mode = try? KeepAliveSettings.Mode(parsing: text) { keepAlive.mode = mode }
+        keepAlive.prewarm = stored.manifest.prewarm ?? true
         return Live(
             stored: stored, pool: makePool(stored, on: start), autoscaler: Autoscaler(settings: autoscaler), backend: start,
-            controller: controller, usageCountedTo: .now)
+            controller: controller, keepAlive: KeepAlivePolicy(settings: keepAlive, loadedAt: .now), usageCountedTo: .now)
     }
 
     /// An empty pool for a revision on a rung; its instances are pinned to cores of this machine.
@@ -338,13 +357,13 @@ public actor FunctionRuntime {
             }
             note(function, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
                  queue: outcome.queueMilliseconds, status: 200)
-            if !outcome.coldStart {
-                pendingSamples.append(Sample(function: name, at: instant, milliseconds: outcome.totalMilliseconds, backend: function.backend))
-            }
+            pendingSamples.append(Sample(
+                function: name, at: instant, milliseconds: outcome.totalMilliseconds, backend: function.backend, counts: !outcome.coldStart))
             return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision)
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
             note(function, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: Self.status(of: error))
+            pendingSamples.append(Sample(function: name, at: instant, milliseconds: elapsed, backend: function.backend, counts: false))
             throw error
         }
     }
@@ -416,7 +435,11 @@ public actor FunctionRuntime {
         let samples = pendingSamples
         pendingSamples = []
         for sample in samples {
-            live[sample.function]?.controller.record(latencyMs: sample.milliseconds, on: sample.backend, at: sample.at)
+            if sample.counts {
+                live[sample.function]?.controller.record(latencyMs: sample.milliseconds, on: sample.backend, at: sample.at)
+            }
+            live[sample.function]?.keepAlive.arrival(at: sample.at)
+            live[sample.function]?.keepAlive.completion(at: sample.at.advanced(by: .microseconds(Int64(sample.milliseconds * 1000))))
         }
         var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
         for name in live.keys.sorted() {
@@ -428,14 +451,27 @@ public actor FunctionRuntime {
             guard let still = live[name], still.pool === f.pool else { continue }
             f = still
             if now > f.usageCountedTo {
-                let seconds = (now - f.usageCountedTo).inMilliseconds / 1000 * Double(current)
+                let elapsed = (now - f.usageCountedTo).inMilliseconds / 1000
+                let seconds = elapsed * Double(current)
                 if seconds > 0 {
                     usage.append((name, f.backend.description, seconds, configuration.prices.cost(seconds: seconds, on: f.backend)))
                 }
+                f.idleInstanceSeconds += elapsed * max(0, Double(current) - concurrency)
                 f.usageCountedTo = now
             }
             f.autoscaler.record(concurrency: concurrency, at: now)
-            let decision = f.autoscaler.evaluate(current: current, at: now)
+            var decision = f.autoscaler.evaluate(current: current, at: now)
+            if concurrency == 0 {
+                // Idle: the keep-alive policy decides whether an instance stays (or is pre-warmed).
+                let keep = f.keepAlive.wantsInstance(at: now)
+                let desired = keep ? max(decision.desired, 1) : f.autoscaler.settings.minScale
+                if desired != decision.desired {
+                    decision.desired = desired
+                    decision.reason = keep && current == 0
+                        ? "pre-warm: the next request is expected (\(f.keepAlive.windows.reason))"
+                        : keep ? "keep-alive (\(f.keepAlive.windows.reason))" : "idle past the keep-alive (\(f.keepAlive.windows.reason))"
+                }
+            }
             let rungSwitch = f.controller.evaluate(at: now)
             live[name] = f
             if decision.desired != current {
@@ -506,6 +542,12 @@ public actor FunctionRuntime {
 
     private func drained(_ pool: InstancePool) {
         draining.removeValue(forKey: ObjectIdentifier(pool))
+    }
+
+    /// Instance-seconds a function's instances spent with no request running, and its keep-alive windows.
+    public func idleness(of name: String) throws -> (idleInstanceSeconds: Double, windows: KeepAliveWindows) {
+        guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
+        return (f.idleInstanceSeconds, f.keepAlive.windows)
     }
 
     /// Where a function runs now, where it may run, and what its latency model expects on each rung.

@@ -19,7 +19,7 @@ public final class GaiaMetrics: Sendable {
     }
 
     /// Records one invocation.
-    func recordInvocation(function: String, backend: String, status: Int, duration: Duration, coldStart: Bool) {
+    func recordInvocation(function: String, backend: String, status: Int, duration: Duration, coldStart: Bool, coldStartWait: Duration = .zero) {
         let labels = [("function", function), ("backend", backend)]
         registry.makeCounter(
             descriptor: MetricNameDescriptor(metricName: "invocations", unitName: "total", helpText: "Invocations by function, backend and HTTP status"),
@@ -34,6 +34,10 @@ public final class GaiaMetrics: Sendable {
                 descriptor: MetricNameDescriptor(metricName: "cold_starts", unitName: "total", helpText: "Invocations that waited for an instance to start"),
                 labels: labels
             ).increment()
+            registry.makeDurationHistogram(
+                descriptor: MetricNameDescriptor(metricName: "cold_start_duration", unitName: "seconds", helpText: "Time a cold request waited for its instance to start"),
+                labels: labels, buckets: Self.buckets
+            ).record(coldStartWait)
         }
     }
 
@@ -44,6 +48,12 @@ public final class GaiaMetrics: Sendable {
                 descriptor: MetricNameDescriptor(metricName: "instances", unitName: "count", helpText: "Instances running or starting"),
                 labels: [("function", f.name)]
             ).set(Double(await runtime.instanceCount(f.name)))
+            if let idle = try? await runtime.idleness(of: f.name) {
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(metricName: "idle_instance", unitName: "seconds", helpText: "Instance-seconds with no request running since the function was loaded"),
+                    labels: [("function", f.name)]
+                ).set(idle.idleInstanceSeconds)
+            }
             guard let rung = try? await runtime.rung(of: f.name) else { continue }
             for r in rung.rungs {
                 registry.makeGauge(

@@ -21,9 +21,14 @@ struct DeployBody: Decodable {
     var slo: String?
     /// Requests one instance may run at once.
     var concurrency: Int?
+    /// `adaptive` or `fixed(600s)`.
+    var keepAlive: String?
+    /// Pre-warm before the next expected request.
+    var prewarm: Bool?
 
     enum CodingKeys: String, CodingKey {
-        case name, files, mode, slo, concurrency
+        case name, files, mode, slo, concurrency, prewarm
+        case keepAlive = "keep_alive"
         case minScale = "min_scale"
         case maxScale = "max_scale"
     }
@@ -56,9 +61,14 @@ public enum GaiaServer {
             if let text = body.slo {
                 do { slo = try SLO(parsing: text) } catch { throw PlatformError("invalid_slo", "\(error)", status: 400) }
             }
+            var keepAlive: KeepAliveSettings.Mode?
+            if let text = body.keepAlive {
+                do { keepAlive = try KeepAliveSettings.Mode(parsing: text) } catch { throw PlatformError("invalid_keep_alive", "\(error)", status: 400) }
+            }
             let manifest = try await runtime.deploy(DeployRequest(
                 name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
-                minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency))
+                minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
+                keepAlive: keepAlive, prewarm: body.prewarm))
             return Response(status: .created, headers: [.contentType: "application/json"],
                             body: .init(byteBuffer: ByteBuffer(bytes: try manifest.jsonData())))
         }
@@ -157,7 +167,8 @@ public enum GaiaServer {
                 throw error
             }
             metrics.recordInvocation(function: name, backend: result.backend.description, status: 200,
-                                     duration: ContinuousClock.now - started, coldStart: result.outcome.coldStart)
+                                     duration: ContinuousClock.now - started, coldStart: result.outcome.coldStart,
+                                     coldStartWait: .microseconds(Int64(result.outcome.queueMilliseconds * 1000)))
             var headers: HTTPFields = [.contentType: result.outcome.response.contentType]
             headers[HTTPField.Name("Gaia-Backend")!] = result.backend.description
             headers[HTTPField.Name("Gaia-Cold-Start")!] = result.outcome.coldStart ? "true" : "false"

@@ -67,6 +67,8 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Fewest instances kept (0 allows scale to zero).") var minScale: Int?
     @Option(help: "Most instances.") var maxScale: Int?
     @Option(help: "Requests one instance runs at once (default 1).") var concurrency: Int?
+    @Option(help: "Keep-alive of idle instances: adaptive (from the function's idle-time histogram) or fixed(SECONDS), e.g. fixed(600s).") var keepAlive: String?
+    @Option(help: "Pre-warm an instance before the next request is expected: on or off (default on).") var prewarm: String?
     @Flag(help: "Print the manifest as JSON.") var json = false
     @OptionGroup var server: ServerOptions
 
@@ -90,6 +92,13 @@ struct DeployCommand: AsyncParsableCommand {
         if let minScale { body["min_scale"] = minScale }
         if let maxScale { body["max_scale"] = maxScale }
         if let concurrency { body["concurrency"] = concurrency }
+        if let keepAlive {
+            do { body["keep_alive"] = try KeepAliveSettings.Mode(parsing: keepAlive).description } catch { throw CLIError(description: "--keep-alive: \(error)") }
+        }
+        if let prewarm {
+            guard ["on", "off"].contains(prewarm) else { throw CLIError(description: "--prewarm: write on or off, not '\(prewarm)'") }
+            body["prewarm"] = prewarm == "on"
+        }
         print("deploying \(functionName) (\(files.count) file(s)) to \(server.baseURL)…")
         let response = try await server.send(.POST, "/v1/functions", body: Array(try JSONSerialization.data(withJSONObject: body)))
         if json {
