@@ -89,4 +89,28 @@ struct ZygoteTests {
         await second.terminate()
         await z.stop()
     }
+
+    @Test func forkedInstancesCountAgainstThePoolsLimit() async throws {
+        let z = try zygote()
+        let python = try #require(WorkerProcessTests.python)
+        let dir = try #require(Bundle.module.path(forResource: "slow", ofType: nil, inDirectory: "Fixtures"))
+        var settings = PoolSettings()
+        settings.maxScale = 2
+        let pool = InstancePool(backend: .cpu(cores: 1), settings: settings) { id, backend in
+            WorkerConfiguration(
+                python: python, functionDirectory: dir, functionName: "slow", backend: backend,
+                logPath: FileManager.default.temporaryDirectory.appendingPathComponent("gaia-forked-slow-\(id).log").path, zygote: z)
+        }
+        let instances = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<6 {
+                group.addTask { try await pool.invoke(Array(#"{"seconds": 0.2}"#.utf8), contentType: "application/json").instance }
+            }
+            return try await group.reduce(into: Set<Int>()) { $0.insert($1) }
+        }
+        #expect(instances.count == 2, "six requests, at most two instances")
+        let zygotePID = try #require(await z.pid)
+        for pid in await pool.pids { #expect(parentPID(of: pid) == zygotePID) }
+        await pool.shutdown()
+        await z.stop()
+    }
 }
