@@ -233,6 +233,7 @@ public actor WorkerProcess {
                 log: configuration.logPath)
         } catch {
             stopReading.set()
+            try? FileManager.default.removeItem(atPath: directory)
             throw error
         }
     }
