@@ -492,4 +492,16 @@ public enum PythonInterpreter {
         }
         return path
     }
+
+    /// Whether `python` can import every one of `modules` (for optional frameworks).
+    public static func canImport(_ modules: [String], python: String) -> Bool {
+        let check = Process()
+        check.executableURL = URL(fileURLWithPath: python)
+        check.arguments = ["-c", "import " + modules.joined(separator: ", ")]
+        check.standardOutput = FileHandle.nullDevice
+        check.standardError = FileHandle.nullDevice
+        guard (try? check.run()) != nil else { return false }
+        check.waitUntilExit()
+        return check.terminationStatus == 0
+    }
 }

@@ -131,16 +131,7 @@ struct InstancePoolTests {
     }
 
     /// Whether the interpreter has numpy (the vertical-scaling test needs a real BLAS).
-    static let hasNumpy: Bool = {
-        guard let python = WorkerProcessTests.python else { return false }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = ["-c", "import numpy"]
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
-    }()
+    static let hasNumpy = WorkerProcessTests.python.map { PythonInterpreter.canImport(["numpy"], python: $0) } ?? false
 
     @Test func resizingMovesARunningInstanceToMoreCoresWithoutRestartingIt() async throws {
         guard Self.hasNumpy else {

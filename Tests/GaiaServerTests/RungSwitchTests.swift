@@ -76,16 +76,7 @@ struct RungSwitchTests {
     }
 
     /// Whether the worker's interpreter has numpy (matmul needs it).
-    static let hasNumpy: Bool = {
-        guard let python = GaiaServerTests.python else { return false }
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = ["-c", "import numpy"]
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
-    }()
+    static let hasNumpy = GaiaServerTests.python.map { PythonInterpreter.canImport(["numpy"], python: $0) } ?? false
 
     static func median(_ values: [Double]) -> Double { SLO.Statistic.p50.of(values) ?? .nan }
 

@@ -17,16 +17,6 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
     return sorted[min(sorted.count - 1, max(0, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
 }
 
-func installed(_ module: String) -> Bool {
-    let check = Process()
-    check.executableURL = URL(fileURLWithPath: python)
-    check.arguments = ["-c", "import \(module)"]
-    check.standardError = FileHandle.nullDevice
-    guard (try? check.run()) != nil else { return false }
-    check.waitUntilExit()
-    return check.terminationStatus == 0
-}
-
 let cases: [(name: String, payload: String, needs: String?)] = [
     ("echo", #"{"hello": "world"}"#, nil),
     ("matmul", #"{"n": 64}"#, "numpy"),
@@ -43,7 +33,7 @@ print("python: \(python); fork server start (once): \(String(format: "%.1f", zyg
 print("cold start + first response, \(runs) runs each, release build, cpu-1 pinned to core 0")
 
 for c in cases {
-    if let module = c.needs, !installed(module) {
+    if let module = c.needs, !PythonInterpreter.canImport([module], python: python) {
         print("\(c.name): skipped (\(module) is not installed)")
         continue
     }
