@@ -185,26 +185,38 @@ public actor WorkerProcess {
     /// Starts a fresh interpreter running the shim.
     private func spawn(environment: [String: String]) throws {
         let c = configuration
-        process.executableURL = URL(fileURLWithPath: c.python)
-        process.arguments = [try Self.shimPath()]
+        let (input, output) = try Self.launchShim(
+            process, python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath)
+        toWorker = input
+        frames = Self.readFrames(from: output).makeAsyncIterator()
+    }
+
+    /// Runs the shim in `process` with `environment`, its stderr appended to `logPath`; returns the
+    /// write end of its stdin and the read end of its stdout.
+    static func launchShim(
+        _ process: Process, python: String, environment: [String: String], directory: String? = nil, logPath: String
+    ) throws -> (input: FileHandle, output: FileHandle) {
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = [try shimPath()]
         process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: c.functionDirectory)
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let input = Pipe()
         let output = Pipe()
-        guard let log = FileHandle(forWritingAtPath: c.logPath) else {
-            throw WorkerError.launchFailed("cannot write the instance log at \(c.logPath)")
+        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
+        guard let log = FileHandle(forWritingAtPath: logPath) else {
+            throw WorkerError.launchFailed("cannot write the log at \(logPath)")
         }
+        log.seekToEndOfFile()
         process.standardInput = input
         process.standardOutput = output
         process.standardError = log
         do {
             try process.run()
         } catch {
-            throw WorkerError.launchFailed("\(c.python): \(error)")
+            throw WorkerError.launchFailed("\(python): \(error)")
         }
         try? log.close()
-        toWorker = input.fileHandleForWriting
-        frames = Self.readFrames(from: output.fileHandleForReading).makeAsyncIterator()
+        return (input.fileHandleForWriting, output.fileHandleForReading)
     }
 
     /// Forks the instance from the zygote, talking to it through two FIFOs: ours are opened before

@@ -140,33 +140,17 @@ public actor Zygote {
 
     private func start() async throws {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [try WorkerProcess.shimPath()]
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
         for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"] { environment[variable] = "1" }
         environment["CUDA_VISIBLE_DEVICES"] = ""
         environment["GAIA_ZYGOTE"] = "1"
         environment["GAIA_PRELOAD"] = wanted.joined(separator: ",")
         environment["PYTHONUNBUFFERED"] = "1"
-        process.environment = environment
-        let toZygote = Pipe()
-        let fromZygote = Pipe()
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        guard let log = FileHandle(forWritingAtPath: logPath) else { throw WorkerError.launchFailed("cannot write the fork server's log at \(logPath)") }
-        log.seekToEndOfFile()
-        process.standardInput = toZygote
-        process.standardOutput = fromZygote
-        process.standardError = log
-        do {
-            try process.run()
-        } catch {
-            throw WorkerError.launchFailed("\(python): \(error)")
-        }
-        try? log.close()
+        let (input, output) = try WorkerProcess.launchShim(process, python: python, environment: environment, logPath: logPath)
         starts += 1
         self.process = process
-        self.input = toZygote.fileHandleForWriting
-        var frames = WorkerProcess.readFrames(from: fromZygote.fileHandleForReading).makeAsyncIterator()
+        self.input = input
+        var frames = WorkerProcess.readFrames(from: output).makeAsyncIterator()
         guard let ready = await frames.next(isolation: self), ready.header["type"]?.string == "ready" else {
             stop()
             throw WorkerError.launchFailed("the fork server did not start: \(WorkerProcess.tail(of: logPath))")
