@@ -55,10 +55,11 @@ let package = Package(
             dependencies: ["GaiaCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CGaiaProcess"),
         .target(
             name: "GaiaRuntime",
             dependencies: [
-                "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax",
+                "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax", "CGaiaProcess",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -50,27 +50,30 @@ public struct InvocationOutcome: Sendable {
 
 /// The instances of one function on one rung, and the requests waiting for them.
 ///
-/// A request takes a free slot on a running instance (the one with the most free slots), or starts
-/// a new instance while the pool is under `maxScale` (a cold start), or waits in a bounded queue
-/// for the next slot to free up. An instance
-/// whose worker crashes or times out is removed and, if requests are waiting, replaced.
+/// The decisions (which instance serves a request, when to start or stop one, what a full queue or
+/// a failed start does to waiting requests) are `InstancePool.StateMachine`'s; this actor carries
+/// out its actions (starting and stopping worker processes, handing requests over, failing them)
+/// and feeds results back as events. An instance whose worker crashes, times out or breaks the
+/// protocol is stopped and, if requests are waiting, replaced.
 public actor InstancePool {
     /// The rung the instances run on (it changes with `resize`).
     public private(set) var backend: Backend
     private let settings: PoolSettings
     private let makeConfiguration: @Sendable (Int, Backend) -> WorkerConfiguration
-    private var instances: [Int: WorkerProcess] = [:]
-    /// Free request slots of each running instance (at most `instanceConcurrency`).
-    private var slots: [Int: Int] = [:]
-    private var starting = 0
-    private var waiting: Deque<CheckedContinuation<(Int, Bool), any Error>> = []
-    /// Requests from arrival to completion: queued, waiting on a cold start, or running.
-    private var active = 0 {
-        didSet { if active == 0 { resumeDrainers() } }
-    }
+    private var machine: StateMachine
+    /// Workers of starting and running instances.
+    private var workers: [StateMachine.InstanceID: WorkerProcess] = [:]
+    /// Callers waiting for their request to be dispatched (or failed).
+    private var requests: [StateMachine.RequestID: CheckedContinuation<(StateMachine.InstanceID, Bool), any Error>] = [:]
+    private var nextRequest = 0
+    /// Why a start failed, while its failure is being applied.
+    private var startErrors: [StateMachine.InstanceID: any Error] = [:]
+    /// `scale(to:)` callers waiting for the starts they asked for.
+    private var startWaiters: [StateMachine.InstanceID: [CheckedContinuation<Void, any Error>]] = [:]
+    /// Starts and stops in flight: `shutdown()` returns only once every one has finished.
+    private var chores: [Int: Task<Void, Never>] = [:]
+    private var nextChore = 0
     private var drainers: [CheckedContinuation<Void, Never>] = []
-    private var nextID = 0
-    private var closed = false
     private let clock = ContinuousClock()
 
     /// Creates an empty pool; `configuration(id, backend)` describes instance `id`'s worker on a rung.
@@ -80,19 +83,23 @@ public actor InstancePool {
         self.backend = backend
         self.settings = settings
         self.makeConfiguration = configuration
+        self.machine = StateMachine(limits: .init(
+            maxScale: settings.maxScale, queueLimit: settings.queueLimit, slotsPerInstance: settings.instanceConcurrency))
     }
 
     /// Requests in the pool (running, queued or waiting on a cold start): what the autoscaler observes.
-    public var concurrency: Double { Double(active) }
+    public var concurrency: Double { Double(machine.requestCount) }
 
     /// Instances running or starting.
-    public var instanceCount: Int { instances.count + starting }
+    public var instanceCount: Int { machine.instanceCount }
 
     /// Process ids of the running instances.
     public var pids: [Int32] {
         get async {
             var result: [Int32] = []
-            for worker in instances.values { result.append(await worker.pid) }
+            for id in machine.freeSlots.keys.sorted() {
+                if let worker = workers[id] { result.append(await worker.pid) }
+            }
             return result
         }
     }
@@ -100,37 +107,52 @@ public actor InstancePool {
     /// Runs one invocation on an instance of this pool.
     public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
         let arrived = clock.now
-        active += 1
-        defer { active -= 1 }
-        let (id, cold) = try await acquire()
+        nextRequest += 1
+        let request = nextRequest
+        let (id, cold) = try await withCheckedThrowingContinuation { continuation in
+            requests[request] = continuation
+            execute(machine.requestArrived(request))
+        }
         let handedOver = clock.now
-        guard let worker = instances[id] else { throw WorkerError.notReady("instance \(id) was removed") }
+        guard let worker = workers[id] else {
+            execute(machine.requestFinished(request, instanceHealthy: false))
+            throw WorkerError.notReady("instance \(id) was removed")
+        }
         do {
             let response = try await worker.invoke(body, contentType: contentType, timeout: settings.invocationTimeout)
-            release(id)
+            execute(machine.requestFinished(request, instanceHealthy: true))
             return InvocationOutcome(
                 response: response, instance: id, coldStart: cold, queueMilliseconds: (handedOver - arrived).inMilliseconds,
                 totalMilliseconds: (clock.now - arrived).inMilliseconds)
-        } catch WorkerError.handlerFailed(let error, let traceback) {
-            release(id)
-            throw WorkerError.handlerFailed(error: error, traceback: traceback)
+        } catch let error as WorkerError where error.instanceSurvives {
+            execute(machine.requestFinished(request, instanceHealthy: true))
+            throw error
         } catch {
-            await remove(id)
+            execute(machine.requestFinished(request, instanceHealthy: false))
             throw error
         }
     }
 
-    /// Starts instances up to `desired` (pre-warming) or stops idle ones above it (down to zero).
+    /// Starts instances up to `desired` (pre-warming) or stops idle ones above it (down to zero);
+    /// returns once the instances it started are ready, throwing the first start's error.
     public func scale(to desired: Int) async throws {
-        let target = min(max(desired, 0), settings.maxScale)
-        while instanceCount < target && !closed {
-            let id = try await startInstance()
-            serveWaiting(on: id)
+        let actions = machine.scale(to: desired)
+        for stop in execute(actions) { await stop.value }
+        var firstError: (any Error)?
+        for case .startInstance(let id) in actions {
+            do {
+                try await withCheckedThrowingContinuation { continuation in
+                    if workers[id] == nil && !machine.starting.contains(id) && machine.freeSlots[id] != nil {
+                        continuation.resume()  // already started
+                    } else {
+                        startWaiters[id, default: []].append(continuation)
+                    }
+                }
+            } catch {
+                firstError = firstError ?? error
+            }
         }
-        let concurrency = max(1, settings.instanceConcurrency)
-        while instanceCount > target, let id = slots.filter({ $0.value == concurrency }).keys.max() {
-            await remove(id, replace: false)
-        }
+        if let firstError { throw firstError }
     }
 
     /// Vertical scaling: moves every running instance to `target` in place (new cores and thread
@@ -140,7 +162,8 @@ public actor InstancePool {
         let old = backend
         backend = target  // instances starting meanwhile start on the new rung
         var moved: [(Int, WorkerProcess)] = []
-        for (id, worker) in instances.sorted(by: { $0.key < $1.key }) {
+        for id in machine.freeSlots.keys.sorted() {
+            guard let worker = workers[id] else { continue }
             do {
                 try await worker.resize(to: target, cpus: makeConfiguration(id, target).cpus)
                 moved.append((id, worker))
@@ -155,93 +178,105 @@ public actor InstancePool {
     /// Waits until the requests in the pool (and any that still arrive meanwhile) have finished,
     /// then stops every instance: how a rung is left after traffic has moved to another.
     public func drain() async {
-        if active > 0 { await withCheckedContinuation { drainers.append($0) } }
-        await shutdown()
+        let actions = machine.drain()
+        if machine.phase != .closed { await withCheckedContinuation { drainers.append($0) } } else { execute(actions) }
+        await finishChores()
     }
 
-    private func resumeDrainers() {
-        let waiting = drainers
-        drainers = []
-        for d in waiting { d.resume() }
-    }
-
-    /// Stops every instance and fails waiting requests; the pool takes no more work.
+    /// Stops every instance (also those still starting), fails waiting requests, and returns once
+    /// every worker process of the pool has been reaped; the pool takes no more work.
     public func shutdown() async {
-        closed = true
-        while let waiter = waiting.popFirst() { waiter.resume(throwing: PoolError.shuttingDown) }
-        for id in Array(instances.keys) { await remove(id, replace: false) }
+        execute(machine.close())
+        await finishChores()
     }
 
-    /// A free slot on a running instance, a newly started instance (cold), or a place in the queue.
-    private func acquire() async throws -> (Int, Bool) {
-        guard !closed else { throw PoolError.shuttingDown }
-        if let best = slots.filter({ $0.value > 0 }).max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }) {
-            slots[best.key]! -= 1
-            return (best.key, false)
+    private func finishChores() async {
+        while let (key, chore) = chores.first {
+            await chore.value
+            chores.removeValue(forKey: key)
         }
-        if instanceCount < settings.maxScale {
-            do {
-                let id = try await startInstance()
-                slots[id]! -= 1
-                serveWaiting(on: id)
-                return (id, true)
-            } catch {
-                failWaiting(with: error)
-                throw error
+    }
+
+    // MARK: Carrying out the state machine's actions
+
+    /// Carries out actions; returns the stops it began, for callers that wait for them.
+    @discardableResult
+    private func execute(_ actions: [StateMachine.Action]) -> [Task<Void, Never>] {
+        var stops: [Task<Void, Never>] = []
+        for action in actions {
+            switch action {
+            case .startInstance(let id):
+                let worker = WorkerProcess(configuration: makeConfiguration(id, backend))
+                workers[id] = worker
+                let timeout = settings.startTimeout
+                chore {
+                    do {
+                        try await worker.start(timeout: timeout)
+                        await self.started(id, worker)
+                    } catch {
+                        await self.startFailed(id, error)
+                    }
+                }
+            case .cancelStart(let id), .stopInstance(let id):
+                guard let worker = workers.removeValue(forKey: id) else { continue }
+                stops.append(chore { await worker.terminate() })
+            case .dispatch(let request, let id, let cold):
+                requests.removeValue(forKey: request)?.resume(returning: (id, cold))
+            case .fail(let request, let failure):
+                requests.removeValue(forKey: request)?.resume(throwing: error(for: failure))
+            case .drained:
+                let waiting = drainers
+                drainers = []
+                for d in waiting { d.resume() }
             }
         }
-        guard waiting.count < settings.queueLimit else { throw PoolError.queueFull(limit: settings.queueLimit) }
-        return try await withCheckedThrowingContinuation { waiting.append($0) }
+        return stops
     }
 
-    /// Frees a request slot on an instance and gives it to the first waiting request, if any.
-    private func release(_ id: Int) {
-        guard slots[id] != nil else { return }
-        slots[id]! += 1
-        serveWaiting(on: id)
+    /// Runs work the pool must see finished before `shutdown()` returns.
+    @discardableResult
+    private func chore(_ work: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
+        nextChore += 1
+        let key = nextChore
+        let task = Task {
+            await work()
+            self.choreDone(key)
+        }
+        chores[key] = task
+        return task
     }
 
-    /// Hands an instance's free slots to waiting requests, first come first served.
-    private func serveWaiting(on id: Int) {
-        while let free = slots[id], free > 0, let waiter = waiting.popFirst() {
-            slots[id] = free - 1
-            waiter.resume(returning: (id, false))
+    private func choreDone(_ key: Int) { chores.removeValue(forKey: key) }
+
+    private func started(_ id: StateMachine.InstanceID, _ worker: WorkerProcess) {
+        execute(machine.instanceStarted(id))
+        for waiter in startWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+        guard machine.freeSlots[id] != nil else { return }
+        // Notice a worker that dies between requests, so it is replaced rather than handed work.
+        chore {
+            await worker.waitUntilEnded()
+            await self.ended(id, worker)
         }
     }
 
-    private func startInstance() async throws -> Int {
-        nextID += 1
-        let id = nextID
-        let worker = WorkerProcess(configuration: makeConfiguration(id, backend))
-        starting += 1
-        defer { starting -= 1 }
-        try await worker.start(timeout: settings.startTimeout)
-        instances[id] = worker
-        slots[id] = max(1, settings.instanceConcurrency)
-        return id
+    private func ended(_ id: StateMachine.InstanceID, _ worker: WorkerProcess) {
+        guard workers[id] === worker else { return }
+        execute(machine.instanceCrashed(id))
     }
 
-    /// Stops an instance; if requests are waiting and there is room, starts a replacement for them.
-    private func remove(_ id: Int, replace: Bool = true) async {
-        slots.removeValue(forKey: id)
-        guard let worker = instances.removeValue(forKey: id) else { return }
-        await worker.terminate()
-        guard replace, !closed, let waiter = waiting.popFirst() else { return }
-        do {
-            let replacement = try await startInstance()
-            slots[replacement]! -= 1
-            waiter.resume(returning: (replacement, true))
-            serveWaiting(on: replacement)
-        } catch {
-            waiter.resume(throwing: error)
-            failWaiting(with: error)
+    private func startFailed(_ id: StateMachine.InstanceID, _ error: any Error) {
+        workers.removeValue(forKey: id)
+        startErrors[id] = error
+        execute(machine.instanceStartFailed(id))
+        startErrors.removeValue(forKey: id)
+        for waiter in startWaiters.removeValue(forKey: id) ?? [] { waiter.resume(throwing: error) }
+    }
+
+    private func error(for failure: StateMachine.Failure) -> any Error {
+        switch failure {
+        case .queueFull: PoolError.queueFull(limit: settings.queueLimit)
+        case .shuttingDown: PoolError.shuttingDown
+        case .startFailed(let id): startErrors[id] ?? WorkerError.launchFailed("instance \(id) failed to start")
         }
-    }
-
-    /// A start just failed: the requests queued behind it would fail the same way, so they fail
-    /// now instead of waiting for an instance that may never come.
-    private func failWaiting(with error: any Error) {
-        if instanceCount > 0 { return }  // other instances will free up and serve them
-        while let waiter = waiting.popFirst() { waiter.resume(throwing: error) }
     }
 }

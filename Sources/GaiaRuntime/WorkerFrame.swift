@@ -27,16 +27,34 @@ public struct WorkerFrame: Sendable, Equatable {
         return [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]
     }
 
-    /// Decodes one frame from the front of `buffer`, removing its bytes; nil if it is not complete yet.
+    /// Largest header a worker may send.
+    public static let maxHeaderBytes = 1 << 20
+    /// Largest body a worker may send.
+    public static let maxBodyBytes = 256 << 20
+
+    /// Decodes one frame from the front of `buffer`, removing its bytes; nil if it is not complete
+    /// yet. Throws `WorkerProtocolError` for a frame over the size limits or a header that is not a
+    /// JSON object.
     public static func decode(from buffer: inout [UInt8]) throws -> WorkerFrame? {
         func readLength(at i: Int) -> Int? {
             guard buffer.count >= i + 4 else { return nil }
             return Int(buffer[i]) << 24 | Int(buffer[i + 1]) << 16 | Int(buffer[i + 2]) << 8 | Int(buffer[i + 3])
         }
-        guard let headerLength = readLength(at: 0), let bodyLength = readLength(at: 4 + headerLength),
-            buffer.count >= 8 + headerLength + bodyLength
-        else { return nil }
-        let header = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer[4..<4 + headerLength]))
+        guard let headerLength = readLength(at: 0) else { return nil }
+        guard headerLength <= maxHeaderBytes else {
+            throw WorkerProtocolError("a frame header of \(headerLength) bytes (the limit is \(maxHeaderBytes))")
+        }
+        guard let bodyLength = readLength(at: 4 + headerLength) else { return nil }
+        guard bodyLength <= maxBodyBytes else {
+            throw WorkerProtocolError("a frame body of \(bodyLength) bytes (the limit is \(maxBodyBytes))")
+        }
+        guard buffer.count >= 8 + headerLength + bodyLength else { return nil }
+        let header: [String: JSONValue]
+        do {
+            header = try JSONDecoder().decode([String: JSONValue].self, from: Data(buffer[4..<4 + headerLength]))
+        } catch {
+            throw WorkerProtocolError("a frame header that is not a JSON object")
+        }
         let body = Array(buffer[(8 + headerLength)..<(8 + headerLength + bodyLength)])
         buffer.removeFirst(8 + headerLength + bodyLength)
         return WorkerFrame(header: header, body: body)

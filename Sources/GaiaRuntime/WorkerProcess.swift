@@ -60,10 +60,14 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
     case initFailed(error: String, traceback: String)
     /// The handler raised; the worker is still alive and serves the next request.
     case handlerFailed(error: String, traceback: String)
+    /// The payload could not be decoded as its content type says; the worker is still alive.
+    case badRequest(String)
     /// The invocation took longer than its timeout; the worker was killed.
     case timedOut(after: Duration)
     /// The worker died (exit status, or the signal that killed it) with the end of its log.
     case crashed(status: Int32, logTail: String)
+    /// The worker sent something the protocol does not allow; it was killed.
+    case protocolViolation(String)
     /// The worker is not ready (still starting, busy, or dead).
     case notReady(String)
     /// The worker could not be started at all.
@@ -74,10 +78,20 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .initFailed(let error, _): "the function failed to initialise: \(error)"
         case .handlerFailed(let error, _): "the handler raised \(error)"
+        case .badRequest(let error): "the payload could not be decoded: \(error)"
         case .timedOut(let after): "the invocation exceeded its timeout of \(after); the instance was stopped"
         case .crashed(let status, let tail): "the instance exited unexpectedly (status \(status))\(tail.isEmpty ? "" : ": " + tail)"
+        case .protocolViolation(let what): "\(what); the instance was stopped"
         case .notReady(let why): "the instance is not ready: \(why)"
         case .launchFailed(let why): "could not start a worker: \(why)"
+        }
+    }
+
+    /// Whether the instance that raised it can keep serving (the handler's own errors).
+    public var instanceSurvives: Bool {
+        switch self {
+        case .handlerFailed, .badRequest: true
+        default: false
         }
     }
 }
@@ -92,25 +106,24 @@ public struct WorkerResponse: Sendable {
     public var handlerMilliseconds: Double
 }
 
-/// One instance: a real OS process running `gaia_worker.py` with the function loaded.
+/// One instance: a real OS process running `gaia_worker.py` with the function loaded, reached
+/// through a `WorkerTransport` (spawned fresh, or forked from the fork server).
 ///
-/// The process is started by `start()`, which returns once the function's `init` has run.
-/// `invoke` sends a request and waits for the answer with its id; up to `concurrency` at once.
+/// `start()` returns once the function's `init` has run. `invoke` sends a request and waits for
+/// the answer with its id; up to `concurrency` at once. One pump reads every message the worker
+/// sends; when its output ends (the worker exited or was killed) or it breaks the protocol, every
+/// waiting request fails with the reason, and the process is reaped.
 public actor WorkerProcess {
     /// The configuration it was started with.
     public nonisolated let configuration: WorkerConfiguration
-    private let process = Process()
-    /// The child's pid when it was forked from the zygote (then `process` is unused).
-    private var forkedPID: Int32?
-    /// The FIFOs of a forked child, removed when it ends.
-    private var fifoDirectory: String?
-    /// Tells the reader of a forked child's output to stop waiting for it to connect.
-    private let stopReading = StopFlag()
-    private var toWorker: FileHandle?
-    private var frames: AsyncStream<WorkerFrame>.Iterator?
+    private var transport: (any WorkerTransport)?
+    /// The pump is reading the worker's messages.
+    private var pumping = false
+    /// `start()` waiting for the first message.
+    private var startWaiter: CheckedContinuation<Void, any Error>?
     private var nextID = 0
     /// Requests (invocations and resizes) sent and not yet answered, by id.
-    private var pending: [Int: CheckedContinuation<WorkerFrame, any Error>] = [:]
+    private var pending: [Int: CheckedContinuation<WorkerMessage, any Error>] = [:]
     /// Invocations among them.
     private var running = 0
     /// The rung the instance runs on now (it changes with `resize`).
@@ -118,8 +131,13 @@ public actor WorkerProcess {
     /// The cores it is pinned to now.
     public private(set) var cpus: [Int]
     /// Requests whose watchdog fired (their instance was killed for them).
-    private var timedOutIDs: Set<Int> = []
-    private var timedOut = false
+    private var timedOutIDs: [Int: Duration] = [:]
+    /// Why the worker ended, once known from what it said or what we did.
+    private var endReason: WorkerError?
+    /// `terminate()` was called (perhaps before the process existed).
+    private var terminated = false
+    private var ended = false
+    private var endWaiters: [CheckedContinuation<Void, Never>] = []
     private(set) var ready = false
     /// Milliseconds `init` (and importing the function) took, once ready.
     public private(set) var initMilliseconds: Double = 0
@@ -131,15 +149,14 @@ public actor WorkerProcess {
         self.cpus = configuration.cpus
     }
 
-    /// The process id, once started.
-    public var pid: Int32 { forkedPID ?? process.processIdentifier }
+    /// The process id, once started (0 before).
+    public var pid: Int32 { transport?.pid ?? 0 }
 
-    /// Whether it was forked from the zygote.
-    public var isForked: Bool { forkedPID != nil }
+    /// Whether it was forked from the fork server.
+    public var isForked: Bool { transport is ForkedTransport }
 
     /// Whether the process is still running.
-    /// (A forked child that has exited but is not yet reaped counts as gone.)
-    public var isAlive: Bool { forkedPID.map(Zygote.processExists) ?? process.isRunning }
+    public var isAlive: Bool { transport != nil && !ended }
 
     /// Starts the process and waits until the function is loaded and `init` has run.
     public func start(timeout: Duration = .seconds(120)) async throws {
@@ -160,126 +177,104 @@ public actor WorkerProcess {
         environment["GAIA_CONCURRENCY"] = String(c.concurrency)
         environment["PYTHONUNBUFFERED"] = "1"
         _ = FileManager.default.createFile(atPath: c.logPath, contents: nil)
+        let transport: any WorkerTransport
         if let zygote = c.zygote {
-            try await fork(from: zygote, environment: environment)
+            transport = try await ForkedTransport(zygote: zygote, environment: environment, directory: c.functionDirectory, logPath: c.logPath)
         } else {
-            try spawn(environment: environment)
+            transport = try SpawnedTransport(python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath)
         }
+        self.transport = transport
+        if terminated {  // stopped while the process was being created
+            transport.kill()
+            _ = await transport.exitStatus()
+            ended = true
+            throw WorkerError.notReady("it was stopped while starting")
+        }
+        let watchdog = Task { [weak self] in
+            try await Task.sleep(for: timeout)
+            await self?.fail(with: .timedOut(after: timeout))
+        }
+        defer { watchdog.cancel() }
+        let messages = transport.messages
+        pumping = true
+        try await withCheckedThrowingContinuation { continuation in
+            startWaiter = continuation
+            Task { await self.pump(messages) }
+        }
+    }
 
-        let frame = try await nextFrame(timeout: timeout)
-        switch frame.header["type"]?.string {
-        case "ready":
-            initMilliseconds = frame.header["init_ms"]?.number ?? 0
+    /// Reads the worker's messages until its output ends, then fails whatever still waits and
+    /// reaps the process.
+    private func pump(_ messages: AsyncThrowingStream<WorkerMessage, any Error>) async {
+        do {
+            for try await message in messages { handle(message) }
+        } catch {
+            endReason = endReason ?? .protocolViolation("\(error)")
+            transport?.kill()
+        }
+        ready = false
+        let status = await transport?.exitStatus() ?? -1
+        let reason = endReason ?? .crashed(status: status, logTail: Self.tail(of: configuration.logPath))
+        startWaiter?.resume(throwing: reason)
+        startWaiter = nil
+        for (id, continuation) in pending {
+            continuation.resume(throwing: timedOutIDs[id].map { WorkerError.timedOut(after: $0) } ?? reason)
+        }
+        pending = [:]
+        ended = true
+        for waiter in endWaiters { waiter.resume() }
+        endWaiters = []
+    }
+
+    private func handle(_ message: WorkerMessage) {
+        switch message {
+        case .ready(let milliseconds) where startWaiter != nil:
+            transport?.connected()
+            initMilliseconds = milliseconds
             ready = true
-            Task { await self.pump() }
-        case "init_error":
-            _ = await exitStatus()
-            throw WorkerError.initFailed(
-                error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
+            startWaiter?.resume()
+            startWaiter = nil
+        case .initError(let error, let traceback) where startWaiter != nil:
+            transport?.connected()
+            endReason = .initFailed(error: error, traceback: traceback)  // the shim exits after saying so
+        case .result(let id, _), .resized(let id, _, _):
+            guard let continuation = pending.removeValue(forKey: id) else {
+                return fail(with: .protocolViolation("the worker answered request \(id), which is not waiting"))
+            }
+            continuation.resume(returning: message)
         default:
-            await terminate()
-            throw WorkerError.launchFailed("unexpected first message from the worker: \(frame.header)")
+            fail(with: .protocolViolation("the worker sent an unexpected message: \(message)"))
         }
     }
 
-    /// Starts a fresh interpreter running the shim.
-    private func spawn(environment: [String: String]) throws {
-        let c = configuration
-        let (input, output) = try Self.launchShim(
-            process, python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath)
-        toWorker = input
-        frames = Self.readFrames(from: output).makeAsyncIterator()
-    }
-
-    /// Runs the shim in `process` with `environment`, its stderr appended to `logPath`; returns the
-    /// write end of its stdin and the read end of its stdout.
-    static func launchShim(
-        _ process: Process, python: String, environment: [String: String], directory: String? = nil, logPath: String
-    ) throws -> (input: FileHandle, output: FileHandle) {
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [try shimPath()]
-        process.environment = environment
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let input = Pipe()
-        let output = Pipe()
-        if !FileManager.default.fileExists(atPath: logPath) { _ = FileManager.default.createFile(atPath: logPath, contents: nil) }
-        guard let log = FileHandle(forWritingAtPath: logPath) else {
-            throw WorkerError.launchFailed("cannot write the log at \(logPath)")
-        }
-        log.seekToEndOfFile()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = log
-        do {
-            try process.run()
-        } catch {
-            throw WorkerError.launchFailed("\(python): \(error)")
-        }
-        try? log.close()
-        return (input.fileHandleForWriting, output.fileHandleForReading)
-    }
-
-    /// Forks the instance from the zygote, talking to it through two FIFOs: ours are opened before
-    /// the fork (input read-write, output non-blocking), so neither side's open blocks.
-    private func fork(from zygote: Zygote, environment: [String: String]) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-fifo-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        fifoDirectory = directory
-        let inPath = directory + "/in"
-        let outPath = directory + "/out"
-        guard mkfifo(inPath, 0o600) == 0, mkfifo(outPath, 0o600) == 0 else {
-            throw WorkerError.launchFailed("cannot create FIFOs in \(directory): \(String(cString: strerror(errno)))")
-        }
-        let inFD = open(inPath, O_RDWR | O_CLOEXEC)
-        let outFD = open(outPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard inFD >= 0, outFD >= 0 else {
-            if inFD >= 0 { close(inFD) }
-            if outFD >= 0 { close(outFD) }
-            throw WorkerError.launchFailed("cannot open the FIFOs in \(directory): \(String(cString: strerror(errno)))")
-        }
-        toWorker = FileHandle(fileDescriptor: inFD, closeOnDealloc: true)
-        frames = Self.readFrames(fromFIFO: outFD, stop: stopReading).makeAsyncIterator()
-        do {
-            forkedPID = try await zygote.fork(
-                environment: environment, directory: configuration.functionDirectory, stdin: inPath, stdout: outPath,
-                log: configuration.logPath)
-        } catch {
-            stopReading.set()
-            try? FileManager.default.removeItem(atPath: directory)
-            throw error
-        }
-    }
-
-    /// Waits for the process to end and returns its status (negative: the signal that killed it).
-    private func exitStatus() async -> Int32 {
-        if let forkedPID, let zygote = configuration.zygote {
-            let status = await zygote.waitForExit(forkedPID) ?? -1
-            stopReading.set()
-            if let fifoDirectory { try? FileManager.default.removeItem(atPath: fifoDirectory) }
-            return status
-        }
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal ? -process.terminationStatus : process.terminationStatus
+    /// Ends the worker for `reason` (the first reason given is kept).
+    private func fail(with reason: WorkerError) {
+        guard !ended else { return }
+        endReason = endReason ?? reason
+        transport?.kill()
     }
 
     /// Sends one invocation and waits for its result. On timeout the process is killed (and with it
     /// any other request it was running).
     public func invoke(_ body: [UInt8], contentType: String, timeout: Duration = .seconds(60)) async throws -> WorkerResponse {
-        guard ready, isAlive else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
+        guard ready, !ended else { throw WorkerError.notReady(ended ? "it has exited" : "it has not started") }
         guard running < configuration.concurrency else {
             throw WorkerError.notReady("it is already running \(running) request(s), its limit")
         }
         running += 1
         defer { running -= 1 }
-        let frame = try await send(["type": .string("invoke"), "content_type": .string(contentType)], body: body, timeout: timeout)
-        let duration = frame.header["duration_ms"]?.number ?? 0
-        if frame.header["ok"]?.bool == true {
-            return WorkerResponse(
-                body: frame.body, contentType: frame.header["content_type"]?.string ?? "application/octet-stream",
-                handlerMilliseconds: duration)
+        let message = try await send(["type": .string("invoke"), "content_type": .string(contentType)], body: body, timeout: timeout)
+        switch message {
+        case .result(_, .success(let body, let contentType, let milliseconds)):
+            return WorkerResponse(body: body, contentType: contentType, handlerMilliseconds: milliseconds)
+        case .result(_, .handlerError(let error, let traceback, _)):
+            throw WorkerError.handlerFailed(error: error, traceback: traceback)
+        case .result(_, .badRequest(let error)):
+            throw WorkerError.badRequest(error)
+        default:
+            fail(with: .protocolViolation("the worker answered an invocation with \(message)"))
+            throw WorkerError.protocolViolation("the worker answered an invocation with \(message)")
         }
-        throw WorkerError.handlerFailed(
-            error: frame.header["error"]?.string ?? "unknown error", traceback: frame.header["traceback"]?.string ?? "")
     }
 
     /// Moves the running instance to another rung of the same device class without restarting it:
@@ -287,117 +282,78 @@ public actor WorkerProcess {
     /// rung's cores. Returns what the shim adjusted (`affinity`, the BLAS library, `torch`).
     @discardableResult
     public func resize(to backend: Backend, cpus: [Int], timeout: Duration = .seconds(10)) async throws -> [String] {
-        guard ready, isAlive else { throw WorkerError.notReady(ready ? "it has exited" : "it has not started") }
-        let frame = try await send(
+        guard ready, !ended else { throw WorkerError.notReady(ended ? "it has exited" : "it has not started") }
+        let message = try await send(
             [
                 "type": .string("resize"), "backend": .string(backend.description), "cpus": .array(cpus.map { .number(Double($0)) }),
                 "threads": .number(Double(backend.hostCores)),
             ], timeout: timeout)
-        guard frame.header["ok"]?.bool == true else {
-            throw WorkerError.notReady("it could not be resized: \(frame.header["error"]?.string ?? "unknown error")")
+        guard case .resized(_, let adjusted, let error) = message else {
+            fail(with: .protocolViolation("the worker answered a resize with \(message)"))
+            throw WorkerError.protocolViolation("the worker answered a resize with \(message)")
         }
+        if let error { throw WorkerError.notReady("it could not be resized: \(error)") }
         self.backend = backend
         self.cpus = cpus
-        return frame.header["adjusted"]?.array?.compactMap(\.string) ?? []
+        return adjusted
     }
 
     /// Sends one request frame (an id is added) and waits for the answer with its id; past
     /// `timeout` the process is killed and the request fails as timed out.
-    private func send(_ header: [String: JSONValue], body: [UInt8] = [], timeout: Duration) async throws -> WorkerFrame {
+    private func send(_ header: [String: JSONValue], body: [UInt8] = [], timeout: Duration) async throws -> WorkerMessage {
+        guard let transport else { throw WorkerError.notReady("it has not started") }
         nextID += 1
         let id = nextID
         var header = header
         header["id"] = .number(Double(id))
         let request = try WorkerFrame(header: header, body: body).encoded()
-        let pid = self.pid
         let watchdog = Task { [weak self] in
             try await Task.sleep(for: timeout)
-            await self?.timeOut(id, after: timeout, pid: pid)
+            await self?.timeOut(id, after: timeout)
         }
         defer { watchdog.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             pending[id] = continuation
-            do {
-                try toWorker?.write(contentsOf: request)
-            } catch {
-                pending.removeValue(forKey: id)?.resume(throwing: WorkerError.notReady("its input is closed (\(error))"))
+            Task {
+                do {
+                    try await transport.send(request)
+                } catch {
+                    self.failPending(id, with: error)
+                }
             }
         }
     }
 
-    private func timeOut(_ id: Int, after timeout: Duration, pid: Int32) {
+    private func failPending(_ id: Int, with error: any Error) {
+        pending.removeValue(forKey: id)?.resume(throwing: error)
+    }
+
+    private func timeOut(_ id: Int, after timeout: Duration) {
         guard pending[id] != nil else { return }
-        timedOutIDs.insert(id)
-        kill(pid, SIGKILL)
-        lastTimeout = timeout
+        timedOutIDs[id] = timeout
+        fail(with: .timedOut(after: timeout))
     }
 
-    private var lastTimeout: Duration = .zero
-
-    /// Reads answers and hands each to the request with its id; when the output ends (the process
-    /// died or was killed) every pending request fails.
-    private func pump() async {
-        while true {
-            var iterator = frames
-            let frame = await iterator?.next(isolation: self)
-            frames = iterator
-            guard let frame else { break }
-            guard let id = frame.header["id"]?.number.map(Int.init) else { continue }
-            pending.removeValue(forKey: id)?.resume(returning: frame)
-        }
-        ready = false
-        let status = await exitStatus()
-        let crash = WorkerError.crashed(status: status, logTail: Self.tail(of: configuration.logPath))
-        for (id, continuation) in pending {
-            continuation.resume(throwing: timedOutIDs.contains(id) ? WorkerError.timedOut(after: lastTimeout) : crash)
-        }
-        pending = [:]
+    /// Returns once the worker has ended (exited, crashed or been stopped) and been reaped; at once
+    /// if it never started.
+    public func waitUntilEnded() async {
+        guard pumping && !ended else { return }
+        await withCheckedContinuation { endWaiters.append($0) }
     }
 
-    /// Stops the process (SIGKILL if it is still running) and reaps it, so no process outlives it.
+    /// Stops the process (SIGKILL to its process group) and waits until it is reaped, so no process
+    /// outlives it. Safe to call at any time, also while `start()` is still creating the process.
     public func terminate() async {
+        terminated = true
         ready = false
-        try? toWorker?.close()
-        toWorker = nil
-        if let forkedPID {
-            kill(forkedPID, SIGKILL)
-            _ = await exitStatus()
-            return
+        guard let transport else { return }
+        fail(with: .notReady("it was stopped"))
+        transport.closeInput()
+        if pumping && !ended {
+            await withCheckedContinuation { endWaiters.append($0) }
+        } else {
+            _ = await transport.exitStatus()
         }
-        stopReading.set()
-        if let fifoDirectory { try? FileManager.default.removeItem(atPath: fifoDirectory) }
-        guard process.processIdentifier != 0 else { return }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-    }
-
-    /// Waits for the next frame, killing the process if `timeout` passes first.
-    private func nextFrame(timeout: Duration) async throws -> WorkerFrame {
-        timedOut = false
-        let pid = self.pid
-        let watchdog = Task { [weak self] in
-            try await Task.sleep(for: timeout)
-            await self?.markTimedOut()
-            kill(pid, SIGKILL)
-        }
-        defer { watchdog.cancel() }
-        var iterator = frames
-        let frame = await iterator?.next(isolation: self)
-        frames = iterator
-        guard let frame else {
-            throw await startFailure(timeout: timeout)
-        }
-        return frame
-    }
-
-    private func markTimedOut() { timedOut = true }
-
-    /// The error for a worker whose output ended before it was ready: a timeout we caused, or a crash.
-    private func startFailure(timeout: Duration) async -> WorkerError {
-        ready = false
-        let status = await exitStatus()
-        if timedOut { return .timedOut(after: timeout) }
-        return .crashed(status: status, logTail: Self.tail(of: configuration.logPath))
     }
 
     /// The last lines of a log, for error messages.
@@ -405,61 +361,6 @@ public actor WorkerProcess {
         guard let data = FileManager.default.contents(atPath: path) else { return "" }
         return String(decoding: data.suffix(2000), as: UTF8.self)
             .split(separator: "\n").suffix(lines).joined(separator: " | ")
-    }
-
-    /// Frames decoded from a forked child's output FIFO (opened non-blocking), read on a thread of
-    /// their own: `poll` waits for data; before the child has opened its end there is neither data
-    /// nor hang-up, so the reader waits (checking `stop`, set when the child is known to be gone);
-    /// once the child's end closes, the stream finishes.
-    static func readFrames(fromFIFO fd: Int32, stop: StopFlag) -> AsyncStream<WorkerFrame> {
-        AsyncStream { continuation in
-            let thread = Thread {
-                var buffer: [UInt8] = []
-                var chunk = [UInt8](repeating: 0, count: 65536)
-                loop: while true {
-                    var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-                    let ready = poll(&p, 1, 50)
-                    if ready == 0 {
-                        if stop.isSet { break }
-                        continue
-                    }
-                    if ready < 0 {
-                        if errno == EINTR { continue }
-                        break
-                    }
-                    let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                    switch n {
-                    case 0: break loop  // the child closed its end
-                    case ..<0:
-                        if errno == EAGAIN || errno == EINTR { continue }
-                        break loop
-                    default:
-                        buffer += chunk[0..<n]
-                        while let frame = try? WorkerFrame.decode(from: &buffer) { continuation.yield(frame) }
-                    }
-                }
-                close(fd)
-                continuation.finish()
-            }
-            thread.start()
-        }
-    }
-
-    /// Frames decoded from the worker's output, read on a thread of their own (reads block).
-    static func readFrames(from handle: FileHandle) -> AsyncStream<WorkerFrame> {
-        AsyncStream { continuation in
-            let thread = Thread {
-                var buffer: [UInt8] = []
-                while true {
-                    let chunk = handle.availableData
-                    if chunk.isEmpty { break }
-                    buffer += chunk
-                    while let frame = try? WorkerFrame.decode(from: &buffer) { continuation.yield(frame) }
-                }
-                continuation.finish()
-            }
-            thread.start()
-        }
     }
 
     /// The worker shim shipped with GaiaRuntime (`GAIA_WORKER_SCRIPT` overrides it).
@@ -472,48 +373,3 @@ public actor WorkerProcess {
     }
 }
 
-/// A flag one thread sets and another polls.
-final class StopFlag: Sendable {
-    private let flag = Mutex(false)
-    /// Raises the flag.
-    func set() { flag.withLock { $0 = true } }
-    /// Whether it was raised.
-    var isSet: Bool { flag.withLock { $0 } }
-}
-
-/// Finds the interpreter that `python3` really runs, once, so workers skip shims such as pyenv's.
-public enum PythonInterpreter {
-    /// The absolute path of the interpreter a command (`python3`, a path) runs.
-    public static func resolve(_ command: String = "python3") throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command, "-c", "import sys; print(sys.executable)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            throw WorkerError.launchFailed("cannot run \(command): \(error)")
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, !path.isEmpty else {
-            throw WorkerError.launchFailed("\(command) is not a working Python interpreter (install python3 or pass --python)")
-        }
-        return path
-    }
-
-    /// Whether `python` can import every one of `modules` (for optional frameworks).
-    public static func canImport(_ modules: [String], python: String) -> Bool {
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = ["-c", "import " + modules.joined(separator: ", ")]
-        check.standardOutput = FileHandle.nullDevice
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
-    }
-}

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -10,32 +9,55 @@ import Glibc
 /// instance skips the interpreter start and those imports; copy-on-write keeps their memory shared.
 ///
 /// The zygote never initialises CUDA (it runs with no visible GPU, and only CPU rungs use it).
-/// Its children are ordinary instances to the runtime: `WorkerProcess` talks to them through two
-/// FIFOs, limits them (affinity, threads, RLIMIT_AS, applied by the child), and kills them by pid;
-/// the zygote reaps them and reports each exit status. If the zygote dies it is started again on
-/// the next fork; children it leaves behind keep serving, and their exits are then noticed from
-/// `/proc`.
+/// Its children are ordinary instances to the runtime: `ForkedTransport` talks to them through two
+/// FIFOs, they limit themselves (affinity, threads, RLIMIT_AS), and are killed by process group;
+/// the zygote reaps them and reports each exit status.
+///
+/// Nothing here waits on a process synchronously. When a deploy asks for a module the running
+/// zygote lacks, the next fork starts a new zygote and the old one is *retired*: its input closes,
+/// it keeps reaping (and reporting) its children and exits once the last is gone; Gaia reaps it.
+/// A module the zygote cannot import (not installed, an ImportError) is left out: the instance
+/// imports it itself, so the function's own error reaches the deploy. If a zygote dies, the next
+/// fork starts another; children it leaves behind keep serving, and their ends are seen in `/proc`.
 public actor Zygote {
     /// Modules that are safe to import before `fork()` (they start no threads at import) and worth
     /// sharing; a deployed function's frameworks outside this list are imported by the instance.
     public static let forkSafe: Set<String> = ["numpy", "scipy", "pandas", "sklearn", "onnxruntime", "torch", "PIL", "transformers", "tokenizers"]
+
+    /// One started fork-server process.
+    private final class Generation {
+        let id: Int
+        let child: ChildProcess
+        let writer: FrameWriter
+        /// Modules it imported (known once it is ready).
+        var preloaded: [String] = []
+        /// `start()` waiting for it to be ready.
+        var readyWaiter: CheckedContinuation<Void, any Error>?
+        /// Children that have not exited.
+        var children: Set<Int32> = []
+        /// Fork requests sent and not yet answered.
+        var pendingForks: [Int: CheckedContinuation<Int32, any Error>] = [:]
+
+        init(id: Int, child: ChildProcess, writer: FrameWriter) {
+            self.id = id
+            self.child = child
+            self.writer = writer
+        }
+    }
 
     /// The interpreter it runs.
     public nonisolated let python: String
     private let logPath: String
     /// Modules the next start preloads.
     private var wanted: [String]
-    /// Modules the running zygote preloaded (nil while none runs).
-    public private(set) var preloaded: [String]?
+    private var current: Generation?
+    /// Zygotes replaced by a newer one, still reaping their children, by generation id.
+    private var retired: [Int: Generation] = [:]
+    /// Forks waiting for a zygote that is starting.
+    private var starting: [CheckedContinuation<Void, any Error>]?
     /// Times it has been started.
     public private(set) var starts = 0
-    private var process: Process?
-    private var input: FileHandle?
     private var nextID = 0
-    private var pendingForks: [Int: CheckedContinuation<Int32, any Error>] = [:]
-    private var starting: [CheckedContinuation<Void, any Error>]?
-    /// Children of the running zygote that have not exited.
-    private var children: Set<Int32> = []
     /// Exit statuses reported and not yet collected.
     private var exited: [Int32: Int32] = [:]
     private var exitWaiters: [Int32: [CheckedContinuation<Int32?, Never>]] = [:]
@@ -47,16 +69,22 @@ public actor Zygote {
         self.wanted = preload.filter { Self.forkSafe.contains($0) }
     }
 
-    /// The zygote's process id, while it runs.
-    public var pid: Int32? { process?.isRunning == true ? process?.processIdentifier : nil }
+    /// The running zygote's process id.
+    public var pid: Int32? { current.flatMap { $0.child.isRunning ? $0.child.pid : nil } }
 
-    /// Adds modules to preload; a running zygote that lacks one is replaced at the next fork
-    /// (its children keep running).
+    /// Modules the running zygote preloaded (nil while none runs).
+    public var preloaded: [String]? { current?.preloaded }
+
+    /// Process ids of zygotes replaced by a newer one and still reaping their children.
+    public var retiredPIDs: [Int32] { retired.values.map(\.child.pid) }
+
+    /// Adds modules to preload. A running zygote that lacks one of them (and has not already failed
+    /// to import it) is retired at once, without waiting for it: the next fork starts a new one.
     public func want(_ modules: [String]) {
         let new = modules.filter { Self.forkSafe.contains($0) && !wanted.contains($0) }
         guard !new.isEmpty else { return }
         wanted += new
-        if let preloaded, !Set(new).isSubset(of: Set(preloaded)) { stop() }
+        if let current { retire(current) }
     }
 
     /// Forks an instance whose stdin and stdout are the given FIFOs and whose stderr appends to
@@ -66,7 +94,6 @@ public actor Zygote {
             return try await forkOnce(environment: environment, directory: directory, stdin: stdin, stdout: stdout, log: log)
         } catch ZygoteGone.gone {
             // It died since the last fork (its exit not yet noticed): start a new one and try again.
-            stop()
             do {
                 return try await forkOnce(environment: environment, directory: directory, stdin: stdin, stdout: stdout, log: log)
             } catch ZygoteGone.gone {
@@ -78,7 +105,7 @@ public actor Zygote {
     private enum ZygoteGone: Error { case gone }
 
     private func forkOnce(environment: [String: String], directory: String, stdin: String, stdout: String, log: String) async throws -> Int32 {
-        try await ensureRunning()
+        let generation = try await running()
         nextID += 1
         let id = nextID
         let frame = try WorkerFrame(
@@ -88,49 +115,72 @@ public actor Zygote {
             ], body: []
         ).encoded()
         let pid = try await withCheckedThrowingContinuation { continuation in
-            pendingForks[id] = continuation
-            do {
-                try input?.write(contentsOf: frame)
-            } catch {
-                pendingForks.removeValue(forKey: id)?.resume(throwing: ZygoteGone.gone)
+            generation.pendingForks[id] = continuation
+            Task {
+                do {
+                    try await generation.writer.write(frame)
+                } catch {
+                    self.forkAnswered(id, in: generation, with: .failure(ZygoteGone.gone))
+                }
             }
         }
-        children.insert(pid)
+        generation.children.insert(pid)
         return pid
     }
 
+    private func forkAnswered(_ id: Int, in generation: Generation, with result: Result<Int32, any Error>) {
+        generation.pendingForks.removeValue(forKey: id)?.resume(with: result)
+    }
+
     /// Waits until child `pid` has exited and returns its status (negative: the signal), or nil
-    /// when it is not known (the zygote died and the child was reaped elsewhere).
+    /// when it is not known (its zygote died and the child was reaped elsewhere).
     public func waitForExit(_ pid: Int32) async -> Int32? {
         if let status = exited.removeValue(forKey: pid) { return status }
-        if !children.contains(pid) {
-            // Not (or no longer) the running zygote's child: watch /proc until it is gone or a zombie.
+        let parent = ([current].compactMap { $0 } + retired.values).first { $0.children.contains(pid) }
+        guard parent != nil else {
+            // Not (or no longer) a running zygote's child: watch /proc until it is gone or a zombie.
             while Self.processExists(pid) { try? await Task.sleep(for: .milliseconds(5)) }
             return nil
         }
         return await withCheckedContinuation { exitWaiters[pid, default: []].append($0) }
     }
 
-    /// Stops the zygote (not its children).
-    public func stop() {
-        try? input?.close()
-        input = nil
-        if let process, process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process?.waitUntilExit()
-        lost()
+    /// Kills every zygote (not their children) and waits until each is reaped.
+    public func stop() async {
+        let all = [current].compactMap { $0 } + retired.values
+        current = nil
+        for generation in all {
+            generation.writer.close()
+            generation.child.signal(SIGKILL)
+        }
+        for generation in all { _ = await generation.child.exitStatus() }
     }
 
-    private func ensureRunning() async throws {
-        if process?.isRunning == true && input != nil { return }
+    /// Closes a zygote's input: it stops forking, reaps its children as they end and then exits.
+    private func retire(_ generation: Generation) {
+        if current === generation { current = nil }
+        retired[generation.id] = generation
+        generation.writer.close()
+        for (_, continuation) in generation.pendingForks { continuation.resume(throwing: ZygoteGone.gone) }
+        generation.pendingForks = [:]
+    }
+
+    /// The running zygote, started if none runs (concurrent callers wait for one start).
+    private func running() async throws -> Generation {
+        if let current, current.child.isRunning { return current }
+        if let current { retire(current) }
         if starting != nil {
             try await withCheckedThrowingContinuation { starting!.append($0) }
-            return
+            guard let current else { throw ZygoteGone.gone }
+            return current
         }
         starting = []
         do {
-            try await start()
+            let generation = try await start()
+            current = generation
             for waiter in starting ?? [] { waiter.resume() }
             starting = nil
+            return generation
         } catch {
             for waiter in starting ?? [] { waiter.resume(throwing: error) }
             starting = nil
@@ -138,75 +188,81 @@ public actor Zygote {
         }
     }
 
-    private func start() async throws {
-        let process = Process()
+    private func start() async throws -> Generation {
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
         for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"] { environment[variable] = "1" }
         environment["CUDA_VISIBLE_DEVICES"] = ""
         environment["GAIA_ZYGOTE"] = "1"
         environment["GAIA_PRELOAD"] = wanted.joined(separator: ",")
         environment["PYTHONUNBUFFERED"] = "1"
-        let (input, output) = try WorkerProcess.launchShim(process, python: python, environment: environment, logPath: logPath)
+        let transport = try SpawnedTransport(python: python, environment: environment, directory: nil, logPath: logPath)
         starts += 1
-        self.process = process
-        self.input = input
-        var frames = WorkerProcess.readFrames(from: output).makeAsyncIterator()
-        guard let ready = await frames.next(isolation: self), ready.header["type"]?.string == "ready" else {
-            stop()
-            throw WorkerError.launchFailed("the fork server did not start: \(WorkerProcess.tail(of: logPath))")
+        let generation = Generation(id: starts, child: transport.child, writer: transport.writer)
+        retired[generation.id] = generation  // until it is ready: a failed start is reaped like a retired one
+        let messages = transport.messages
+        do {
+            try await withCheckedThrowingContinuation { continuation in
+                generation.readyWaiter = continuation
+                Task { await self.pump(messages, of: generation.id) }
+            }
+        } catch {
+            throw WorkerError.launchFailed("the fork server did not start (\(error)): \(WorkerProcess.tail(of: logPath))")
         }
-        preloaded = ready.header["preloaded"]?.array?.compactMap(\.string) ?? []
-        Task { await self.pump(frames, of: process) }
+        retired.removeValue(forKey: generation.id)
+        return generation
     }
 
-    /// Hands fork answers to their callers and exit reports to their waiters, until the zygote's
-    /// output ends.
-    private func pump(_ frames: AsyncStream<WorkerFrame>.Iterator, of zygote: Process) async {
-        var frames = frames
-        while let frame = await frames.next(isolation: self) {
-            switch frame.header["type"]?.string {
-            case "forked":
-                if let id = frame.header["id"]?.number.map(Int.init), let pid = frame.header["pid"]?.number.map(Int32.init) {
-                    pendingForks.removeValue(forKey: id)?.resume(returning: pid)
-                }
-            case "fork_error":
-                if let id = frame.header["id"]?.number.map(Int.init) {
-                    pendingForks.removeValue(forKey: id)?.resume(throwing: WorkerError.launchFailed(frame.header["error"]?.string ?? "fork failed"))
-                }
-            case "exited":
-                if let pid = frame.header["pid"]?.number.map(Int32.init) {
-                    let status = Int32(frame.header["status"]?.number ?? -1)
-                    children.remove(pid)
+    private func generation(_ id: Int) -> Generation? {
+        current?.id == id ? current : retired[id]
+    }
+
+    /// Hands fork answers to their callers and exit reports to their waiters until the zygote's
+    /// output ends; then reaps it.
+    private func pump(_ messages: AsyncThrowingStream<WorkerMessage, any Error>, of id: Int) async {
+        var failure: (any Error)?
+        do {
+            for try await message in messages {
+                guard let generation = generation(id) else { break }
+                switch message {
+                case .zygoteReady(let preloaded):
+                    generation.preloaded = preloaded
+                    generation.readyWaiter?.resume()
+                    generation.readyWaiter = nil
+                case .forked(let fork, let pid): forkAnswered(fork, in: generation, with: .success(pid))
+                case .forkError(let fork, let error): forkAnswered(fork, in: generation, with: .failure(WorkerError.launchFailed(error)))
+                case .exited(let pid, let status):
+                    generation.children.remove(pid)
                     if let waiters = exitWaiters.removeValue(forKey: pid) {
                         for w in waiters { w.resume(returning: status) }
                     } else {
                         exited[pid] = status
                         if exited.count > 4096 { exited.removeAll() }
                     }
+                default:
+                    throw WorkerProtocolError("the fork server sent \(message)")
                 }
-            default:
-                break
             }
+        } catch {
+            failure = error
         }
-        if process === zygote { lost() }
-    }
-
-    /// The zygote is gone: pending forks fail; its children become orphans, watched through /proc.
-    private func lost() {
-        process = nil
-        input = nil
-        preloaded = nil
-        for (_, continuation) in pendingForks { continuation.resume(throwing: ZygoteGone.gone) }
-        pendingForks = [:]
-        let orphans = children
-        children = []
-        for pid in orphans {
+        guard let generation = generation(id) else { return }
+        generation.child.signal(SIGKILL)  // ended or broke the protocol: not trusted further
+        if current === generation { current = nil }
+        retired.removeValue(forKey: id)
+        generation.readyWaiter?.resume(throwing: failure ?? ZygoteGone.gone)
+        generation.readyWaiter = nil
+        for (_, continuation) in generation.pendingForks { continuation.resume(throwing: ZygoteGone.gone) }
+        generation.pendingForks = [:]
+        // Its children are orphans now: their waiters watch /proc.
+        for pid in generation.children {
             guard let waiters = exitWaiters.removeValue(forKey: pid) else { continue }
             Task {
                 while Self.processExists(pid) { try? await Task.sleep(for: .milliseconds(5)) }
                 for w in waiters { w.resume(returning: nil) }
             }
         }
+        generation.children = []
+        _ = await generation.child.exitStatus()
     }
 
     /// Whether `pid` is a live (not zombie) process.

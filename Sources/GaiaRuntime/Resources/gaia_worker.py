@@ -11,6 +11,7 @@ body length, raw body.
   runtime -> worker:        {"type": "invoke", "id", "content_type"} + payload
   worker -> runtime:        {"type": "result", "id", "ok": true, "duration_ms", "content_type"} + response
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
+                            {"type": "result", "id", "ok": false, "kind": "bad_request", "error"}  (payload not decodable)
   runtime -> worker:        {"type": "resize", "id", "backend", "cpus": [0, 1], "threads": 2}  (vertical scaling)
   worker -> runtime:        {"type": "resized", "id", "ok", "adjusted": ["affinity", "openblas", ...], "error"?}
 Fork server (zygote): started with GAIA_ZYGOTE=1 and GAIA_PRELOAD=numpy,onnxruntime,... it imports
@@ -19,8 +20,10 @@ serves on stdin/stdout:
   runtime -> zygote:  {"type": "fork", "id", "env": {...}, "cwd", "stdin": FIFO, "stdout": FIFO, "log": path}
   zygote -> runtime:  {"type": "forked", "id", "pid"}  or  {"type": "fork_error", "id", "error"}
                       {"type": "exited", "pid", "status"}   (a child ended and was reaped; status < 0: signal)
-The child opens the FIFOs as its stdin/stdout and the log as stderr, takes the given environment
-and runs this shim's main(): from there it is an ordinary instance.
+When its stdin closes (it was retired for a zygote with more modules) it forks no more, goes on
+reaping and reporting its children, and exits once the last has ended.
+The child leads a process group of its own, opens the FIFOs as its stdin/stdout and the log as
+stderr, takes the given environment and runs this shim's main(): from there it is an ordinary instance.
 Standard library only.
 """
 import copy
@@ -195,6 +198,12 @@ def main():
         start = time.perf_counter()
         try:
             payload = json.loads(body) if request.content_type.startswith("application/json") and body else body
+        except ValueError as error:
+            with write_lock:
+                write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": False, "kind": "bad_request",
+                                           "error": f"the body is not valid JSON ({error}); send JSON or another content type"})
+            return
+        try:
             response, content_type = encode_result(handler(payload, request))
             reply = ({"type": "result", "id": header.get("id"), "ok": True,
                       "duration_ms": round((time.perf_counter() - start) * 1000, 3), "content_type": content_type}, response)
@@ -258,29 +267,39 @@ def zygote():
     write_frame(protocol_out, {"type": "ready", "pid": os.getpid(), "preloaded": preloaded})
 
     def reap():
+        ended = set()
         while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
-                return
+                return ended
             if pid == 0:
-                return
+                return ended
+            ended.add(pid)
             code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-            write_frame(protocol_out, {"type": "exited", "pid": pid, "status": code})
+            try:
+                write_frame(protocol_out, {"type": "exited", "pid": pid, "status": code})
+            except OSError:
+                pass  # the runtime is gone; keep reaping
 
+    children = set()
+    retiring = False
     while True:
+        if retiring and not children:
+            return 0
         try:
-            readable, _, _ = select.select([protocol_in, wake_read], [], [])
+            readable, _, _ = select.select([wake_read] if retiring else [protocol_in, wake_read], [], [])
         except InterruptedError:
             continue
         if wake_read in readable:
             os.read(wake_read, 512)
-            reap()
+            children -= reap()
         if protocol_in not in readable:
             continue
         header, _ = read_frame(protocol_in)
         if header is None:
-            return 0
+            retiring = True  # retired: no more forks; reap the children still serving, then exit
+            continue
         if header.get("type") != "fork":
             continue
         try:
@@ -291,6 +310,7 @@ def zygote():
         if pid == 0:
             code = 70
             try:
+                os.setpgid(0, 0)
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 signal.pthread_sigmask(signal.SIG_SETMASK, set())
@@ -311,6 +331,7 @@ def zygote():
             finally:
                 sys.stderr.flush()
                 os._exit(code or 0)
+        children.add(pid)
         write_frame(protocol_out, {"type": "forked", "id": header.get("id"), "pid": pid})
 
 

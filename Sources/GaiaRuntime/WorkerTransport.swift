@@ -1,0 +1,245 @@
+import Dispatch
+import Synchronization
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How the runtime talks to one worker process and controls its life: a freshly spawned
+/// interpreter (`SpawnedTransport`) or a child forked from the fork server (`ForkedTransport`).
+protocol WorkerTransport: Sendable {
+    /// The worker's process id.
+    var pid: Int32 { get }
+    /// Everything the worker sends, in order; finishes when its output closes and throws
+    /// `WorkerProtocolError` when it sends something malformed.
+    var messages: AsyncThrowingStream<WorkerMessage, any Error> { get }
+    /// Writes bytes to the worker's input without blocking the caller's executor.
+    func send(_ bytes: [UInt8]) async throws
+    /// Closes the worker's input (the shim exits when it ends).
+    func closeInput()
+    /// Kills the worker and what it started (SIGKILL to its process group).
+    func kill()
+    /// Waits until the worker has ended and been reaped; its status (negative: the signal), or nil
+    /// when nobody could report it (a fork server that died before its child).
+    func exitStatus() async -> Int32?
+    /// The worker is connected (it sent its first message): rendezvous files are no longer needed.
+    func connected()
+}
+
+/// Writes to a worker's input on a serial queue of its own: a worker that stops reading blocks
+/// that queue, never an actor's executor.
+final class FrameWriter: Sendable {
+    private let fd: Int32
+    private let queue: DispatchQueue
+    private let closed = StopFlag()
+
+    init(fd: Int32, label: String) {
+        self.fd = fd
+        self.queue = DispatchQueue(label: label)
+    }
+
+    func write(_ bytes: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            queue.async {
+                guard !self.closed.isSet else {
+                    continuation.resume(throwing: WorkerError.notReady("its input is closed"))
+                    return
+                }
+                var offset = 0
+                while offset < bytes.count {
+                    let n = bytes.withUnsafeBytes { Glibc.write(self.fd, $0.baseAddress! + offset, $0.count - offset) }
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        continuation.resume(throwing: WorkerError.notReady("its input is closed (\(String(cString: strerror(errno))))"))
+                        return
+                    }
+                    offset += n
+                }
+                continuation.resume()
+            }
+        }
+    }
+
+    /// Closes the descriptor after the writes already queued.
+    func close() {
+        queue.async {
+            guard !self.closed.isSet else { return }
+            self.closed.set()
+            Glibc.close(self.fd)
+        }
+    }
+}
+
+/// Reads frames from `fd` on a thread of its own and decodes each into a `WorkerMessage`.
+///
+/// `poll` waits for data; a FIFO whose writer has not opened it yet shows neither data nor hang-up,
+/// so the reader keeps waiting (checking `stop`, raised when the writer is known to be gone); once
+/// the writer's end closes the stream finishes. A malformed frame ends the stream with its error.
+func readMessages(from fd: Int32, stop: StopFlag, name: String) -> AsyncThrowingStream<WorkerMessage, any Error> {
+    AsyncThrowingStream { continuation in
+        let thread = Thread {
+            var buffer: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            var failure: (any Error)?
+            loop: while true {
+                var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&p, 1, 50)
+                if ready == 0 {
+                    if stop.isSet { break }
+                    continue
+                }
+                if ready < 0 {
+                    if errno == EINTR { continue }
+                    break
+                }
+                let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                switch n {
+                case 0: break loop  // the writer closed its end
+                case ..<0:
+                    if errno == EAGAIN || errno == EINTR { continue }
+                    break loop
+                default:
+                    buffer += chunk[0..<n]
+                    do {
+                        while let frame = try WorkerFrame.decode(from: &buffer) { continuation.yield(try WorkerMessage(frame)) }
+                    } catch {
+                        failure = error
+                        break loop
+                    }
+                }
+            }
+            close(fd)
+            continuation.finish(throwing: failure)
+        }
+        thread.name = name
+        thread.start()
+    }
+}
+
+/// A worker started as a fresh interpreter running the shim, talking over two pipes.
+final class SpawnedTransport: WorkerTransport {
+    let child: ChildProcess
+    let messages: AsyncThrowingStream<WorkerMessage, any Error>
+    let writer: FrameWriter
+    private let stopReading = StopFlag()
+
+    var pid: Int32 { child.pid }
+
+    /// Starts `python shim` with exactly `environment`, its stderr appended to `logPath`.
+    init(python: String, environment: [String: String], directory: String?, logPath: String) throws {
+        _ = ignoreSIGPIPE
+        let shim = try WorkerProcess.shimPath()
+        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard log >= 0 else { throw WorkerError.launchFailed("cannot write the log at \(logPath): \(String(cString: strerror(errno)))") }
+        defer { close(log) }
+        let input = try PipeDescriptors()
+        let output: PipeDescriptors
+        do {
+            output = try PipeDescriptors()
+        } catch {
+            close(input.read)
+            close(input.write)
+            throw error
+        }
+        do {
+            child = try ChildProcess.spawn(
+                executable: python, arguments: [shim], environment: environment, directory: directory,
+                stdin: input.read, stdout: output.write, stderr: log)
+        } catch {
+            for fd in [input.read, input.write, output.read, output.write] { close(fd) }
+            throw error
+        }
+        close(input.read)
+        close(output.write)
+        writer = FrameWriter(fd: input.write, label: "gaia-worker-\(child.pid)-in")
+        messages = readMessages(from: output.read, stop: stopReading, name: "gaia-worker-\(child.pid)-out")
+    }
+
+    func send(_ bytes: [UInt8]) async throws { try await writer.write(bytes) }
+    func closeInput() { writer.close() }
+    func kill() { child.signal(SIGKILL) }
+    func exitStatus() async -> Int32? { await child.exitStatus() }
+    func connected() {}
+}
+
+/// A worker forked from the fork server, talking over two FIFOs: ours are opened before the fork
+/// (input read-write, output non-blocking), so neither side's open blocks. The FIFOs are removed as
+/// soon as the child has opened them (its first message), or when the start fails.
+final class ForkedTransport: WorkerTransport {
+    let pid: Int32
+    let messages: AsyncThrowingStream<WorkerMessage, any Error>
+    private let zygote: Zygote
+    private let writer: FrameWriter
+    private let stopReading: StopFlag
+    private let fifoDirectory: String
+
+    /// Asks `zygote` for a child with exactly `environment` in `directory`, logging to `logPath`.
+    init(zygote: Zygote, environment: [String: String], directory: String, logPath: String) async throws {
+        _ = ignoreSIGPIPE
+        let fifos = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-fifo-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: fifos, withIntermediateDirectories: true)
+        let inPath = fifos + "/in"
+        let outPath = fifos + "/out"
+        guard mkfifo(inPath, 0o600) == 0, mkfifo(outPath, 0o600) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(atPath: fifos)
+            throw WorkerError.launchFailed("cannot create FIFOs in \(fifos): \(reason)")
+        }
+        let inFD = open(inPath, O_RDWR | O_CLOEXEC)
+        let outFD = open(outPath, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard inFD >= 0, outFD >= 0 else {
+            let reason = String(cString: strerror(errno))
+            if inFD >= 0 { close(inFD) }
+            if outFD >= 0 { close(outFD) }
+            try? FileManager.default.removeItem(atPath: fifos)
+            throw WorkerError.launchFailed("cannot open the FIFOs in \(fifos): \(reason)")
+        }
+        let stop = StopFlag()
+        let messages = readMessages(from: outFD, stop: stop, name: "gaia-forked-out")
+        let writer = FrameWriter(fd: inFD, label: "gaia-forked-in")
+        do {
+            pid = try await zygote.fork(environment: environment, directory: directory, stdin: inPath, stdout: outPath, log: logPath)
+        } catch {
+            stop.set()
+            writer.close()
+            try? FileManager.default.removeItem(atPath: fifos)
+            throw error
+        }
+        self.zygote = zygote
+        self.messages = messages
+        self.writer = writer
+        self.stopReading = stop
+        self.fifoDirectory = fifos
+    }
+
+    func send(_ bytes: [UInt8]) async throws { try await writer.write(bytes) }
+    func closeInput() { writer.close() }
+
+    func kill() {
+        // The child leads its own process group (the shim calls setpgid): kill what it started too.
+        guard Zygote.processExists(pid) else { return }
+        if Glibc.kill(-pid, SIGKILL) != 0 { Glibc.kill(pid, SIGKILL) }
+    }
+
+    func exitStatus() async -> Int32? {
+        let status = await zygote.waitForExit(pid)
+        stopReading.set()
+        connected()
+        return status
+    }
+
+    func connected() { try? FileManager.default.removeItem(atPath: fifoDirectory) }
+}
+
+/// Writes to a worker whose reading end closed fail with EPIPE instead of killing the server.
+private let ignoreSIGPIPE: Void = { signal(SIGPIPE, SIG_IGN) }()
+
+/// A flag one thread sets and another polls.
+final class StopFlag: Sendable {
+    private let flag = Mutex(false)
+    /// Raises the flag.
+    func set() { flag.withLock { $0 = true } }
+    /// Whether it was raised.
+    var isSet: Bool { flag.withLock { $0 } }
+}
