@@ -12,14 +12,15 @@ extension InstancePool {
     ///   `maxScale`, it starts one (a cold start) and waits; else it waits in the queue, which holds
     ///   `queueLimit` requests beyond what starting instances will take; past that it is refused.
     /// - A started instance takes waiting requests (cold: they waited for a start). A failed start
-    ///   fails the waiting requests when no instance is left to serve them.
+    ///   fails the waiting requests admitted for it that no other instance can take.
     /// - A finished request frees its slot for the next waiting one; a request whose instance broke
     ///   (crash, timeout, protocol error) stops that instance and, if requests wait, starts another.
     /// - `scale(to:)` starts instances or stops idle ones (never busy ones).
-    /// - `drain` lets the requests in the pool finish, then closes; `close` refuses new work, fails
+    /// - `drain` lets the requests in the pool finish (one arriving meanwhile waits for a running
+    ///   instance; none is started for it), then closes; `close` refuses new work, fails
     ///   the queue and stops every instance. An instance whose start is in flight when the pool
-    ///   closes is cancelled, and stopped if its start still succeeds: a closed pool starts nothing
-    ///   and leaves nothing running.
+    ///   closes is stopped at once (`cancelStart`), whether its start then reports success or
+    ///   failure: a closed pool starts nothing and leaves nothing running.
     public struct StateMachine: Sendable {
         /// An instance's number within its pool.
         public typealias InstanceID = Int
@@ -30,7 +31,8 @@ extension InstancePool {
         public enum Action: Sendable, Hashable {
             /// Start a worker process for this instance and report `started` or `startFailed`.
             case startInstance(InstanceID)
-            /// Kill a worker whose start is in flight (it reports `started` or `startFailed` later).
+            /// Stop a worker whose start is in flight: kill it now, whether its start still reports
+            /// success or failure (either report is then dropped).
             case cancelStart(InstanceID)
             /// Hand a request to an instance; `cold` when it waited for that instance to start.
             case dispatch(RequestID, to: InstanceID, cold: Bool)
@@ -114,7 +116,8 @@ extension InstancePool {
                 inFlight[request] = instance
                 return [.dispatch(request, to: instance, cold: false)]
             }
-            if waiting.count >= startingCapacity && instanceCount < limits.maxScale {
+            if phase == .draining && instanceCount == 0 { return [.fail(request, .shuttingDown)] }
+            if phase == .open && waiting.count >= startingCapacity && instanceCount < limits.maxScale {
                 waiting.append(request)
                 return [startInstance()]
             }
@@ -125,7 +128,7 @@ extension InstancePool {
 
         /// An instance's start succeeded.
         public mutating func instanceStarted(_ instance: InstanceID) -> [Action] {
-            if cancelled.remove(instance) != nil { return [.stopInstance(instance)] }
+            if cancelled.remove(instance) != nil { return [] }  // its cancelStart stopped it
             guard starting.remove(instance) != nil else { return [] }
             guard phase != .closed else { return [.stopInstance(instance)] }
             freeSlots[instance] = limits.slotsPerInstance
@@ -136,11 +139,12 @@ extension InstancePool {
         public mutating func instanceStartFailed(_ instance: InstanceID) -> [Action] {
             if cancelled.remove(instance) != nil { return [] }
             guard starting.remove(instance) != nil else { return [] }
-            // Requests the remaining instances cannot take would wait for an instance that may
-            // never come: they fail now with this start's error.
-            guard freeSlots.isEmpty else { return [] }
+            // Requests admitted for this instance that the others cannot take would wait for an
+            // instance that may never come: they fail now with this start's error. With no running
+            // instance, only what the other starting instances will take may wait.
+            let keep = freeSlots.isEmpty ? startingCapacity : startingCapacity + limits.queueLimit
             var actions: [Action] = []
-            while waiting.count > startingCapacity, let request = waiting.popLast() {
+            while waiting.count > keep, let request = waiting.popLast() {
                 actions.append(.fail(request, .startFailed(instance)))
             }
             return actions.reversed() + drainedIfDone()
