@@ -404,6 +404,12 @@ public actor FunctionRuntime {
         return await f.pool.instanceCount
     }
 
+    /// Process ids of a function's running instances.
+    public func pids(of name: String) async -> [Int32] {
+        guard let f = live[name] else { return [] }
+        return await f.pool.pids
+    }
+
     /// The end of a function's instance logs (latest revision), oldest instance first.
     public func logs(_ name: String, maxBytes: Int = 64 * 1024) throws -> String {
         let f = try function(name)
