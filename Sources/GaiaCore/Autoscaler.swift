@@ -15,8 +15,6 @@ public struct AutoscalerSettings: Sendable, Hashable, Codable {
     public var minScale: Int = 0
     /// Most instances.
     public var maxScale: Int = 10
-    /// Time with no traffic at all before scaling to zero.
-    public var keepAlive: Duration = .seconds(60)
     /// At most this many times the current instances in one step up.
     public var maxScaleUpRate: Double = 1000
     /// At most the current instances divided by this in one step down.
@@ -38,15 +36,15 @@ public struct ScaleDecision: Sendable, Hashable {
 
 /// Knative-KPA-style horizontal autoscaler: averages observed concurrency over a stable and a
 /// panic window and turns it into a desired instance count. A value: time is an input, so tests
-/// drive it with a manual clock.
+/// drive it with a manual clock. It says how many instances the load needs; whether an idle
+/// function keeps one (keep-alive, pre-warm) is `KeepAlivePolicy`'s decision, combined with this
+/// one by `FunctionController`.
 public struct Autoscaler: Sendable {
     /// Its settings.
     public var settings: AutoscalerSettings
     private var samples: Deque<(at: ContinuousClock.Instant, concurrency: Double)> = []
     private var panicSince: ContinuousClock.Instant?
     private var lastPanicSignal: ContinuousClock.Instant?
-    private var lastTraffic: ContinuousClock.Instant?
-    private var startedAt: ContinuousClock.Instant?
 
     /// Creates an autoscaler.
     public init(settings: AutoscalerSettings = AutoscalerSettings()) {
@@ -55,9 +53,7 @@ public struct Autoscaler: Sendable {
 
     /// Records the concurrency (requests in flight plus queued) observed at `now`.
     public mutating func record(concurrency: Double, at now: ContinuousClock.Instant) {
-        if startedAt == nil { startedAt = now }
         samples.append((now, concurrency))
-        if concurrency > 0 { lastTraffic = now }
         let horizon = max(settings.stableWindow, settings.panicWindow)
         while let first = samples.first, now - first.at > horizon { samples.removeFirst() }
     }
@@ -118,16 +114,6 @@ public struct Autoscaler: Sendable {
             }
         }
 
-        // Scale to zero only after keepAlive with no traffic at all; until then keep one.
-        if desired == 0 && current > 0 {
-            let idleSince = lastTraffic ?? startedAt ?? now
-            if now - idleSince < s.keepAlive {
-                desired = 1
-                reason = "no traffic for \(now - idleSince); keep 1 until keep-alive \(s.keepAlive)"
-            } else {
-                reason = "no traffic for \(now - idleSince) ≥ keep-alive \(s.keepAlive): scale to zero"
-            }
-        }
         let clamped = min(max(desired, s.minScale), s.maxScale)
         if clamped != desired { reason += ", clamped to [\(s.minScale), \(s.maxScale)]" }
         return ScaleDecision(desired: clamped, panicking: panicSince != nil, reason: reason)

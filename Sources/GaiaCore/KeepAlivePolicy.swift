@@ -71,6 +71,13 @@ public struct KeepAliveSettings: Sendable, Hashable, Codable {
 
     /// The defaults: adaptive with pre-warming.
     public init() {}
+
+    /// Sets the keep-alive used while there is no usable history (and the shortest the histogram
+    /// may set, where that is shorter): the server-wide `keep_alive_seconds`.
+    public mutating func useDefaultKeepAlive(_ keepAlive: Duration) {
+        fallback = keepAlive
+        minKeepAlive = min(minKeepAlive, keepAlive)
+    }
 }
 
 /// A malformed keep-alive setting.
@@ -125,7 +132,9 @@ public struct KeepAlivePolicy: Sendable, Hashable {
 
     /// A request arrived: the idle time since the previous one ended goes into the histogram.
     public mutating func arrival(at now: ContinuousClock.Instant) {
-        if running == 0, let end = lastEnd, !sinceLoad {
+        // Arrivals are reported when their invocations end, so one may predate the last end seen:
+        // that is an overlap, not an idle time.
+        if running == 0, let end = lastEnd, !sinceLoad, now >= end {
             let idle = now - end
             if idle < settings.range {
                 histogram[Int(idle.seconds / settings.bucket.seconds), default: 0] += 1
@@ -142,7 +151,14 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     /// A request finished.
     public mutating func completion(at now: ContinuousClock.Instant) {
         running = max(0, running - 1)
-        if running == 0 { lastEnd = now }
+        if running == 0 { lastEnd = max(now, lastEnd ?? now) }
+    }
+
+    /// How long no request has run at `now` (since the last ended, or since the function was
+    /// loaded); nil while one runs or before anything happened.
+    public func idle(at now: ContinuousClock.Instant) -> Duration? {
+        guard running == 0, let end = lastEnd else { return nil }
+        return max(.zero, now - end)
     }
 
     private func computeWindows() -> KeepAliveWindows {
@@ -183,12 +199,21 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         if running > 0 { return true }
         guard let end = lastEnd else { return false }
         let w = windows
-        let idle = now - end
+        let idle = max(.zero, now - end)
         return idle >= w.prewarm && idle < w.prewarm + w.keepAlive
     }
 }
 
 extension Duration {
+    /// A short reading for decision reasons: `850 ms`, `13 s`, `2.5 min`, `1.2 h`.
+    public var short: String {
+        let s = seconds
+        if s < 1 { return "\(Int((s * 1000).rounded())) ms" }
+        if s < 120 { return s < 10 ? "\((s * 10).rounded() / 10) s" : "\(Int(s.rounded())) s" }
+        if s < 7200 { return "\((s / 6).rounded() / 10) min" }
+        return "\((s / 360).rounded() / 10) h"
+    }
+
     /// The duration in seconds.
     public var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -22,10 +22,14 @@ public struct LatencyWindow: Sendable {
         self.horizon = horizon
     }
 
-    /// Adds one invocation's latency.
-    public mutating func record(_ milliseconds: Double, on backend: Backend, at now: ContinuousClock.Instant) {
-        samples.append(Sample(at: now, milliseconds: milliseconds, backend: backend))
-        while let first = samples.first, now - first.at > horizon { samples.removeFirst() }
+    /// Adds one invocation's latency, `at` its arrival. Invocations are reported as they end, so
+    /// arrivals come slightly out of order: each is inserted in arrival order.
+    public mutating func record(_ milliseconds: Double, on backend: Backend, at arrival: ContinuousClock.Instant) {
+        var index = samples.endIndex
+        while index > samples.startIndex && samples[index - 1].at > arrival { index -= 1 }
+        samples.insert(Sample(at: arrival, milliseconds: milliseconds, backend: backend), at: index)
+        guard let newest = samples.last?.at else { return }
+        while let first = samples.first, newest - first.at > horizon { samples.removeFirst() }
     }
 
     /// Latencies served by `backend` that arrived in `(now - window, now]` and not before `since`.

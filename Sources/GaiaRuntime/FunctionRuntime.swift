@@ -15,6 +15,8 @@ public struct RuntimeConfiguration: Sendable {
     public var pool = PoolSettings()
     /// Autoscaler settings applied to every function unless its deploy says otherwise.
     public var autoscaler = AutoscalerSettings()
+    /// Keep-alive settings applied to every function unless its deploy says otherwise.
+    public var keepAlive = KeepAliveSettings()
     /// Prices for cost accounting.
     public var prices = PriceTable()
     /// Largest upload accepted for a deploy, in bytes.
@@ -133,11 +135,9 @@ public actor FunctionRuntime {
     private struct Live {
         var stored: StoredFunction
         var pool: InstancePool
-        var autoscaler: Autoscaler
         var backend: Backend
-        var controller: ModeController
-        /// When idle instances are kept, unloaded and pre-warmed.
-        var keepAlive: KeepAlivePolicy
+        /// Its control policy: instances, keep-alive, rung.
+        var controller: FunctionController
         /// Instance time is counted up to here.
         var usageCountedTo: ContinuousClock.Instant
         /// Instance-seconds with no request running, since the function was loaded.
@@ -288,8 +288,8 @@ public actor FunctionRuntime {
     /// Whether an NVIDIA GPU is visible to this machine.
     static var machineHasGPU: Bool { FileManager.default.fileExists(atPath: "/dev/nvidia0") }
 
-    /// A pool, autoscaler and mode controller for a revision, with the function's own limits from
-    /// its manifest, starting on the mode's start rung.
+    /// A pool and a controller for a revision, with the function's own limits from its manifest,
+    /// starting on the mode's start rung.
     private func makeLive(_ stored: StoredFunction) -> Live {
         var autoscaler = configuration.autoscaler
         if let maxScale = stored.manifest.maxScale { autoscaler.maxScale = maxScale }
@@ -299,18 +299,17 @@ public actor FunctionRuntime {
         let ladder = configuration.machine.ladder
         let mode = stored.manifest.mode
         let start = ladder.start(for: mode)
-        let controller = ModeController(
+        let modeController = ModeController(
             rungs: ladder.rungs(for: mode), start: start, slo: stored.manifest.slo,
             model: LatencyModel(parallelFraction: LatencyModel.prior(for: stored.manifest.estimatedWork)),
             prices: configuration.prices, settings: configuration.controller, at: .now)
-        var keepAlive = KeepAliveSettings()
-        keepAlive.fallback = autoscaler.keepAlive
-        keepAlive.minKeepAlive = min(keepAlive.minKeepAlive, autoscaler.keepAlive)
+        var keepAlive = configuration.keepAlive
         if let text = stored.manifest.keepAlive, let mode = try? KeepAliveSettings.Mode(parsing: text) { keepAlive.mode = mode }
-        keepAlive.prewarm = stored.manifest.prewarm ?? true
+        keepAlive.prewarm = stored.manifest.prewarm ?? keepAlive.prewarm
         return Live(
-            stored: stored, pool: makePool(stored, on: start), autoscaler: Autoscaler(settings: autoscaler), backend: start,
-            controller: controller, keepAlive: KeepAlivePolicy(settings: keepAlive, loadedAt: .now), usageCountedTo: .now)
+            stored: stored, pool: makePool(stored, on: start), backend: start,
+            controller: FunctionController(autoscaler: autoscaler, keepAlive: keepAlive, mode: modeController, at: .now),
+            usageCountedTo: .now)
     }
 
     /// An empty pool for a revision on a rung; its instances are pinned to cores of this machine.
@@ -383,6 +382,7 @@ public actor FunctionRuntime {
         case PoolError.shuttingDown: 503
         case WorkerError.timedOut: 504
         case WorkerError.handlerFailed: 500
+        case WorkerError.badRequest: 400
         default: 502
         }
     }
@@ -435,17 +435,15 @@ public actor FunctionRuntime {
 
     // MARK: Control
 
-    /// One control step: feed each autoscaler and mode controller, apply their decisions (scaling,
-    /// rung switches), count instance time, and store pending records.
+    /// One control step: feed each function's controller what finished since the last tick and
+    /// what its pool holds now, carry out the actions it returns (recording each as done or
+    /// failed, with the deciding rule's reason), count instance time, and store pending records.
     public func tick(at now: ContinuousClock.Instant = .now) async {
         let samples = pendingSamples
         pendingSamples = []
         for sample in samples {
-            if sample.counts {
-                live[sample.function]?.controller.record(latencyMs: sample.milliseconds, on: sample.backend, at: sample.at)
-            }
-            live[sample.function]?.keepAlive.arrival(at: sample.at)
-            live[sample.function]?.keepAlive.completion(at: sample.at.advanced(by: .microseconds(Int64(sample.milliseconds * 1000))))
+            live[sample.function]?.controller.invocationFinished(
+                arrived: sample.at, milliseconds: sample.milliseconds, on: sample.backend, warmAndSuccessful: sample.counts)
         }
         var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
         for name in live.keys.sorted() {
@@ -465,31 +463,33 @@ public actor FunctionRuntime {
                 f.idleInstanceSeconds += elapsed * max(0, Double(current) - concurrency)
                 f.usageCountedTo = now
             }
-            f.autoscaler.record(concurrency: concurrency, at: now)
-            var decision = f.autoscaler.evaluate(current: current, at: now)
-            if concurrency == 0 {
-                // Idle: the keep-alive policy decides whether an instance stays (or is pre-warmed).
-                let keep = f.keepAlive.wantsInstance(at: now)
-                let desired = keep ? max(decision.desired, 1) : f.autoscaler.settings.minScale
-                if desired != decision.desired {
-                    decision.desired = desired
-                    decision.reason = keep && current == 0
-                        ? "pre-warm: the next request is expected (\(f.keepAlive.windows.reason))"
-                        : keep ? "keep-alive (\(f.keepAlive.windows.reason))" : "idle past the keep-alive (\(f.keepAlive.windows.reason))"
+            let actions = f.controller.evaluate(at: now, observing: FunctionObservation(requestsInPool: concurrency, instances: current))
+            live[name] = f
+            for action in actions {
+                switch action {
+                case .scale(let from, let to, let reason):
+                    await scale(name, pool: f.pool, from: from, to: to, reason: reason)
+                case .switchRung(let rungSwitch):
+                    await switchRung(name, rungSwitch, at: now)
                 }
             }
-            let rungSwitch = f.controller.evaluate(at: now)
-            live[name] = f
-            if decision.desired != current {
-                try? await f.pool.scale(to: decision.desired)
-                try? database.record(DecisionRecord(
-                    function: name, at: Date(), kind: "scale", from: "\(current) instances", to: "\(decision.desired) instances",
-                    reason: decision.reason))
-            }
-            if let rungSwitch { await switchRung(name, rungSwitch, at: now) }
         }
         try? database.addUsage(usage)
         flushRecords()
+    }
+
+    /// Scales a function's pool and records what really happened: done, or failed with the error.
+    private func scale(_ name: String, pool: InstancePool, from: Int, to: Int, reason: String) async {
+        do {
+            try await pool.scale(to: to)
+            try? database.record(DecisionRecord(
+                function: name, at: Date(), kind: "scale", from: "\(from) instances", to: "\(to) instances", reason: reason))
+        } catch {
+            logger.warning("scaling failed", metadata: ["function.name": "\(name)", "to": "\(to)", "error": "\(error)"])
+            try? database.record(DecisionRecord(
+                function: name, at: Date(), kind: "scale_failed", from: "\(from) instances", to: "\(to) instances",
+                reason: "\(reason); the scaling failed: \(error)"))
+        }
     }
 
     /// Moves a function to another rung without exposing a cold start: in place when both rungs are
@@ -529,14 +529,14 @@ public actor FunctionRuntime {
                 how = "\(instances) instance(s) warmed on \(decision.to) before traffic moved"
             }
         } catch {
-            live[name]?.controller.abandon(decision, at: now)
+            live[name]?.controller.switchFailed(decision, at: now)
             logger.warning("rung switch failed", metadata: ["function.name": "\(name)", "to": "\(decision.to)", "error": "\(error)"])
             try? database.record(DecisionRecord(
                 function: name, at: Date(), kind: "switch_failed", from: decision.from.description, to: decision.to.description,
                 reason: "\(decision.reason); the switch failed: \(error)", measuredMs: decision.measuredMs, predictedMs: decision.predictedMs))
             return
         }
-        live[name]!.controller.commit(decision, at: now)
+        live[name]!.controller.switched(decision, at: now)
         let took = (ContinuousClock.now - started).inMilliseconds
         logger.info(
             "\(decision.direction.rawValue) \(decision.from) -> \(decision.to)",
@@ -553,13 +553,13 @@ public actor FunctionRuntime {
     /// Instance-seconds a function's instances spent with no request running, and its keep-alive windows.
     public func idleness(of name: String) throws -> (idleInstanceSeconds: Double, windows: KeepAliveWindows) {
         guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
-        return (f.idleInstanceSeconds, f.keepAlive.windows)
+        return (f.idleInstanceSeconds, f.controller.keepAlive.windows)
     }
 
     /// Where a function runs now, where it may run, and what its latency model expects on each rung.
     public func rung(of name: String) throws -> RungStatus {
         guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
-        let c = f.controller
+        let c = f.controller.mode
         return RungStatus(
             current: f.backend, start: c.start, rungs: c.rungs, slo: c.slo,
             predictedMs: Dictionary(uniqueKeysWithValues: c.rungs.compactMap { r in c.model.predict(r).map { (r, $0) } }),

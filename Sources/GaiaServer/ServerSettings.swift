@@ -128,7 +128,7 @@ public struct ServerSettings: Sendable {
             runtime.autoscaler.panicThreshold = a.panicThreshold ?? runtime.autoscaler.panicThreshold
             runtime.autoscaler.minScale = a.minScale ?? runtime.autoscaler.minScale
             runtime.autoscaler.maxScale = a.maxScale ?? runtime.autoscaler.maxScale
-            if let s = a.keepAliveSeconds { runtime.autoscaler.keepAlive = .milliseconds(Int64(s * 1000)) }
+            if let s = a.keepAliveSeconds { runtime.keepAlive.useDefaultKeepAlive(.milliseconds(Int64(s * 1000))) }
         }
         if let c = file.controller {
             let seconds = { (s: Double) in Duration.milliseconds(Int64(s * 1000)) }

@@ -11,7 +11,7 @@ struct FunctionRuntimeTests {
         let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-rt-\(UUID().uuidString)").path
         var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
-        configuration.autoscaler.keepAlive = keepAlive
+        configuration.keepAlive.useDefaultKeepAlive(keepAlive)
         configuration.maxUploadBytes = 4096
         return FunctionRuntime(configuration: configuration, database: try database ?? GaiaDatabase.inMemory())
     }

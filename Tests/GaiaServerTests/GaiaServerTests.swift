@@ -21,7 +21,7 @@ struct GaiaServerTests {
         configuration.pool.invocationTimeout = timeout
         configuration.pool.maxScale = maxScale
         configuration.autoscaler.maxScale = maxScale
-        configuration.autoscaler.keepAlive = keepAlive
+        configuration.keepAlive.useDefaultKeepAlive(keepAlive)
         let runtime = FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
         let router = GaiaServer.router(runtime: runtime, maxBodyBytes: maxBody)
         return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), runtime)

@@ -40,7 +40,7 @@ struct RungSwitchTests {
         var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
         configuration.controller = Self.settings
         configuration.verticalScaling = verticalScaling
-        configuration.autoscaler.keepAlive = .seconds(600)
+        configuration.keepAlive.useDefaultKeepAlive(.seconds(600))
         let runtime = FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
         let router = GaiaServer.router(runtime: runtime)
         return (Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0))), runtime)

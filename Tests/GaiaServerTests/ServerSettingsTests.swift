@@ -20,7 +20,7 @@ struct ServerSettingsTests {
     @Test func fileThenEnvironmentOverride() throws {
         var settings = ServerSettings()
         try settings.apply(yaml: "port: 9000\npool:\n  max_scale: 3\nautoscaler:\n  keep_alive_seconds: 5\n", source: "t.yaml")
-        #expect(settings.port == 9000 && settings.runtime.pool.maxScale == 3 && settings.runtime.autoscaler.keepAlive == .seconds(5))
+        #expect(settings.port == 9000 && settings.runtime.pool.maxScale == 3 && settings.runtime.keepAlive.fallback == .seconds(5))
         try settings.apply(environment: ["GAIA_PORT": "9100", "GAIA_DATA_DIR": "/srv/gaia"])
         #expect(settings.port == 9100 && settings.dataDirectory == "/srv/gaia")
     }

@@ -108,7 +108,7 @@ var configuration = RuntimeConfiguration(dataDirectory: directory, python: pytho
 configuration.controller = settings
 configuration.autoscaler.maxScale = 1
 configuration.pool.maxScale = 1
-configuration.autoscaler.keepAlive = .seconds(3600)
+configuration.keepAlive.useDefaultKeepAlive(.seconds(3600))
 let database = try GaiaDatabase.inMemory()
 let runtime = FunctionRuntime(configuration: configuration, database: database)
 let source = try String(contentsOfFile: examples + "/matmul/handler.py", encoding: .utf8)

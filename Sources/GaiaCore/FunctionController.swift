@@ -1,0 +1,129 @@
+/// What the runtime measured of one function at a control tick.
+public struct FunctionObservation: Sendable, Hashable {
+    /// Requests in its pool now, running or waiting (what the autoscaler averages).
+    public var requestsInPool: Double
+    /// Its instances now, running or starting.
+    public var instances: Int
+
+    /// An observation.
+    public init(requestsInPool: Double, instances: Int) {
+        self.requestsInPool = requestsInPool
+        self.instances = instances
+    }
+}
+
+/// One thing the runtime must do for a function, with the reason the deciding rule gave.
+public enum RuntimeAction: Sendable, Hashable {
+    /// Start or stop instances so that `to` run (from `from` now).
+    case scale(from: Int, to: Int, reason: String)
+    /// Move the function to another rung (warming it first); report back with `switched` or
+    /// `switchFailed`.
+    case switchRung(RungSwitch)
+}
+
+/// The whole control policy of one function, as one value with time as an input: how many
+/// instances (the autoscaler), whether an idle function keeps or pre-warms one (the keep-alive
+/// policy, its only owner), and which rung it runs on (the mode controller). The live runtime and
+/// the simulator both feed it finished invocations and an observation per tick and carry out the
+/// actions it returns; it does no I/O and reads no clock.
+public struct FunctionController: Sendable {
+    /// Instances for the load.
+    public private(set) var autoscaler: Autoscaler
+    /// Keep-alive and pre-warm of an idle function.
+    public private(set) var keepAlive: KeepAlivePolicy
+    /// Which rung.
+    public private(set) var mode: ModeController
+    /// Invocations finished since the last evaluation, fed to the policies in time order.
+    private var finished: [Invocation] = []
+
+    private struct Invocation {
+        var arrived: ContinuousClock.Instant
+        var ended: ContinuousClock.Instant
+        var milliseconds: Double
+        var backend: Backend
+        var warmAndSuccessful: Bool
+    }
+
+    /// A controller for a function loaded at `now` (a deploy or a restart).
+    public init(autoscaler: AutoscalerSettings, keepAlive: KeepAliveSettings, mode: ModeController, at now: ContinuousClock.Instant) {
+        self.autoscaler = Autoscaler(settings: autoscaler)
+        self.keepAlive = KeepAlivePolicy(settings: keepAlive, loadedAt: now)
+        self.mode = mode
+    }
+
+    /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`;
+    /// `warmAndSuccessful` when it is a latency of the rung (not a cold start, not a failure).
+    public mutating func invocationFinished(
+        arrived: ContinuousClock.Instant, milliseconds: Double, on backend: Backend, warmAndSuccessful: Bool
+    ) {
+        let ms = milliseconds.isFinite ? max(0, min(milliseconds, 1e9)) : 0
+        finished.append(Invocation(
+            arrived: arrived, ended: arrived.advanced(by: .microseconds(Int64(ms * 1000))), milliseconds: ms, backend: backend,
+            warmAndSuccessful: warmAndSuccessful))
+    }
+
+    /// The actions to take at `now`, given what the runtime observes.
+    public mutating func evaluate(at now: ContinuousClock.Instant, observing observation: FunctionObservation) -> [RuntimeAction] {
+        feedFinished()
+        autoscaler.record(concurrency: observation.requestsInPool, at: now)
+        let scaling = autoscaler.evaluate(current: observation.instances, at: now)
+        var desired = scaling.desired
+        var reason = scaling.reason
+        if desired == 0 {
+            // No load the autoscaler can see: the keep-alive policy decides whether one stays.
+            (desired, reason) = idleDecision(at: now, instances: observation.instances)
+        }
+        var actions: [RuntimeAction] = []
+        if desired != observation.instances {
+            actions.append(.scale(from: observation.instances, to: desired, reason: reason))
+        }
+        if let rungSwitch = mode.evaluate(at: now) { actions.append(.switchRung(rungSwitch)) }
+        return actions
+    }
+
+    /// Traffic has moved to `rungSwitch.to`.
+    public mutating func switched(_ rungSwitch: RungSwitch, at now: ContinuousClock.Instant) {
+        mode.commit(rungSwitch, at: now)
+    }
+
+    /// The switch could not be made: the function stays where it is for a cooldown.
+    public mutating func switchFailed(_ rungSwitch: RungSwitch, at now: ContinuousClock.Instant) {
+        mode.abandon(rungSwitch, at: now)
+    }
+
+    /// Feeds the invocations finished since the last tick to the policies, by time: arrivals and
+    /// ends interleaved as they happened (they were reported in the order they ended).
+    private mutating func feedFinished() {
+        guard !finished.isEmpty else { return }
+        var events: [(at: ContinuousClock.Instant, arrival: Bool)] = []
+        for invocation in finished {
+            events.append((invocation.arrived, true))
+            events.append((invocation.ended, false))
+            if invocation.warmAndSuccessful {
+                mode.record(latencyMs: invocation.milliseconds, on: invocation.backend, at: invocation.arrived)
+            }
+        }
+        finished = []
+        for event in events.sorted(by: { ($0.at, $0.arrival ? 0 : 1) < ($1.at, $1.arrival ? 0 : 1) }) {
+            if event.arrival { keepAlive.arrival(at: event.at) } else { keepAlive.completion(at: event.at) }
+        }
+    }
+
+    /// Instances for an idle function, and why, in the keep-alive policy's own terms.
+    private func idleDecision(at now: ContinuousClock.Instant, instances: Int) -> (Int, String) {
+        let floor = autoscaler.settings.minScale
+        let w = keepAlive.windows
+        let idle = keepAlive.idle(at: now) ?? .zero
+        let end = w.prewarm + w.keepAlive
+        if keepAlive.wantsInstance(at: now) {
+            let reason = instances == 0
+                ? "pre-warm: idle for \(idle.short), past the pre-warm point \(w.prewarm.short); the next request is expected (\(w.reason))"
+                : "idle for \(idle.short), within the keep-alive of \(end.short) (\(w.reason)): keep 1 instance"
+            return (max(floor, 1), reason)
+        }
+        if idle < w.prewarm {
+            return (floor, "idle for \(idle.short), before the pre-warm point \(w.prewarm.short) (\(w.reason)): unload until then")
+        }
+        return (floor, "idle for \(idle.short), past the keep-alive of \(end.short) (\(w.reason)): scale to \(floor == 0 ? "zero" : String(floor))")
+    }
+}

@@ -1,0 +1,91 @@
+import GaiaCore
+import Testing
+
+/// The per-function controller on a manual clock: scaling, keep-alive and rung switches combined,
+/// with each decision's reason from the rule that made it.
+struct FunctionControllerTests {
+    let t0 = ContinuousClock.now
+
+    func at(_ seconds: Double) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(Int64(seconds * 1000))) }
+
+    func controller(keepAlive: KeepAliveSettings = KeepAliveSettings(), minScale: Int = 0) -> FunctionController {
+        var autoscaler = AutoscalerSettings()
+        autoscaler.minScale = minScale
+        let mode = ModeController(
+            rungs: [.cpu(cores: 1), .cpu(cores: 2)], start: .cpu(cores: 1), slo: nil, model: LatencyModel(parallelFraction: 0.5),
+            at: at(0))
+        return FunctionController(autoscaler: autoscaler, keepAlive: keepAlive, mode: mode, at: at(0))
+    }
+
+    func scales(_ actions: [RuntimeAction]) -> [(from: Int, to: Int, reason: String)] {
+        actions.compactMap { if case .scale(let from, let to, let reason) = $0 { (from, to, reason) } else { nil } }
+    }
+
+    @Test func anIdleFunctionKeepsItsInstanceForTheKeepAliveThenScalesToZeroSayingHowLongItWasIdle() {
+        var keepAlive = KeepAliveSettings()
+        keepAlive.mode = .fixed(seconds: 60)
+        var c = controller(keepAlive: keepAlive)
+        for t in stride(from: 1.0, through: 66, by: 1) {
+            if t == 8 { c.invocationFinished(arrived: at(5), milliseconds: 2000, on: .cpu(cores: 1), warmAndSuccessful: true) }
+            let actions = c.evaluate(at: at(t), observing: FunctionObservation(requestsInPool: 0, instances: 1))
+            #expect(scales(actions).isEmpty, "kept at \(t) s: \(actions)")
+        }
+        let last = scales(c.evaluate(at: at(67), observing: FunctionObservation(requestsInPool: 0, instances: 1)))
+        #expect(last.count == 1 && last[0].to == 0)
+        #expect(last[0].reason.hasPrefix("idle for 60 s, past the keep-alive of 60 s (fixed keep-alive): scale to zero"), "true idle time since the request ended at 7 s: \(last[0].reason)")
+    }
+
+    /// The live run the issue describes: a short request every 15 s, never seen by the per-second
+    /// concurrency samples. Unloads and pre-warms are the keep-alive policy's, with true idle times.
+    @Test func periodicShortRequestsArePreWarmedWithReasonsInTheKeepAlivesOwnTerms() {
+        var c = controller()
+        var instances = 1
+        var reasons: [String] = []
+        for second in 0..<600 {
+            let t = Double(second)
+            if second % 15 == 0 {
+                c.invocationFinished(arrived: at(t + 0.2), milliseconds: 70, on: .cpu(cores: 1), warmAndSuccessful: true)
+            }
+            for case .scale(_, let to, let reason) in c.evaluate(at: at(t + 0.5), observing: FunctionObservation(requestsInPool: 0, instances: instances)) {
+                instances = to
+                reasons.append(reason)
+            }
+        }
+        #expect(!reasons.isEmpty, "after enough history the instance is unloaded between requests and pre-warmed")
+        for reason in reasons {
+            #expect(reason.hasPrefix("idle for ") || reason.hasPrefix("pre-warm: idle for "), "\(reason)")
+            #expect(!reason.contains("no traffic"), "\(reason)")
+        }
+        let unloads = reasons.filter { $0.contains("before the pre-warm point") }
+        #expect(!unloads.isEmpty && unloads.allSatisfy { $0.hasPrefix("idle for 230 ms") }, "unloaded at the first tick after each request: \(unloads.prefix(2))")
+        let prewarms = reasons.filter { $0.hasPrefix("pre-warm") }
+        #expect(prewarms.count >= unloads.count - 1 && prewarms.allSatisfy { $0.hasPrefix("pre-warm: idle for 13 s, past the pre-warm point 13 s") }, "\(prewarms)")
+    }
+
+    @Test func loadScalesUpAndMinScaleHoldsAnIdleFunction() {
+        var c = controller(minScale: 1)
+        for t in 0..<10 { _ = c.evaluate(at: at(Double(t)), observing: FunctionObservation(requestsInPool: 3.5, instances: 1)) }
+        let up = scales(c.evaluate(at: at(10), observing: FunctionObservation(requestsInPool: 3.5, instances: 1)))
+        #expect(up.first?.to == 5 && up.first?.reason.hasPrefix("panic") == true, "\(up)")
+        var idle = controller(minScale: 1)
+        for t in stride(from: 0.0, through: 4000, by: 10) {
+            let actions = scales(idle.evaluate(at: at(t), observing: FunctionObservation(requestsInPool: 0, instances: 1)))
+            #expect(actions.isEmpty, "min scale 1 keeps the instance: \(actions)")
+        }
+    }
+
+    @Test func invocationsReportedOutOfOrderNeitherBreakTheHistogramNorTheLatencyWindow() {
+        var c = controller()
+        // A long request (arrived at 10 s) is reported after a short one that arrived later.
+        c.invocationFinished(arrived: at(12), milliseconds: 100, on: .cpu(cores: 1), warmAndSuccessful: true)
+        c.invocationFinished(arrived: at(10), milliseconds: 5000, on: .cpu(cores: 1), warmAndSuccessful: true)
+        _ = c.evaluate(at: at(16), observing: FunctionObservation(requestsInPool: 0, instances: 1))
+        #expect(c.keepAlive.history == 0, "overlapping requests are no idle time")
+        #expect(c.keepAlive.idle(at: at(20)) == .seconds(5), "idle since the long request ended at 15 s")
+        var window = LatencyWindow(horizon: .seconds(30))
+        window.record(100, on: .cpu(cores: 1), at: at(12))
+        window.record(5000, on: .cpu(cores: 1), at: at(10))
+        #expect(window.latencies(on: .cpu(cores: 1), over: .seconds(5), at: at(14)).sorted() == [100, 5000])
+        #expect(window.latencies(on: .cpu(cores: 1), over: .seconds(3), at: at(14)) == [100], "the window is by arrival time")
+    }
+}
