@@ -3,7 +3,7 @@ import GaiaRuntime
 import GaiaStore
 public import Prometheus
 
-/// Gaia's Prometheus metrics: requests, latency, cold starts (per function and backend) and
+/// Gaia's Prometheus metrics, named in the `gaia_` namespace with base units (seconds): requests, latency, cold starts (per function and backend) and
 /// instances and the current rung (per function, read at scrape time).
 public final class GaiaMetrics: Sendable {
     /// The registry `/metrics` emits.
@@ -22,20 +22,20 @@ public final class GaiaMetrics: Sendable {
     func recordInvocation(function: String, backend: String, status: Int, duration: Duration, coldStart: Bool, coldStartWait: Duration = .zero) {
         let labels = [("function", function), ("backend", backend)]
         registry.makeCounter(
-            descriptor: MetricNameDescriptor(metricName: "invocations", unitName: "total", helpText: "Invocations by function, backend and HTTP status"),
+            descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "invocations", unitName: "total", helpText: "Invocations by function, backend and HTTP status"),
             labels: labels + [("status", String(status))]
         ).increment()
         registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(metricName: "invocation_duration", unitName: "seconds", helpText: "Invocation latency, arrival to response"),
+            descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "invocation_duration", unitName: "seconds", helpText: "Invocation latency, arrival to response"),
             labels: labels, buckets: Self.buckets
         ).record(duration)
         if coldStart {
             registry.makeCounter(
-                descriptor: MetricNameDescriptor(metricName: "cold_starts", unitName: "total", helpText: "Invocations that waited for an instance to start"),
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "cold_starts", unitName: "total", helpText: "Invocations that waited for an instance to start"),
                 labels: labels
             ).increment()
             registry.makeDurationHistogram(
-                descriptor: MetricNameDescriptor(metricName: "cold_start_duration", unitName: "seconds", helpText: "Time a cold request waited for its instance to start"),
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "cold_start_duration", unitName: "seconds", helpText: "Time a cold request waited for its instance to start"),
                 labels: labels, buckets: Self.buckets
             ).record(coldStartWait)
         }
@@ -45,19 +45,19 @@ public final class GaiaMetrics: Sendable {
     func render(runtime: FunctionRuntime) async -> String {
         for f in await runtime.functions() {
             registry.makeGauge(
-                descriptor: MetricNameDescriptor(metricName: "instances", unitName: "count", helpText: "Instances running or starting"),
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "instances", helpText: "Instances running or starting"),
                 labels: [("function", f.name)]
             ).set(Double(await runtime.instanceCount(f.name)))
             if let idle = try? await runtime.idleness(of: f.name) {
                 registry.makeGauge(
-                    descriptor: MetricNameDescriptor(metricName: "idle_instance", unitName: "seconds", helpText: "Instance-seconds with no request running since the function was loaded"),
+                    descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "idle_instance", unitName: "seconds", helpText: "Instance-seconds with no request running since the function was loaded"),
                     labels: [("function", f.name)]
                 ).set(idle.idleInstanceSeconds)
             }
             guard let rung = try? await runtime.rung(of: f.name) else { continue }
             for r in rung.rungs {
                 registry.makeGauge(
-                    descriptor: MetricNameDescriptor(metricName: "function_rung", unitName: "active", helpText: "1 for the rung a function runs on now, 0 for its other rungs"),
+                    descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "function_rung", unitName: "active", helpText: "1 for the rung a function runs on now, 0 for its other rungs"),
                     labels: [("function", f.name), ("backend", r.description)]
                 ).set(r == rung.current ? 1.0 : 0.0)
             }

@@ -161,7 +161,8 @@ public enum GaiaServer {
                 result = try await runtime.invoke(name, body: body, contentType: contentType)
             } catch {
                 if !(error is PlatformError) {
-                    metrics.recordInvocation(function: name, backend: "unknown", status: FunctionRuntime.status(of: error),
+                    let backend = (try? await runtime.rung(of: name))?.current.description ?? "none"
+                    metrics.recordInvocation(function: name, backend: backend, status: FunctionRuntime.status(of: error),
                                              duration: ContinuousClock.now - started, coldStart: false)
                 }
                 throw error
@@ -236,6 +237,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if case .handlerFailed(let message, let traceback) = error {
                 return Self.response(status, "handler_error", message, extra: ["traceback": traceback])
             }
+            if case .badRequest = error { return Self.response(status, "bad_request", error.description) }
             return Self.response(status, status == 504 ? "timeout" : "instance_failed", error.description)
         } catch let error as HTTPError {
             return Self.response(Int(error.status.code), "http_error", error.body ?? error.status.reasonPhrase)

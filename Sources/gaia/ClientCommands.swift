@@ -27,13 +27,19 @@ struct ServerOptions: ParsableArguments {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
         }
+        // A server that is not there fails within the connect timeout (the shared client's default
+        // keeps retrying a refused connection for 90 s); a deploy may take minutes to answer.
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .milliseconds(1500))))
         let response: HTTPClientResponse
+        let bytes: [UInt8]
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(600))
+            response = try await client.execute(request, timeout: .seconds(600))
+            bytes = Array(buffer: try await response.body.collect(upTo: 256 << 20))
+            try? await client.shutdown()
         } catch {
+            try? await client.shutdown()
             throw CLIError(description: "cannot reach the Gaia server at \(baseURL) (\(error)); start it with `gaia serve` or pass --server")
         }
-        let bytes = Array(buffer: try await response.body.collect(upTo: 256 << 20))
         let status = Int(response.status.code)
         if status >= 400 {
             let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]

@@ -73,9 +73,9 @@ struct GaiaServerTests {
             }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 let text = String(buffer: response.body)
-                #expect(text.contains(#"invocations_total{function="echo",backend="cpu-1",status="200"} 1"#), "\(text)")
-                #expect(text.contains(#"invocation_duration_seconds_count{function="echo",backend="cpu-1"} 1"#))
-                #expect(text.contains(#"instances_count{function="echo"} 1"#))
+                #expect(text.contains(#"gaia_invocations_total{function="echo",backend="cpu-1",status="200"} 1"#), "\(text)")
+                #expect(text.contains(#"gaia_invocation_duration_seconds_count{function="echo",backend="cpu-1"} 1"#))
+                #expect(text.contains(#"gaia_instances{function="echo"} 1"#))
             }
             try await client.execute(uri: "/v1/functions/echo", method: .delete) { #expect($0.status == .noContent) }
             try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: "{}")) { response in
@@ -119,6 +119,17 @@ struct GaiaServerTests {
                 #expect(response.status == .internalServerError)
                 let body = String(buffer: response.body)
                 #expect(body.contains("RuntimeError: boom") && body.contains("traceback"))
+            }
+            try await client.execute(
+                uri: "/v1/functions/faulty/invoke", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{not json")
+            ) { response in
+                #expect(response.status == .badRequest, "a body that is not the JSON its content type says is the client's error")
+                #expect(errorCode(response) == "bad_request")
+            }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"gaia_invocations_total{function="faulty",backend="cpu-1",status="500"} 1"#), "errors count under their rung")
+                #expect(!text.contains("unknown"))
             }
             try await client.execute(uri: "/v1/functions/faulty/invoke", method: .post, body: ByteBuffer(string: #"{"exit": true}"#)) { response in
                 #expect(response.status == .badGateway)

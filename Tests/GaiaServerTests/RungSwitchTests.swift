@@ -139,7 +139,7 @@ struct RungSwitchTests {
             #expect(Set(byBackend.compactMap { $0["backend"] as? String }) == ["cpu-1", "cpu-2"])
             #expect((cost?["invocations"] as? Int) == calls.count)
             let metrics = try await client.execute(uri: "/metrics", method: .get) { String(buffer: $0.body) }
-            #expect(metrics.contains(#"function_rung_active{function="matmul",backend="cpu-1"} 1"#))
+            #expect(metrics.contains(#"gaia_function_rung_active{function="matmul",backend="cpu-1"} 1"#))
         }
         await runtime.shutdown()
     }
