@@ -57,6 +57,11 @@ let package = Package(
         ),
         .target(name: "CGaiaProcess"),
         .target(
+            name: "GaiaAPI",
+            dependencies: ["GaiaCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GaiaRuntime",
             dependencies: [
                 "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax", "CGaiaProcess",
@@ -69,7 +74,7 @@ let package = Package(
         .target(
             name: "GaiaServer",
             dependencies: [
-                "GaiaRuntime", "GaiaCore", "GaiaAnalyzer", "GaiaStore",
+                "GaiaAPI", "GaiaRuntime", "GaiaCore", "GaiaAnalyzer", "GaiaStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Yams", package: "Yams"),
@@ -78,11 +83,13 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
+            resources: [.copy("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "gaia",
             dependencies: [
+                "GaiaAPI",
                 "PythonSyntax",
                 "GaiaCore",
                 "GaiaAnalyzer",
@@ -96,6 +103,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -160,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "GaiaServerTests",
             dependencies: [
-                "GaiaServer", "GaiaRuntime", "GaiaStore", "GaiaCore",
+                "GaiaAPI", "GaiaServer", "GaiaRuntime", "GaiaStore", "GaiaCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -79,20 +79,20 @@ public struct DeployRequest: Sendable {
     }
 }
 
-/// Why the platform refused a request; `status` is the HTTP status it maps to.
+/// Why the platform refused a request; `statusCode` is the HTTP status it maps to.
 public struct PlatformError: Error, CustomStringConvertible, Sendable {
     /// A machine-readable code (`not_found`, `invalid_function`, …).
     public var code: String
     /// What was wrong and what to do.
     public var message: String
     /// The HTTP status.
-    public var status: Int
+    public var statusCode: Int
 
     /// Creates an error.
     public init(_ code: String, _ message: String, status: Int) {
         self.code = code
         self.message = message
-        self.status = status
+        self.statusCode = status
     }
 
     /// The message.
@@ -377,7 +377,7 @@ public actor FunctionRuntime {
     /// The HTTP status an invocation error maps to.
     public static func status(of error: any Error) -> Int {
         switch error {
-        case let e as PlatformError: e.status
+        case let e as PlatformError: e.statusCode
         case PoolError.queueFull: 503
         case PoolError.shuttingDown: 503
         case WorkerError.timedOut: 504

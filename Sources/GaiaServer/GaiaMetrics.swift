@@ -45,7 +45,7 @@ public final class GaiaMetrics: Sendable {
     func render(runtime: FunctionRuntime) async -> String {
         for f in await runtime.functions() {
             registry.makeGauge(
-                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "instances", helpText: "Instances running or starting"),
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "instances", unitName: "", helpText: "Instances running or starting"),
                 labels: [("function", f.name)]
             ).set(Double(await runtime.instanceCount(f.name)))
             if let idle = try? await runtime.idleness(of: f.name) {

@@ -344,9 +344,13 @@ public final class GaiaDatabase: Sendable {
         try writer.write { db in try decision.insert(db) }
     }
 
-    /// A function's decisions, oldest first.
-    public func decisions(of name: String) throws -> [DecisionRecord] {
-        try writer.read { db in try DecisionRecord.filter(Column("function") == name).order(Column("id")).fetchAll(db) }
+    /// A function's decisions, oldest first: all of them, or the latest `limit` (chosen in SQL).
+    public func decisions(of name: String, limit: Int? = nil) throws -> [DecisionRecord] {
+        try writer.read { db in
+            let all = DecisionRecord.filter(Column("function") == name)
+            guard let limit else { return try all.order(Column("id")).fetchAll(db) }
+            return try all.order(Column("id").desc).limit(max(0, limit)).fetchAll(db).reversed()
+        }
     }
 
     private static func stored(_ row: Row) throws -> StoredFunction {

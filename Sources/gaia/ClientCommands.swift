@@ -1,11 +1,13 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import GaiaAPI
 import GaiaAnalyzer
 import GaiaCore
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
+import Yams
 
 /// Options every client command shares.
 struct ServerOptions: ParsableArguments {
@@ -42,22 +44,41 @@ struct ServerOptions: ParsableArguments {
         }
         let status = Int(response.status.code)
         if status >= 400 {
-            let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any]
-            let message = (object?["error"] as? [String: Any])?["message"] as? String ?? String(decoding: bytes, as: UTF8.self)
-            let traceback = (object?["error"] as? [String: Any])?["traceback"] as? String
-            throw CLIError(description: "HTTP \(status): \(message)" + (traceback.map { "\n\($0)" } ?? ""))
+            guard let error = try? APICoding.decoder().decode(APIErrorBody.self, from: Data(bytes)) else {
+                throw CLIError(description: "HTTP \(status): \(String(decoding: bytes, as: UTF8.self))")
+            }
+            throw CLIError(description: "HTTP \(status): \(error.error.message)" + (error.error.traceback.map { "\n\($0)" } ?? ""))
         }
         return (status, bytes, response.headers)
     }
+
+    /// GETs `path` and decodes the API type it answers with.
+    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
+        let body = try await send(.GET, path).body
+        do {
+            return try APICoding.decoder().decode(T.self, from: Data(body))
+        } catch {
+            throw CLIError(description: "the server's answer to GET \(path) is not a \(T.self): \(error)")
+        }
+    }
 }
 
-func printJSON(_ bytes: [UInt8]) {
-    if let object = try? JSONSerialization.jsonObject(with: Data(bytes)),
-        let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-    {
-        print(String(decoding: pretty, as: UTF8.self))
-    } else {
-        print(String(decoding: bytes, as: UTF8.self))
+/// How a read command prints: a summary for people, or the API's own types as JSON or YAML.
+enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+    case text, json, yaml
+
+    /// Prints `value` as JSON or YAML; false for `text` (the caller prints its summary).
+    func print(_ value: some Encodable) throws -> Bool {
+        switch self {
+        case .text:
+            return false
+        case .json:
+            Swift.print(String(decoding: try APICoding.encoder(pretty: true).encode(value), as: UTF8.self))
+        case .yaml:
+            // The same types and keys as the JSON the API sends.
+            Swift.print(try YAMLEncoder().encode(value), terminator: "")
+        }
+        return true
     }
 }
 
@@ -75,7 +96,7 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Requests one instance runs at once (default 1).") var concurrency: Int?
     @Option(help: "Keep-alive of idle instances: adaptive (from the function's idle-time histogram) or fixed(SECONDS), e.g. fixed(600s).") var keepAlive: String?
     @Option(help: "Pre-warm an instance before the next request is expected: on or off (default on).") var prewarm: String?
-    @Flag(help: "Print the manifest as JSON.") var json = false
+    @Option(name: .shortAndLong, help: "How to print the manifest: text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
@@ -90,27 +111,21 @@ struct DeployCommand: AsyncParsableCommand {
             files["requirements.txt"] = String(decoding: requirements, as: UTF8.self)
         }
         let functionName = name ?? ExecutionModeAnalyzer.defaultName(for: source)
-        var body: [String: Any] = ["name": functionName, "files": files]
-        if let mode { body["mode"] = mode.rawValue }
+        var body = DeployFunction(name: functionName, files: files, mode: mode, minScale: minScale, maxScale: maxScale, concurrency: concurrency)
         if let slo {
-            do { body["slo"] = try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
+            do { body.slo = try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
         }
-        if let minScale { body["min_scale"] = minScale }
-        if let maxScale { body["max_scale"] = maxScale }
-        if let concurrency { body["concurrency"] = concurrency }
         if let keepAlive {
-            do { body["keep_alive"] = try KeepAliveSettings.Mode(parsing: keepAlive).description } catch { throw CLIError(description: "--keep-alive: \(error)") }
+            do { body.keepAlive = try KeepAliveSettings.Mode(parsing: keepAlive).description } catch { throw CLIError(description: "--keep-alive: \(error)") }
         }
         if let prewarm {
             guard ["on", "off"].contains(prewarm) else { throw CLIError(description: "--prewarm: write on or off, not '\(prewarm)'") }
-            body["prewarm"] = prewarm == "on"
+            body.prewarm = prewarm == "on"
         }
-        print("deploying \(functionName) (\(files.count) file(s)) to \(server.baseURL)…")
-        let response = try await server.send(.POST, "/v1/functions", body: Array(try JSONSerialization.data(withJSONObject: body)))
-        if json {
-            printJSON(response.body)
-        } else {
-            let manifest = try FunctionManifest.fromJSON(Data(response.body))
+        if output == .text { print("deploying \(functionName) (\(files.count) file(s)) to \(server.baseURL)…") }
+        let response = try await server.send(.POST, "/v1/functions", body: Array(try APICoding.encoder().encode(body)))
+        let manifest = try FunctionManifest.fromJSON(Data(response.body))
+        if try !output.print(manifest) {
             print(AnalyzeCommand.render(manifest))
             print("invoke it: gaia invoke \(functionName) --data '{}'")
         }
@@ -148,31 +163,42 @@ struct InvokeCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\(header): \(value)\n".utf8))
             }
         }
-        printJSON(response.body)
+        // The handler's answer as it came: JSON pretty-printed, anything else verbatim.
+        if let object = try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed]),
+            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed])
+        {
+            print(String(decoding: pretty, as: UTF8.self))
+        } else {
+            print(String(decoding: response.body, as: UTF8.self))
+        }
     }
 }
 
 /// `gaia ls`.
 struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ls", abstract: "List deployed functions.")
+    @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-        let response = try await server.send(.GET, "/v1/functions")
-        let object = (try? JSONSerialization.jsonObject(with: Data(response.body))) as? [String: Any]
-        let functions = object?["functions"] as? [[String: Any]] ?? []
-        if functions.isEmpty {
+        let list = try await server.get("/v1/functions", as: FunctionList.self)
+        guard try !output.print(list) else { return }
+        if list.functions.isEmpty {
             print("no functions deployed; deploy one with `gaia deploy PATH`")
             return
         }
-        print("NAME".padding(toLength: 24, withPad: " ", startingAt: 0) + "REVISION  MODE            INSTANCES")
-        for f in functions {
-            let name = (f["name"] as? String ?? "?").padding(toLength: 24, withPad: " ", startingAt: 0)
-            let revision = String(f["revision"] as? Int ?? 0).padding(toLength: 10, withPad: " ", startingAt: 0)
-            let mode = (f["mode"] as? String ?? "?").padding(toLength: 16, withPad: " ", startingAt: 0)
-            print(name + revision + mode + String(f["instances"] as? Int ?? 0))
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count + 1), withPad: " ", startingAt: 0) }
+        print(pad("NAME", 24) + pad("REVISION", 10) + pad("MODE", 16) + pad("RUNG", 10) + "INSTANCES")
+        for f in list.functions {
+            print(pad(f.name, 24) + pad(String(f.revision), 10) + pad(f.mode.rawValue, 16) + pad(f.backend, 10) + String(f.instances))
         }
     }
+}
+
+/// What `gaia describe -o json|yaml` prints: the function and its cost, as the API sends them.
+struct DescribeOutput: Codable {
+    var function: FunctionDescription
+    var cost: CostReport
 }
 
 /// `gaia describe N`.
@@ -180,66 +206,101 @@ struct DescribeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "describe", abstract: "Show a function's rung, ladder, invocations, cost and decision history.")
     @Argument(help: "The function's name.") var name: String
-    @Flag(help: "Print the server's JSON (manifest included) instead of a summary.") var json = false
+    @Option(name: .shortAndLong, help: "text (a summary), json or yaml (the API's description and cost, manifest included).")
+    var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-        let body = try await server.send(.GET, "/v1/functions/\(name)").body
-        let costBody = try await server.send(.GET, "/v1/functions/\(name)/cost").body
-        guard !json else {
-            printJSON(body)
-            printJSON(costBody)
-            return
-        }
-        guard let f = try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any],
-            let cost = try JSONSerialization.jsonObject(with: Data(costBody)) as? [String: Any]
-        else { throw CLIError(description: "the server's answer is not a JSON object") }
-        print(Self.summary(f, cost: cost))
+        let f = try await server.get("/v1/functions/\(name)", as: FunctionDescription.self)
+        let cost = try await server.get("/v1/functions/\(name)/cost", as: CostReport.self)
+        if try !output.print(DescribeOutput(function: f, cost: cost)) { print(Self.summary(f, cost: cost)) }
     }
 
     /// The readable summary of a function's description and cost.
-    static func summary(_ f: [String: Any], cost: [String: Any]) -> String {
-        let manifest = f["manifest"] as? [String: Any] ?? [:]
-        let rung = f["rung"] as? [String: Any] ?? [:]
-        func usd(_ x: Any?) -> String { String(format: "$%.6f", (x as? Double) ?? 0) }
+    static func summary(_ f: FunctionDescription, cost: CostReport) -> String {
+        func usd(_ x: Double) -> String { String(format: "$%.6f", x) }
+        func ms(_ x: Double) -> String { String(format: "%.1f ms", x) }
+        let r = f.rung
         var lines = [
-            "\(f["name"] ?? "?")  revision \(f["revision"] ?? "?")  mode \(manifest["mode"] ?? "?")  instances \(f["instances"] ?? 0)",
-            "rung:     \(rung["current"] ?? "?") (starts on \(rung["start"] ?? "?"))  slo \(rung["slo"] ?? "?")",
+            "\(f.name)  revision \(f.revision)  mode \(f.manifest.mode.rawValue)  instances \(f.instances)",
+            "rung:     \(r.current) (starts on \(r.start))  slo \(r.slo)",
         ]
-        let ladder = (rung["ladder"] as? [[String: Any]] ?? []).map { r -> String in
-            let predicted = (r["predicted_ms"] as? Double).map { String(format: "%.1f ms", $0) } ?? "?"
-            return "\(r["backend"] ?? "?") \(predicted)\((r["measured"] as? Bool) == true ? " (measured)" : "")"
+        let ladder = r.ladder.map { rung -> String in
+            guard let predicted = rung.predictedMs else { return "\(rung.backend) not yet known" }
+            return rung.measured ? "\(rung.backend) \(ms(predicted)) measured" : "\(rung.backend) ~\(ms(predicted)) predicted"
         }
         lines.append("ladder:   " + ladder.joined(separator: ", "))
         lines.append(
-            "usage:    \(cost["invocations"] ?? 0) invocations, billed \(usd(cost["billed_usd"])) (\(usd(cost["billed_per_1000_usd"])) per 1,000); "
-                + String(format: "%.1f", (cost["instance_seconds"] as? Double) ?? 0) + " instance-seconds, provider cost \(usd(cost["provider_cost_usd"]))")
-        for r in cost["by_backend"] as? [[String: Any]] ?? [] {
+            "          (the SLO statistic on each rung: measured once it served \(ModeControllerSettings().minSamples)+ requests, else predicted "
+                + "by Amdahl's law with \(Int((r.parallelFraction * 100).rounded()))% of the work parallel, "
+                + (r.fitted ? "fitted from two measured rungs)" : "the analyzer's estimate until two rungs are measured)"))
+        lines.append(
+            "usage:    \(cost.invocations) invocations, billed \(usd(cost.billedUSD)) (\(usd(cost.billedPer1000USD)) per 1,000); "
+                + String(format: "%.1f", cost.instanceSeconds) + " instance-seconds, provider cost \(usd(cost.providerCostUSD))")
+        for b in cost.byBackend {
             lines.append(
-                "  \(r["backend"] ?? "?"): \(r["invocations"] ?? 0) invocations, mean " + String(format: "%.1f ms", (r["mean_ms"] as? Double) ?? 0)
-                    + ", billed \(usd(r["billed_usd"])), " + String(format: "%.1f", (r["instance_seconds"] as? Double) ?? 0)
-                    + " instance-s, provider \(usd(r["provider_cost_usd"]))")
+                "  \(b.backend): \(b.invocations) invocations, mean \(ms(b.meanMs)), billed \(usd(b.billedUSD)), "
+                    + String(format: "%.1f", b.instanceSeconds) + " instance-s, provider \(usd(b.providerCostUSD))")
         }
-        let decisions = f["decisions"] as? [[String: Any]] ?? []
-        lines.append(decisions.isEmpty ? "decisions: none" : "decisions:")
-        for d in decisions {
+        lines.append(f.decisions.isEmpty ? "decisions: none" : "decisions (latest \(f.decisions.count), oldest first):")
+        for d in f.decisions {
             var figures = ""
-            if let m = d["measured_ms"] as? Double { figures += String(format: " measured %.1f ms", m) }
-            if let p = d["predicted_ms"] as? Double { figures += String(format: " predicted %.1f ms", p) }
-            if let t = d["took_ms"] as? Double { figures += String(format: " (switched in %.1f ms)", t) }
-            lines.append("  \(d["at"] ?? "")  \(d["kind"] ?? "")  \(d["from"] ?? "") -> \(d["to"] ?? "")\(figures)  \(d["reason"] ?? "")")
+            if let m = d.measuredMs { figures += " measured \(ms(m))" }
+            if let p = d.predictedMs { figures += " predicted \(ms(p))" }
+            if let t = d.tookMs { figures += " (switched in \(ms(t)))" }
+            lines.append("  \(d.at.formatted(.iso8601))  \(d.kind)  \(d.from) -> \(d.to)\(figures)  \(d.reason)")
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// `gaia invocations N`.
+struct InvocationsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "invocations", abstract: "List a function's latest invocations, newest first.")
+    @Argument(help: "The function's name.") var name: String
+    @Option(help: "How many (1 to 10,000).") var limit = 20
+    @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        let list = try await server.get("/v1/functions/\(name)/invocations?limit=\(limit)", as: InvocationList.self)
+        guard try !output.print(list) else { return }
+        if list.invocations.isEmpty {
+            print("no invocations of \(name) yet; try `gaia invoke \(name)`")
+            return
+        }
+        print("AT                    REV  RUNG      STATUS  COLD  DURATION    QUEUE       COST")
+        for i in list.invocations {
+            let cells = [
+                i.at.formatted(.iso8601).padding(toLength: 22, withPad: " ", startingAt: 0),
+                String(i.revision).padding(toLength: 5, withPad: " ", startingAt: 0),
+                i.backend.padding(toLength: 10, withPad: " ", startingAt: 0),
+                String(i.status).padding(toLength: 8, withPad: " ", startingAt: 0),
+                (i.coldStart ? "yes" : "no").padding(toLength: 6, withPad: " ", startingAt: 0),
+                String(format: "%9.1f ms  %7.1f ms  $%.8f", i.durationMs, i.queueMs, i.costUSD),
+            ]
+            print(cells.joined())
+        }
+    }
+}
+
+/// What `gaia logs -o json|yaml` prints.
+struct LogsOutput: Codable {
+    var function: String
+    var logs: String
 }
 
 /// `gaia logs N`.
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a function's instance logs.")
     @Argument(help: "The function's name.") var name: String
+    @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
-    func run() async throws { print(String(decoding: try await server.send(.GET, "/v1/functions/\(name)/logs").body, as: UTF8.self)) }
+    func run() async throws {
+        let text = String(decoding: try await server.send(.GET, "/v1/functions/\(name)/logs").body, as: UTF8.self)
+        if try !output.print(LogsOutput(function: name, logs: text)) { print(text) }
+    }
 }
 
 /// `gaia rm N`.

@@ -96,7 +96,7 @@ struct FunctionRuntimeTests {
             _ = try await rt.invoke("nope", body: [], contentType: "application/json")
             Issue.record("expected not found")
         } catch let error as PlatformError {
-            #expect(error.status == 404 && error.message.contains("no function named 'nope'"))
+            #expect(error.statusCode == 404 && error.message.contains("no function named 'nope'"))
         }
     }
 

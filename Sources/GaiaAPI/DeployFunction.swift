@@ -1,0 +1,46 @@
+public import GaiaCore
+
+/// The body of `POST /v1/functions`: a function's files and the user's choices.
+public struct DeployFunction: Codable, Sendable, Equatable {
+    /// The function's name (`[a-z][a-z0-9-]*`, at most 63 characters).
+    public var name: String
+    /// Source files by relative path, as UTF-8 text (`handler.py`, `requirements.txt`, …).
+    public var files: [String: String]
+    /// A forced mode instead of the detected one.
+    public var mode: ExecutionMode?
+    /// Fewest instances kept (0 allows scale to zero).
+    public var minScale: Int?
+    /// Most instances.
+    public var maxScale: Int?
+    /// A latency objective such as `p95=300ms,window=30s,cost=0.05`.
+    public var slo: String?
+    /// Requests one instance runs at once.
+    public var concurrency: Int?
+    /// `adaptive` or `fixed(600s)`.
+    public var keepAlive: String?
+    /// Pre-warm an instance before the next request is expected.
+    public var prewarm: Bool?
+
+    enum CodingKeys: String, CodingKey {
+        case name, files, mode, slo, concurrency, prewarm
+        case keepAlive = "keep_alive"
+        case minScale = "min_scale"
+        case maxScale = "max_scale"
+    }
+
+    /// A deploy body.
+    public init(
+        name: String, files: [String: String], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
+        slo: String? = nil, concurrency: Int? = nil, keepAlive: String? = nil, prewarm: Bool? = nil
+    ) {
+        self.name = name
+        self.files = files
+        self.mode = mode
+        self.minScale = minScale
+        self.maxScale = maxScale
+        self.slo = slo
+        self.concurrency = concurrency
+        self.keepAlive = keepAlive
+        self.prewarm = prewarm
+    }
+}

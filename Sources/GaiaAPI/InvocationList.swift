@@ -1,0 +1,54 @@
+public import Foundation
+
+/// The body of `GET /v1/functions/{name}/invocations`: the latest invocations, newest first.
+public struct InvocationList: Codable, Sendable, Equatable {
+    /// One invocation as recorded.
+    public struct Item: Codable, Sendable, Equatable {
+        /// When it arrived.
+        public var at: Date
+        /// The revision that served it.
+        public var revision: Int
+        /// The rung that served it.
+        public var backend: String
+        /// Whether it waited for an instance to start.
+        public var coldStart: Bool
+        /// Arrival to answer, ms.
+        public var durationMs: Double
+        /// Arrival until an instance took it, ms.
+        public var queueMs: Double
+        /// The HTTP status it was answered with.
+        public var status: Int
+        /// Its billed cost, USD.
+        public var costUSD: Double
+
+        enum CodingKeys: String, CodingKey {
+            case at, revision, backend, status
+            case coldStart = "cold_start"
+            case durationMs = "duration_ms"
+            case queueMs = "queue_ms"
+            case costUSD = "cost_usd"
+        }
+
+        /// An invocation.
+        public init(
+            at: Date, revision: Int, backend: String, coldStart: Bool, durationMs: Double, queueMs: Double, status: Int, costUSD: Double
+        ) {
+            self.at = at
+            self.revision = revision
+            self.backend = backend
+            self.coldStart = coldStart
+            self.durationMs = durationMs
+            self.queueMs = queueMs
+            self.status = status
+            self.costUSD = costUSD
+        }
+    }
+
+    /// The invocations.
+    public var invocations: [Item]
+
+    /// A list.
+    public init(invocations: [Item]) {
+        self.invocations = invocations
+    }
+}

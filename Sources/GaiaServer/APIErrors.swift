@@ -1,0 +1,58 @@
+import Foundation
+import GaiaAPI
+public import GaiaRuntime
+public import HTTPTypes
+public import Hummingbird
+import NIOCore
+
+/// Every error the API can answer with is an `HTTPResponseError` that writes
+/// `{"error": {"code", "message", "traceback"?}}` with its own status, so Hummingbird answers
+/// it without a hand-written middleware.
+extension PlatformError: HTTPResponseError {
+    /// The HTTP status.
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: statusCode) }
+
+    /// The JSON error response.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        errorResponse(status, APIErrorBody(code: code, message: message))
+    }
+}
+
+extension PoolError: HTTPResponseError {
+    /// 503: retry shortly.
+    public var status: HTTPResponse.Status { .serviceUnavailable }
+
+    /// The JSON error response, with `Retry-After: 1`.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = errorResponse(status, APIErrorBody(code: "overloaded", message: description))
+        response.headers[.retryAfter] = "1"
+        return response
+    }
+}
+
+extension WorkerError: HTTPResponseError {
+    /// The status of the invocation records too (`FunctionRuntime.status(of:)`).
+    public var status: HTTPResponse.Status { HTTPResponse.Status(code: FunctionRuntime.status(of: self)) }
+
+    /// The JSON error response; a handler's error carries its traceback.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body: APIErrorBody
+        switch self {
+        case .handlerFailed(let message, let traceback): body = APIErrorBody(code: "handler_error", message: message, traceback: traceback)
+        case .badRequest: body = APIErrorBody(code: "bad_request", message: description)
+        case .timedOut: body = APIErrorBody(code: "timeout", message: description)
+        default: body = APIErrorBody(code: "instance_failed", message: description)
+        }
+        return errorResponse(status, body)
+    }
+}
+
+/// A JSON response of an API type.
+func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
+    let data = (try? APICoding.encoder().encode(value)).map { Array($0) } ?? Array("{}".utf8)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+private func errorResponse(_ status: HTTPResponse.Status, _ body: APIErrorBody) -> Response {
+    jsonResponse(body, status: status)
+}
