@@ -109,9 +109,19 @@ public actor InstancePool {
         let arrived = clock.now
         nextRequest += 1
         let request = nextRequest
-        let (id, cold) = try await withCheckedThrowingContinuation { continuation in
-            requests[request] = continuation
-            execute(machine.requestArrived(request))
+        let id: StateMachine.InstanceID
+        let cold: Bool
+        let actions = machine.requestArrived(request)
+        switch actions.first {
+        case .dispatch(request, let instance, let waited) where actions.count == 1:
+            (id, cold) = (instance, waited)  // a free slot: no suspension on the warm path
+        case .fail(request, let failure) where actions.count == 1:
+            throw error(for: failure)
+        default:
+            (id, cold) = try await withCheckedThrowingContinuation { continuation in
+                requests[request] = continuation
+                execute(actions)
+            }
         }
         let handedOver = clock.now
         guard let worker = workers[id] else {

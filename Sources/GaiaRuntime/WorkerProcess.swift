@@ -314,13 +314,7 @@ public actor WorkerProcess {
         defer { watchdog.cancel() }
         return try await withCheckedThrowingContinuation { continuation in
             pending[id] = continuation
-            Task {
-                do {
-                    try await transport.send(request)
-                } catch {
-                    self.failPending(id, with: error)
-                }
-            }
+            transport.send(request) { error in Task { await self.failPending(id, with: error) } }
         }
     }
 

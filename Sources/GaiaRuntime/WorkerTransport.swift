@@ -14,8 +14,9 @@ protocol WorkerTransport: Sendable {
     /// Everything the worker sends, in order; finishes when its output closes and throws
     /// `WorkerProtocolError` when it sends something malformed.
     var messages: AsyncThrowingStream<WorkerMessage, any Error> { get }
-    /// Writes bytes to the worker's input without blocking the caller's executor.
-    func send(_ bytes: [UInt8]) async throws
+    /// Writes bytes to the worker's input after earlier ones, without ever blocking the caller;
+    /// `failed` is called if its input is closed.
+    func send(_ bytes: [UInt8], failed: @escaping @Sendable (any Error) -> Void)
     /// Closes the worker's input (the shim exits when it ends).
     func closeInput()
     /// Kills the worker and what it started (SIGKILL to its process group).
@@ -27,47 +28,104 @@ protocol WorkerTransport: Sendable {
     func connected()
 }
 
-/// Writes to a worker's input on a serial queue of its own: a worker that stops reading blocks
-/// that queue, never an actor's executor.
+/// Writes to a worker's input without ever blocking the caller: what the pipe takes at once is
+/// written at once (the common case: no hop), the rest on a serial queue of the writer's own, in
+/// order. A worker that stops reading blocks that queue, never an actor's executor.
 final class FrameWriter: Sendable {
     private let fd: Int32
     private let queue: DispatchQueue
-    private let closed = StopFlag()
+    private let state = Mutex(State())
 
+    private struct State {
+        /// Writes handed to the queue and not finished: later writes must go behind them.
+        var queued = 0
+        var closed = false
+    }
+
+    /// Takes over `fd` (made non-blocking here).
     init(fd: Int32, label: String) {
         self.fd = fd
         self.queue = DispatchQueue(label: label)
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
 
-    func write(_ bytes: [UInt8]) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+    /// Writes `bytes` after every earlier write; `failed` is called (on any thread) if the
+    /// worker's input is closed.
+    func submit(_ bytes: [UInt8], failed: @escaping @Sendable (any Error) -> Void) {
+        let outcome = state.withLock { state -> Result<Int, any Error> in
+            guard !state.closed else { return .failure(WorkerError.notReady("its input is closed")) }
+            var written = 0
+            if state.queued == 0 {
+                switch Self.writeNow(fd, bytes) {
+                case .success(let n): written = n
+                case .failure(let error): return .failure(error)
+                }
+                if written == bytes.count { return .success(written) }
+            }
+            state.queued += 1
+            return .success(written)
+        }
+        switch outcome {
+        case .failure(let error): failed(error)
+        case .success(let written) where written == bytes.count: return
+        case .success(let written):
             queue.async {
-                guard !self.closed.isSet else {
-                    continuation.resume(throwing: WorkerError.notReady("its input is closed"))
-                    return
-                }
-                var offset = 0
-                while offset < bytes.count {
-                    let n = bytes.withUnsafeBytes { Glibc.write(self.fd, $0.baseAddress! + offset, $0.count - offset) }
-                    if n < 0 {
-                        if errno == EINTR { continue }
-                        continuation.resume(throwing: WorkerError.notReady("its input is closed (\(String(cString: strerror(errno))))"))
-                        return
-                    }
-                    offset += n
-                }
-                continuation.resume()
+                if case .failure(let error) = Self.writeAll(self.fd, bytes[written...]) { failed(error) }
+                self.state.withLock { $0.queued -= 1 }
             }
         }
     }
 
-    /// Closes the descriptor after the writes already queued.
-    func close() {
-        queue.async {
-            guard !self.closed.isSet else { return }
-            self.closed.set()
-            Glibc.close(self.fd)
+    /// Writes `bytes` after every earlier write and returns once they are written.
+    func write(_ bytes: [UInt8]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let once = Mutex(Optional(continuation))
+            submit(bytes) { error in once.withLock { $0.take() }?.resume(throwing: error) }
+            queue.async { once.withLock { $0.take() }?.resume() }  // after the queued part, if any
         }
+    }
+
+    /// Closes the descriptor after the writes already submitted.
+    func close() {
+        let first = state.withLock { state in
+            defer { state.closed = true }
+            return !state.closed
+        }
+        if first { queue.async { Glibc.close(self.fd) } }
+    }
+
+    /// Writes what the descriptor takes now; the count written, or the error (not EAGAIN).
+    private static func writeNow(_ fd: Int32, _ bytes: some Collection<UInt8>) -> Result<Int, any Error> {
+        let array = Array(bytes)
+        var offset = 0
+        while offset < array.count {
+            let n = array.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n >= 0 {
+                offset += n
+                continue
+            }
+            if errno == EINTR { continue }
+            if errno == EAGAIN { break }
+            return .failure(WorkerError.notReady("its input is closed (\(String(cString: strerror(errno))))"))
+        }
+        return .success(offset)
+    }
+
+    /// Writes everything, waiting with `poll` while the pipe is full.
+    private static func writeAll(_ fd: Int32, _ bytes: ArraySlice<UInt8>) -> Result<Void, any Error> {
+        var rest = bytes
+        while !rest.isEmpty {
+            switch writeNow(fd, rest) {
+            case .failure(let error): return .failure(error)
+            case .success(let n):
+                rest = rest.dropFirst(n)
+                if !rest.isEmpty {
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, -1)
+                }
+            }
+        }
+        return .success(())
     }
 }
 
@@ -156,7 +214,7 @@ final class SpawnedTransport: WorkerTransport {
         messages = readMessages(from: output.read, stop: stopReading, name: "gaia-worker-\(child.pid)-out")
     }
 
-    func send(_ bytes: [UInt8]) async throws { try await writer.write(bytes) }
+    func send(_ bytes: [UInt8], failed: @escaping @Sendable (any Error) -> Void) { writer.submit(bytes, failed: failed) }
     func closeInput() { writer.close() }
     func kill() { child.signal(SIGKILL) }
     func exitStatus() async -> Int32? { await child.exitStatus() }
@@ -213,7 +271,7 @@ final class ForkedTransport: WorkerTransport {
         self.fifoDirectory = fifos
     }
 
-    func send(_ bytes: [UInt8]) async throws { try await writer.write(bytes) }
+    func send(_ bytes: [UInt8], failed: @escaping @Sendable (any Error) -> Void) { writer.submit(bytes, failed: failed) }
     func closeInput() { writer.close() }
 
     func kill() {

@@ -25,6 +25,38 @@ public struct StoredFunction: Sendable, Equatable {
     }
 }
 
+/// One revision of a function as stored: its files' folder and manifest (JSON), and whether the
+/// function was deleted since.
+struct RevisionRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "revision"
+    var function: String
+    var number: Int
+    var deployedAt: Date
+    var sourceDirectory: String
+    /// Stored as JSON text (GRDB encodes nested Codable values so).
+    var manifest: FunctionManifest
+    var deleted = false
+
+    enum Columns {
+        static let function = Column(CodingKeys.function)
+        static let number = Column(CodingKeys.number)
+        static let deleted = Column(CodingKeys.deleted)
+    }
+
+    var stored: StoredFunction {
+        StoredFunction(name: function, revision: number, sourceDirectory: sourceDirectory, manifest: manifest, deployedAt: deployedAt)
+    }
+}
+
+/// A function's instance time on one rung, accumulated tick by tick.
+struct UsageRecord: Codable, FetchableRecord, PersistableRecord {
+    static let databaseTableName = "usage"
+    var function: String
+    var backend: String
+    var instanceSeconds: Double
+    var costUSD: Double
+}
+
 /// One invocation, as recorded for history, metrics and cost.
 public struct InvocationRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "invocation"
@@ -216,48 +248,41 @@ public final class GaiaDatabase: Sendable {
 
     /// The number the next deploy of a function gets (deleted revisions count: numbers are never reused).
     public func nextRevision(of name: String) throws -> Int {
-        try writer.read { db in
-            (try Int.fetchOne(db, sql: "SELECT MAX(number) FROM revision WHERE function = ?", arguments: [name]) ?? 0) + 1
-        }
+        try writer.read { db in try Self.lastRevision(of: name, db) + 1 }
+    }
+
+    private static func lastRevision(of name: String, _ db: Database) throws -> Int {
+        try RevisionRecord.filter(RevisionRecord.Columns.function == name)
+            .select(max(RevisionRecord.Columns.number), as: Int?.self).fetchOne(db)?.flatMap { $0 } ?? 0
     }
 
     /// Stores a new revision of a function (1 for a new name) and returns its number.
     @discardableResult
     public func deploy(name: String, manifest: FunctionManifest, sourceDirectory: String, at date: Date = Date()) throws -> Int {
-        let json = String(decoding: try JSONEncoder().encode(manifest), as: UTF8.self)
-        return try writer.write { db in
-            let last = try Int.fetchOne(db, sql: "SELECT MAX(number) FROM revision WHERE function = ?", arguments: [name]) ?? 0
-            try db.execute(
-                sql: "UPDATE revision SET deleted = 0 WHERE function = ?", arguments: [name])
-            try db.execute(
-                sql: "INSERT INTO revision (function, number, deployedAt, sourceDirectory, manifest) VALUES (?, ?, ?, ?, ?)",
-                arguments: [name, last + 1, date, sourceDirectory, json])
-            return last + 1
+        try writer.write { db in
+            let number = try Self.lastRevision(of: name, db) + 1
+            try RevisionRecord.filter(RevisionRecord.Columns.function == name).updateAll(db, RevisionRecord.Columns.deleted.set(to: false))
+            try RevisionRecord(function: name, number: number, deployedAt: date, sourceDirectory: sourceDirectory, manifest: manifest)
+                .insert(db)
+            return number
         }
     }
 
     /// The function's latest revision, if it exists and was not deleted.
     public func function(named name: String) throws -> StoredFunction? {
         try writer.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT * FROM revision WHERE function = ? AND deleted = 0 ORDER BY number DESC LIMIT 1",
-                arguments: [name]
-            ).map(Self.stored)
+            try RevisionRecord.filter(RevisionRecord.Columns.function == name && RevisionRecord.Columns.deleted == false)
+                .order(RevisionRecord.Columns.number.desc).fetchOne(db)?.stored
         }
     }
 
     /// Every live function at its latest revision, by name.
     public func functions() throws -> [StoredFunction] {
         try writer.read { db in
-            try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT r.* FROM revision r
-                    JOIN (SELECT function, MAX(number) AS number FROM revision GROUP BY function) latest
-                      ON latest.function = r.function AND latest.number = r.number
-                    WHERE r.deleted = 0 ORDER BY r.function
-                    """
-            ).map(Self.stored)
+            // The latest revision of each function (SQLite's bare column with MAX), unless deleted.
+            let latest = try RevisionRecord.select(SQL("*, MAX(number)")).group(RevisionRecord.Columns.function)
+                .order(RevisionRecord.Columns.function).fetchAll(db)
+            return latest.filter { !$0.deleted }.map(\.stored)
         }
     }
 
@@ -265,8 +290,8 @@ public final class GaiaDatabase: Sendable {
     @discardableResult
     public func delete(name: String) throws -> Bool {
         try writer.write { db in
-            try db.execute(sql: "UPDATE revision SET deleted = 1 WHERE function = ? AND deleted = 0", arguments: [name])
-            return db.changesCount > 0
+            try RevisionRecord.filter(RevisionRecord.Columns.function == name && RevisionRecord.Columns.deleted == false)
+                .updateAll(db, RevisionRecord.Columns.deleted.set(to: true)) > 0
         }
     }
 
@@ -299,13 +324,11 @@ public final class GaiaDatabase: Sendable {
         guard !usage.isEmpty else { return }
         try writer.write { db in
             for u in usage {
-                try db.execute(
-                    sql: """
-                        INSERT INTO usage (function, backend, instanceSeconds, costUSD) VALUES (?, ?, ?, ?)
-                        ON CONFLICT(function, backend) DO UPDATE SET
-                          instanceSeconds = instanceSeconds + excluded.instanceSeconds, costUSD = costUSD + excluded.costUSD
-                        """,
-                    arguments: [u.function, u.backend, u.instanceSeconds, u.costUSD])
+                // Insert, or add to the rung's running totals.
+                _ = try UsageRecord(function: u.function, backend: u.backend, instanceSeconds: u.instanceSeconds, costUSD: u.costUSD)
+                    .upsertAndFetch(db, onConflict: ["function", "backend"]) { excluded in
+                        [Column("instanceSeconds") += excluded["instanceSeconds"], Column("costUSD") += excluded["costUSD"]]
+                    }
             }
         }
     }
@@ -328,12 +351,11 @@ public final class GaiaDatabase: Sendable {
                 byBackend[backend] = RungCost(
                     backend: backend, invocations: row["n"], successful: row["ok"], billedUSD: row["cost"], meanMs: row["mean"])
             }
-            for row in try Row.fetchAll(db, sql: "SELECT backend, instanceSeconds, costUSD FROM usage WHERE function = ?", arguments: [name]) {
-                let backend: String = row["backend"]
-                var cost = byBackend[backend] ?? RungCost(backend: backend)
-                cost.instanceSeconds = row["instanceSeconds"]
-                cost.providerUSD = row["costUSD"]
-                byBackend[backend] = cost
+            for usage in try UsageRecord.filter(Column("function") == name).fetchAll(db) {
+                var cost = byBackend[usage.backend] ?? RungCost(backend: usage.backend)
+                cost.instanceSeconds = usage.instanceSeconds
+                cost.providerUSD = usage.costUSD
+                byBackend[usage.backend] = cost
             }
             return byBackend.values.sorted { $0.backend < $1.backend }
         }
@@ -351,12 +373,5 @@ public final class GaiaDatabase: Sendable {
             guard let limit else { return try all.order(Column("id")).fetchAll(db) }
             return try all.order(Column("id").desc).limit(max(0, limit)).fetchAll(db).reversed()
         }
-    }
-
-    private static func stored(_ row: Row) throws -> StoredFunction {
-        let manifest = try JSONDecoder().decode(FunctionManifest.self, from: Data((row["manifest"] as String).utf8))
-        return StoredFunction(
-            name: row["function"], revision: row["number"], sourceDirectory: row["sourceDirectory"], manifest: manifest,
-            deployedAt: row["deployedAt"])
     }
 }

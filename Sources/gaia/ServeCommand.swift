@@ -79,7 +79,9 @@ struct ServeCommand: AsyncParsableCommand {
                     let manifest = try await runtime.deploy(DeployRequest(name: folder, files: source.files))
                     logger.info("deployed example", metadata: ["function.name": "\(folder)", "mode": "\(manifest.mode)"])
                 } catch {
-                    logger.warning("example not deployed", metadata: ["function.name": "\(folder)", "error": "\(error)"])
+                    // One line in the server's log; `gaia deploy` of the same folder shows the traceback.
+                    let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+                    logger.warning("example not deployed", metadata: ["function.name": "\(folder)", "reason": "\(reason)"])
                 }
             }
         }

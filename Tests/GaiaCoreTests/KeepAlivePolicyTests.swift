@@ -49,7 +49,7 @@ struct KeepAlivePolicyTests {
 
     /// Every 5 minutes, ±5 s.
     static let periodic: [Double] = {
-        var rng = SplitMix(seed: 1)
+        var rng = SplitMix64(seed: 1)
         return stride(from: 60.0, to: day, by: 300).map { $0 + rng.uniform(-5, 5) }
     }()
 
@@ -58,7 +58,7 @@ struct KeepAlivePolicyTests {
 
     /// Poisson arrivals, 3 minutes apart on average.
     static let random: [Double] = {
-        var rng = SplitMix(seed: 7)
+        var rng = SplitMix64(seed: 7)
         var t = 0.0
         var arrivals: [Double] = []
         while t < day {
@@ -121,20 +121,6 @@ struct KeepAlivePolicyTests {
         let mode = try? KeepAliveSettings.Mode(parsing: text)
         #expect(mode?.description ?? "" == shown)
     }
-}
-
-/// A small deterministic generator for the sequences.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ a: Double, _ b: Double) -> Double { a + (b - a) * Double(next() >> 11) / Double(1 << 53) }
 }
 
 #if canImport(Glibc)
