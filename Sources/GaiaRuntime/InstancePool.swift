@@ -68,8 +68,11 @@ public actor InstancePool {
     private var nextRequest = 0
     /// Why a start failed, while its failure is being applied.
     private var startErrors: [StateMachine.InstanceID: any Error] = [:]
+    /// Starts a `scale(to:)` caller will wait for, and how those that already ended went.
+    private var awaitedStarts: Set<StateMachine.InstanceID> = []
+    private var startOutcomes: [StateMachine.InstanceID: Result<Void, any Error>] = [:]
     /// `scale(to:)` callers waiting for the starts they asked for.
-    private var startWaiters: [StateMachine.InstanceID: [CheckedContinuation<Void, any Error>]] = [:]
+    private var startWaiters: [StateMachine.InstanceID: CheckedContinuation<Result<Void, any Error>, Never>] = [:]
     /// Starts and stops in flight: `shutdown()` returns only once every one has finished.
     private var chores: [Int: Task<Void, Never>] = [:]
     private var nextChore = 0
@@ -147,20 +150,21 @@ public actor InstancePool {
     /// returns once the instances it started are ready, throwing the first start's error.
     public func scale(to desired: Int) async throws {
         let actions = machine.scale(to: desired)
+        let starts = actions.compactMap { action -> StateMachine.InstanceID? in
+            if case .startInstance(let id) = action { id } else { nil }
+        }
+        awaitedStarts.formUnion(starts)  // before any start can end: its outcome is kept for us
         for stop in execute(actions) { await stop.value }
         var firstError: (any Error)?
-        for case .startInstance(let id) in actions {
-            do {
-                try await withCheckedThrowingContinuation { continuation in
-                    if workers[id] == nil && !machine.starting.contains(id) && machine.freeSlots[id] != nil {
-                        continuation.resume()  // already started
-                    } else {
-                        startWaiters[id, default: []].append(continuation)
-                    }
-                }
-            } catch {
-                firstError = firstError ?? error
+        for id in starts {
+            let outcome: Result<Void, any Error>
+            if let ended = startOutcomes.removeValue(forKey: id) {
+                outcome = ended
+            } else {
+                outcome = await withCheckedContinuation { startWaiters[id] = $0 }
             }
+            awaitedStarts.remove(id)
+            if case .failure(let error) = outcome { firstError = firstError ?? error }
         }
         if let firstError { throw firstError }
     }
@@ -260,7 +264,7 @@ public actor InstancePool {
 
     private func started(_ id: StateMachine.InstanceID, _ worker: WorkerProcess) {
         execute(machine.instanceStarted(id))
-        for waiter in startWaiters.removeValue(forKey: id) ?? [] { waiter.resume() }
+        startEnded(id, .success(()))
         guard machine.freeSlots[id] != nil else { return }
         // Notice a worker that dies between requests, so it is replaced rather than handed work.
         chore {
@@ -279,7 +283,16 @@ public actor InstancePool {
         startErrors[id] = error
         execute(machine.instanceStartFailed(id))
         startErrors.removeValue(forKey: id)
-        for waiter in startWaiters.removeValue(forKey: id) ?? [] { waiter.resume(throwing: error) }
+        startEnded(id, .failure(error))
+    }
+
+    /// Hands a start's outcome to the `scale(to:)` call waiting for it, or keeps it for that call.
+    private func startEnded(_ id: StateMachine.InstanceID, _ outcome: Result<Void, any Error>) {
+        if let waiter = startWaiters.removeValue(forKey: id) {
+            waiter.resume(returning: outcome)
+        } else if awaitedStarts.contains(id) {
+            startOutcomes[id] = outcome
+        }
     }
 
     private func error(for failure: StateMachine.Failure) -> any Error {

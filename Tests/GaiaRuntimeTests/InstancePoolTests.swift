@@ -102,6 +102,34 @@ struct InstancePoolTests {
         await p.shutdown()
     }
 
+    /// A later instance that is ready before an earlier one is still seen as started (a race
+    /// that once left `scale(to:)` waiting for ever).
+    @Test func scalingUpReturnsWhenInstancesBecomeReadyOutOfOrder() async throws {
+        let python = try #require(WorkerProcessTests.python)
+        let dir = try #require(Bundle.module.path(forResource: "delayed_init", ofType: nil, inDirectory: "Fixtures"))
+        let logs = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-pool-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        var settings = PoolSettings()
+        settings.maxScale = 3
+        let p = InstancePool(backend: .cpu(cores: 1), settings: settings) { id, backend in
+            WorkerConfiguration(
+                python: python, functionDirectory: dir, functionName: "delayed_init", backend: backend, logPath: "\(logs)/instance-\(id).log",
+                environment: ["GAIA_TEST_INIT_DELAY": id == 1 ? "0.6" : "0"])
+        }
+        let returned = StopFlag()
+        let scaling = Task {
+            try await p.scale(to: 3)
+            returned.set()
+        }
+        let deadline = ContinuousClock.now + .seconds(20)
+        while !returned.isSet && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(returned.isSet, "scale(to:) returns once every instance it started is ready")
+        if returned.isSet { try await scaling.value }
+        #expect(await p.instanceCount == 3)
+        #expect(await p.pids.count == 3, "all three are running")
+        await p.shutdown()
+    }
+
     @Test func requestsQueuedBehindAFailingColdStartFailToo() async throws {
         let p = try pool("slow_broken_init", maxScale: 1)
         let first = Task { try await p.invoke(Array("{}".utf8), contentType: "application/json") }
