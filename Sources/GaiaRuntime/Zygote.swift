@@ -156,13 +156,12 @@ public actor Zygote {
         for generation in all { _ = await generation.child.exitStatus() }
     }
 
-    /// Closes a zygote's input: it stops forking, reaps its children as they end and then exits.
+    /// Closes a zygote's input: it answers the forks already asked of it (they were written before
+    /// the close), forks no more, reaps its children as they end and then exits.
     private func retire(_ generation: Generation) {
         if current === generation { current = nil }
         retired[generation.id] = generation
         generation.writer.close()
-        for (_, continuation) in generation.pendingForks { continuation.resume(throwing: ZygoteGone.gone) }
-        generation.pendingForks = [:]
     }
 
     /// The running zygote, started if none runs (concurrent callers wait for one start).

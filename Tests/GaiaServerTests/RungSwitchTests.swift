@@ -80,25 +80,41 @@ struct RungSwitchTests {
 
     static func median(_ values: [Double]) -> Double { SLO.Statistic.p50.of(values) ?? .nan }
 
-    /// The median latency of matmul (n = 2048) on `cores` cores of this machine, from a worker
-    /// pinned like an instance on that rung: the SLO is derived from what this machine does.
-    static func matmulMedian(cores: Int, python: String) async throws -> Double {
+    /// The median latency of matmul (n = 2048) on one and on two cores of this machine, from two
+    /// workers pinned like instances on `cpu-1` and `cpu-2`, measured in alternation (so a passing
+    /// disturbance touches both), and again, up to three times, while two cores are not clearly
+    /// faster: the SLO is derived from what this machine does.
+    static func matmulMedians(python: String) async throws -> (one: Double, two: Double) {
         let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("examples/matmul").path
-        let backend = Backend.cpu(cores: cores)
-        let worker = WorkerProcess(configuration: WorkerConfiguration(
-            python: python, functionDirectory: examples, functionName: "matmul", backend: backend,
-            cpus: Machine.discover().cores(forInstance: 1, on: backend),
-            logPath: FileManager.default.temporaryDirectory.appendingPathComponent("gaia-matmul-\(cores)-\(UUID().uuidString).log").path))
-        try await worker.start()
-        var latencies: [Double] = []
-        for _ in 0..<7 {
-            let start = ContinuousClock.now
-            _ = try await worker.invoke(Array(#"{"n": 2048}"#.utf8), contentType: "application/json")
-            latencies.append((ContinuousClock.now - start).inMilliseconds)
+        func worker(_ cores: Int) -> WorkerProcess {
+            let backend = Backend.cpu(cores: cores)
+            return WorkerProcess(configuration: WorkerConfiguration(
+                python: python, functionDirectory: examples, functionName: "matmul", backend: backend,
+                cpus: Machine.discover().cores(forInstance: 1, on: backend),
+                logPath: FileManager.default.temporaryDirectory.appendingPathComponent("gaia-matmul-\(cores)-\(UUID().uuidString).log").path))
         }
-        await worker.terminate()
-        return median(Array(latencies.dropFirst(2)))
+        let workers = [worker(1), worker(2)]
+        for w in workers { try await w.start() }
+        func time(_ w: WorkerProcess) async throws -> Double {
+            let start = ContinuousClock.now
+            _ = try await w.invoke(Array(#"{"n": 2048}"#.utf8), contentType: "application/json")
+            return (ContinuousClock.now - start).inMilliseconds
+        }
+        for w in workers { _ = try await time(w) }  // warm-up
+        var medians = (one: Double.nan, two: Double.nan)
+        for _ in 0..<3 {
+            var one: [Double] = []
+            var two: [Double] = []
+            for _ in 0..<5 {
+                one.append(try await time(workers[0]))
+                two.append(try await time(workers[1]))
+            }
+            medians = (median(one), median(two))
+            if medians.two < medians.one * 0.9 { break }
+        }
+        for w in workers { await w.terminate() }
+        return medians
     }
 
     @Test(arguments: [true, false])
@@ -114,8 +130,7 @@ struct RungSwitchTests {
         // The SLO sits between what one and two cores do here (their geometric mean), so one core
         // misses it and two cores meet it on any machine, however fast or slow.
         let python = try #require(GaiaServerTests.python)
-        let one = try await Self.matmulMedian(cores: 1, python: python)
-        let two = try await Self.matmulMedian(cores: 2, python: python)
+        let (one, two) = try await Self.matmulMedians(python: python)
         let slo = (one * two).squareRoot().rounded()
         print("matmul here: one core \(one) ms, two cores \(two) ms; SLO p50=\(Int(slo))ms")
         try #require(two < one * 0.9, "two cores must be measurably faster than one for this test")

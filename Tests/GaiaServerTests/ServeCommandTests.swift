@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import GaiaAPI
+import GaiaRuntime
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The README's run command as a new user runs it: the built `gaia` binary, `serve --examples
+/// examples`, with none of the optional Python frameworks importable. It must answer within 5 s,
+/// serve every example but minilm, and say why minilm is not deployed; and the CLI must fail fast
+/// when no server listens.
+@Suite(.serialized)
+struct ServeCommandTests {
+    /// `gaia`, built beside this test bundle.
+    static var gaia: String? {
+        let tests = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+        let path = tests.deletingLastPathComponent().appendingPathComponent("gaia").path
+        return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+    }
+
+    static var repository: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }
+
+    /// A folder of modules that raise ImportError, put first on PYTHONPATH: as if onnxruntime,
+    /// torch and transformers were not installed.
+    static func shadowedFrameworks() throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-shadow-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for module in ["onnxruntime", "torch", "transformers"] {
+            try "raise ImportError(\"\(module): not installed (test)\")\n".write(toFile: "\(dir)/\(module).py", atomically: true, encoding: .utf8)
+        }
+        return dir
+    }
+
+    /// A port nothing listens on now.
+    static func freePort() -> Int { Int.random(in: 20_000..<40_000) }
+
+    func get(_ url: String) async throws -> (status: Int, body: [UInt8]) {
+        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+        return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 1 << 20)))
+    }
+
+    @Test func theReadmesRunCommandAnswersWithinFiveSecondsWithoutOptionalFrameworks() async throws {
+        guard let gaia = Self.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests (run `swift build` first)")
+            return
+        }
+        let python = try #require(GaiaServerTests.python)
+        guard PythonInterpreter.canImport(["numpy"], python: python) else {
+            print("SKIPPED: numpy is not installed for python3; the examples need it")
+            return
+        }
+        let port = Self.freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-serve-\(UUID().uuidString)").path
+        let log = data + ".log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: gaia)
+        server.arguments = ["serve", "--examples", Self.repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = try Self.shadowedFrameworks()
+        server.environment = environment
+        server.standardOutput = FileHandle(forWritingAtPath: log)
+        server.standardError = FileHandle(forWritingAtPath: log)
+        let started = ContinuousClock.now
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        var up = false
+        while !up && ContinuousClock.now - started < .seconds(5) {
+            up = (try? await get("http://127.0.0.1:\(port)/healthz").status) == 200
+            if !up { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        let text = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+        try #require(up, "gaia serve did not answer /healthz within 5 s of starting; its log:\n\(text())")
+        print("gaia serve --examples answered after \(ContinuousClock.now - started)")
+        let list = try APICoding.decoder().decode(FunctionList.self, from: Data(try await get("http://127.0.0.1:\(port)/v1/functions").body))
+        #expect(list.functions.map(\.name) == ["echo", "idle", "matmul"])
+        for name in ["echo", "idle", "matmul"] {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions/\(name)/invoke")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: name == "idle" ? #"{"seconds": 0.01}"# : #"{"n": 64}"#))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            #expect(response.status.code == 200, "\(name) answers")
+        }
+        #expect(text().contains("function.name=minilm") && text().contains("ImportError"), "minilm's absence is explained:\n\(text())")
+        kill(server.processIdentifier, SIGTERM)
+        let stopping = ContinuousClock.now
+        while server.isRunning && ContinuousClock.now - stopping < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!server.isRunning, "SIGTERM stops it gracefully")
+    }
+
+    @Test func theCLIFailsFastWhenNoServerListens() throws {
+        guard let gaia = Self.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests")
+            return
+        }
+        let client = Process()
+        client.executableURL = URL(fileURLWithPath: gaia)
+        client.arguments = ["ls", "--server", "http://127.0.0.1:\(Self.freePort())"]
+        let output = Pipe()
+        client.standardError = output
+        client.standardOutput = FileHandle.nullDevice
+        let started = ContinuousClock.now
+        try client.run()
+        let message = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        client.waitUntilExit()
+        #expect(ContinuousClock.now - started < .seconds(2), "failed after \(ContinuousClock.now - started)")
+        #expect(client.terminationStatus != 0 && message.contains("cannot reach the Gaia server"), "\(message)")
+    }
+}
