@@ -53,7 +53,7 @@ public struct Autoscaler: Sendable {
 
     /// Records the concurrency (requests in flight plus queued) observed at `now`.
     public mutating func record(concurrency: Double, at now: ContinuousClock.Instant) {
-        samples.append((now, concurrency))
+        samples.append((now, concurrency.isFinite ? min(max(concurrency, 0), 1e9) : 0))
         let horizon = max(settings.stableWindow, settings.panicWindow)
         while let first = samples.first, now - first.at > horizon { samples.removeFirst() }
     }
@@ -102,8 +102,8 @@ public struct Autoscaler: Sendable {
 
         // Rate limits.
         if current > 0 {
-            let up = Int((Double(current) * s.maxScaleUpRate).rounded(.up))
-            let down = Int((Double(current) / s.maxScaleDownRate).rounded(.down))
+            let up = Self.count((Double(current) * s.maxScaleUpRate).rounded(.up))
+            let down = Self.count((Double(current) / s.maxScaleDownRate).rounded(.down))
             if desired > up {
                 desired = up
                 reason += ", capped at \(up) by the scale-up rate"
@@ -121,7 +121,13 @@ public struct Autoscaler: Sendable {
 
     /// Instances needed for a concurrency; the tolerance keeps 0.7 / 0.7 at 1, not 2.
     private func instances(for concurrency: Double) -> Int {
-        max(0, Int((concurrency / settings.targetConcurrency - 1e-9).rounded(.up)))
+        Self.count((concurrency / max(settings.targetConcurrency, 1e-6) - 1e-9).rounded(.up))
+    }
+
+    /// An instance count from a computed figure, clamped to `[0, 1e9]` (NaN is 0): never traps,
+    /// whatever the settings.
+    private static func count(_ x: Double) -> Int {
+        x.isNaN ? 0 : Int(min(max(x, 0), 1e9))
     }
 
     private func fmt(_ value: Double) -> String {

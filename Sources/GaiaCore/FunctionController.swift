@@ -58,7 +58,7 @@ public struct FunctionController: Sendable {
     ) {
         let ms = milliseconds.isFinite ? max(0, min(milliseconds, 1e9)) : 0
         finished.append(Invocation(
-            arrived: arrived, ended: arrived.advanced(by: .microseconds(Int64(ms * 1000))), milliseconds: ms, backend: backend,
+            arrived: arrived, ended: arrived.advanced(by: .clamped(milliseconds: ms)), milliseconds: ms, backend: backend,
             warmAndSuccessful: warmAndSuccessful))
     }
 

@@ -13,7 +13,7 @@ public struct KeepAliveSettings: Sendable, Hashable, Codable {
         public var description: String {
             switch self {
             case .adaptive: "adaptive"
-            case .fixed(let s): "fixed(\(s == s.rounded() ? String(Int(s)) : String(s))s)"
+            case .fixed(let s): "fixed(\(s == s.rounded() ? Int(exactly: s).map(String.init) ?? String(s) : String(s))s)"
             }
         }
 
@@ -42,7 +42,20 @@ public struct KeepAliveSettings: Sendable, Hashable, Codable {
             guard let n = Double(body), n >= 0, n.isFinite else {
                 throw KeepAliveError(description: "'\(text)' is not a keep-alive: write adaptive or fixed(SECONDS), e.g. fixed(600s) or fixed(10m)")
             }
+            guard n * scale <= Self.maxSeconds else {
+                throw KeepAliveError(description: "'\(text)' is longer than 30 days, the longest keep-alive")
+            }
             self = .fixed(seconds: n * scale)
+        }
+
+        /// The longest fixed keep-alive: 30 days.
+        public static let maxSeconds = 30 * 86_400.0
+
+        /// For a value read from the store or built in code: the fixed keep-alive as a duration,
+        /// clamped so that no number traps.
+        var fixedDuration: Duration? {
+            if case .fixed(let seconds) = self { return .clamped(seconds: min(seconds, Self.maxSeconds)) }
+            return nil
         }
     }
 
@@ -163,8 +176,8 @@ public struct KeepAlivePolicy: Sendable, Hashable {
 
     private func computeWindows() -> KeepAliveWindows {
         let s = settings
-        if case .fixed(let seconds) = s.mode {
-            return KeepAliveWindows(prewarm: .zero, keepAlive: .milliseconds(Int64(seconds * 1000)), reason: "fixed keep-alive")
+        if let keepAlive = s.mode.fixedDuration {
+            return KeepAliveWindows(prewarm: .zero, keepAlive: keepAlive, reason: "fixed keep-alive")
         }
         guard history >= s.minHistory else {
             return KeepAliveWindows(prewarm: .zero, keepAlive: s.fallback, reason: "\(history) idle times, too few: fixed \(s.fallback)")
@@ -177,7 +190,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         let tail = p99 * (1 + s.margin) + s.bucket.seconds  // the whole bucket holding the 99th percentile
         let prewarm = s.prewarm && head >= s.minPrewarm.seconds ? head : 0
         return KeepAliveWindows(
-            prewarm: .milliseconds(Int64(prewarm * 1000)), keepAlive: max(.milliseconds(Int64((tail - prewarm) * 1000)), s.minKeepAlive),
+            prewarm: .clamped(seconds: prewarm), keepAlive: max(.clamped(seconds: tail - prewarm), s.minKeepAlive),
             reason: "idle-time histogram of \(history): 5th percentile \(Int(p5)) s, 99th \(Int(p99)) s")
     }
 

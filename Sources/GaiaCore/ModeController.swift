@@ -52,13 +52,13 @@ public struct ModeController: Sendable {
         self.current = start
         self.model = model
         self.since = now
-        let sloWindow = Duration.milliseconds(Int((self.slo.windowSeconds ?? 0) * 1000))
+        let sloWindow = Duration.clamped(seconds: self.slo.windowSeconds ?? 0)
         self.window = LatencyWindow(horizon: max(settings.window, settings.demotionWindow, sloWindow))
     }
 
     /// The window the SLO statistic is computed over.
     public var sloWindow: Duration {
-        slo.windowSeconds.map { .milliseconds(Int($0 * 1000)) } ?? settings.window
+        slo.windowSeconds.map { .clamped(seconds: $0) } ?? settings.window
     }
 
     /// Records one successful warm invocation (cold starts and failures are not latency of a rung).
@@ -162,6 +162,6 @@ public struct ModeController: Sendable {
     }
 
     private func ms(_ x: Double) -> String {
-        x >= 100 ? "\(Int(x.rounded())) ms" : "\((x * 10).rounded() / 10) ms"
+        x >= 100 ? (Int(exactly: x.rounded()).map { "\($0) ms" } ?? "\(x) ms") : "\((x * 10).rounded() / 10) ms"
     }
 }

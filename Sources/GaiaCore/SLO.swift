@@ -51,7 +51,7 @@ public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
                 guard ms >= 1000 else { throw SLOError("window '\(kv[1])' is under one second: write e.g. window=30s") }
                 windowSeconds = ms / 1000
             case ("cost", 2):
-                guard let usd = Double(kv[1].hasPrefix("$") ? String(kv[1].dropFirst()) : kv[1]), usd > 0, usd.isFinite else {
+                guard let usd = Double(kv[1].hasPrefix("$") ? String(kv[1].dropFirst()) : kv[1]), usd > 0, usd <= 1e9 else {
                     throw SLOError("cost '\(kv[1])' is not an amount: write e.g. cost=0.05 (USD per 1,000 invocations)")
                 }
                 maxCostPerThousand = usd
@@ -73,8 +73,14 @@ public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
         guard let number = Double(value), number > 0, number.isFinite else {
             throw SLOError("'\(text)' is not a latency: write e.g. 300ms or 1.5s")
         }
+        guard number * scale <= maxMilliseconds else {
+            throw SLOError("'\(text)' is longer than a day, the most an SLO latency or window may be")
+        }
         return number * scale
     }
+
+    /// The longest latency threshold or window an SLO may state: one day.
+    public static let maxMilliseconds = 86_400_000.0
 
     /// `p95=300ms`, with `,window=60s` and `,cost=0.05` when set.
     public var description: String {
@@ -84,7 +90,10 @@ public struct SLO: Sendable, Hashable, Codable, CustomStringConvertible {
         return text
     }
 
-    private static func trim(_ x: Double) -> String { x == x.rounded() ? String(Int(x)) : String(x) }
+    private static func trim(_ x: Double) -> String {
+        guard x == x.rounded(), let whole = Int(exactly: x) else { return String(x) }
+        return String(whole)
+    }
 }
 
 /// A malformed SLO.

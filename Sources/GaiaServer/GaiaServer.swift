@@ -178,7 +178,7 @@ struct FunctionRoutes {
         }
         metrics.recordInvocation(function: name, backend: result.backend.description, status: 200,
                                  duration: ContinuousClock.now - started, coldStart: result.outcome.coldStart,
-                                 coldStartWait: .microseconds(Int64(result.outcome.queueMilliseconds * 1000)))
+                                 coldStartWait: .clamped(milliseconds: result.outcome.queueMilliseconds))
         var headers: HTTPFields = [.contentType: result.outcome.response.contentType]
         headers[HTTPField.Name("Gaia-Backend")!] = result.backend.description
         headers[HTTPField.Name("Gaia-Cold-Start")!] = result.outcome.coldStart ? "true" : "false"

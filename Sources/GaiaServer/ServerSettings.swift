@@ -117,21 +117,21 @@ public struct ServerSettings: Sendable {
         if let p = file.pool {
             runtime.pool.maxScale = p.maxScale ?? runtime.pool.maxScale
             runtime.pool.queueLimit = p.queueLimit ?? runtime.pool.queueLimit
-            if let s = p.invocationTimeoutSeconds { runtime.pool.invocationTimeout = .milliseconds(Int64(s * 1000)) }
-            if let s = p.startTimeoutSeconds { runtime.pool.startTimeout = .milliseconds(Int64(s * 1000)) }
+            if let s = p.invocationTimeoutSeconds { runtime.pool.invocationTimeout = .clamped(seconds: s) }
+            if let s = p.startTimeoutSeconds { runtime.pool.startTimeout = .clamped(seconds: s) }
             runtime.pool.instanceConcurrency = p.instanceConcurrency ?? runtime.pool.instanceConcurrency
         }
         if let a = file.autoscaler {
             runtime.autoscaler.targetConcurrency = a.targetConcurrency ?? runtime.autoscaler.targetConcurrency
-            if let s = a.stableWindowSeconds { runtime.autoscaler.stableWindow = .milliseconds(Int64(s * 1000)) }
-            if let s = a.panicWindowSeconds { runtime.autoscaler.panicWindow = .milliseconds(Int64(s * 1000)) }
+            if let s = a.stableWindowSeconds { runtime.autoscaler.stableWindow = .clamped(seconds: s) }
+            if let s = a.panicWindowSeconds { runtime.autoscaler.panicWindow = .clamped(seconds: s) }
             runtime.autoscaler.panicThreshold = a.panicThreshold ?? runtime.autoscaler.panicThreshold
             runtime.autoscaler.minScale = a.minScale ?? runtime.autoscaler.minScale
             runtime.autoscaler.maxScale = a.maxScale ?? runtime.autoscaler.maxScale
-            if let s = a.keepAliveSeconds { runtime.keepAlive.useDefaultKeepAlive(.milliseconds(Int64(s * 1000))) }
+            if let s = a.keepAliveSeconds { runtime.keepAlive.useDefaultKeepAlive(.clamped(seconds: s)) }
         }
         if let c = file.controller {
-            let seconds = { (s: Double) in Duration.milliseconds(Int64(s * 1000)) }
+            let seconds = { (s: Double) in Duration.clamped(seconds: s) }
             if let s = c.windowSeconds { runtime.controller.window = seconds(s) }
             if let s = c.cooldownSeconds { runtime.controller.cooldown = seconds(s) }
             if let s = c.demotionWindowSeconds { runtime.controller.demotionWindow = seconds(s) }

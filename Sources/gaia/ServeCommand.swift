@@ -90,7 +90,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
             logger: logger)
         let group = ServiceGroup(
-            services: [app, ControlLoop(runtime: runtime, interval: .milliseconds(Int(settings.tickSeconds * 1000)))],
+            services: [app, ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds)))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         logger.info("gaia serving", metadata: ["address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)"])
         try await group.run()

@@ -23,6 +23,24 @@ struct WorkerProcessTests {
         try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
     }
 
+    /// A function that writes its own frames to the protocol (untrusted code may): a malformed
+    /// header, or an id no integer can hold, fails that instance with a clear error; nothing traps.
+    @Test(arguments: [true, false])
+    func aMalformedFrameFailsTheInstanceClearly(garbage: Bool) async throws {
+        let w = try worker("malformed")
+        try await w.start()
+        let pid = await w.pid
+        do {
+            _ = try await w.invoke(try json(["garbage": garbage]), contentType: "application/json")
+            Issue.record("a malformed frame must fail the invocation")
+        } catch WorkerError.protocolViolation(let what) {
+            #expect(what.contains("broke the protocol") && what.contains(garbage ? "not a JSON object" : "'id'"), "\(what)")
+        }
+        await w.waitUntilEnded()
+        #expect(await !w.isAlive)
+        #expect(!Zygote.processExists(pid), "the instance was killed and reaped")
+    }
+
     @Test func echoesJSONBytesAndTextAfterInit() async throws {
         let w = try worker("echo")
         try await w.start()
