@@ -92,6 +92,11 @@ struct ServeCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             services: [app, ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds)))],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        if !["127.0.0.1", "::1", "localhost"].contains(host) && !host.hasPrefix("127.") {
+            logger.warning(
+                "listening beyond this machine: anyone who can reach this address can deploy and run code here (the API has no authentication yet); use --host 127.0.0.1 unless that is what you want",
+                metadata: ["host": "\(host)"])
+        }
         logger.info("gaia serving", metadata: ["address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)"])
         try await group.run()
     }
