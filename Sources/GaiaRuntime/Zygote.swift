@@ -75,9 +75,6 @@ public actor Zygote {
     /// Modules the running zygote preloaded (nil while none runs).
     public var preloaded: [String]? { current?.preloaded }
 
-    /// Process ids of zygotes replaced by a newer one and still reaping their children.
-    public var retiredPIDs: [Int32] { retired.values.map(\.child.pid) }
-
     /// Adds modules to preload. A running zygote that lacks one of them (and has not already failed
     /// to import it) is retired at once, without waiting for it: the next fork starts a new one.
     public func want(_ modules: [String]) {
