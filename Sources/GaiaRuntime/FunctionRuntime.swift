@@ -567,13 +567,27 @@ public actor FunctionRuntime {
             fitted: c.model.fitted)
     }
 
-    /// Writes the invocation records gathered since the last tick.
+    /// Writes the invocation records gathered since the last tick. A write that fails is logged
+    /// and its records are kept for the next flush (at most `maxPendingRecords`; the oldest beyond
+    /// that are dropped, and the count is logged), never silently lost.
     public func flushRecords() {
         guard !pendingRecords.isEmpty else { return }
         let batch = pendingRecords
         pendingRecords = []
-        try? database.record(batch)
+        do {
+            try database.record(batch)
+        } catch {
+            pendingRecords = batch + pendingRecords
+            let excess = pendingRecords.count - Self.maxPendingRecords
+            if excess > 0 { pendingRecords.removeFirst(excess) }
+            logger.error(
+                "invocation records not written; kept for the next attempt",
+                metadata: ["records.pending": "\(pendingRecords.count)", "records.dropped": "\(max(0, excess))", "error": "\(error)"])
+        }
     }
+
+    /// Most invocation records kept in memory while the database refuses writes.
+    static let maxPendingRecords = 100_000
 
     /// Stops every instance (draining pools' too) and writes pending records.
     public func shutdown() async {

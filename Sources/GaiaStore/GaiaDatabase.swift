@@ -179,9 +179,10 @@ public final class GaiaDatabase: Sendable {
     /// The connection (a queue on disk, or in memory for tests).
     public let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the database at `path`.
+    /// Opens (creating if needed) the database at `path`, in WAL mode (a `DatabasePool`): a
+    /// committed write survives the process being killed, and reads never wait for writes.
     public convenience init(path: String) throws {
-        try self.init(try DatabaseQueue(path: path))
+        try self.init(try DatabasePool(path: path))
     }
 
     /// An empty in-memory database.

@@ -90,7 +90,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
             logger: logger)
         let group = ServiceGroup(
-            services: [app, ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds)))],
+            // Shut down in reverse order: the HTTP server first (it stops accepting and lets the
+            // requests in flight finish), then the control loop, which stops every instance.
+            services: [ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds))), app],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         if !["127.0.0.1", "::1", "localhost"].contains(host) && !host.hasPrefix("127.") {
             logger.warning(

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import GaiaAPI
-import GaiaRuntime
+@testable import GaiaRuntime
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -90,6 +90,67 @@ struct ServeCommandTests {
         let stopping = ContinuousClock.now
         while server.isRunning && ContinuousClock.now - stopping < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!server.isRunning, "SIGTERM stops it gracefully")
+    }
+
+    /// SIGTERM with a request in flight: the server stops accepting, the request completes, then
+    /// the instances stop and the process exits; no worker process is left.
+    @Test func sigtermLetsTheRequestsInFlightFinish() async throws {
+        guard let gaia = Self.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests")
+            return
+        }
+        let port = Self.freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-term-\(UUID().uuidString)").path
+        let log = data + ".log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: gaia)
+        server.arguments = ["serve", "--examples", Self.repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = try Self.shadowedFrameworks()
+        server.environment = environment
+        server.standardOutput = FileHandle(forWritingAtPath: log)
+        server.standardError = FileHandle(forWritingAtPath: log)
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let started = ContinuousClock.now
+        while (try? await get("http://127.0.0.1:\(port)/healthz").status) != 200 {
+            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions/idle/invoke")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"seconds": 1.5}"#))
+        let inFlight = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code }
+        try await Task.sleep(for: .milliseconds(400))  // the request is running on its instance
+        let workers = Self.descendants(of: server.processIdentifier)
+        kill(server.processIdentifier, SIGTERM)
+        #expect(try await inFlight.value == 200, "the request in flight completes")
+        let stopping = ContinuousClock.now
+        while server.isRunning && ContinuousClock.now - stopping < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!server.isRunning, "then the server exits")
+        #expect(!workers.isEmpty && workers.allSatisfy { !Zygote.processExists($0) }, "no worker process is left: \(workers)")
+    }
+
+    /// Every process below `pid` (fork server, workers, forked instances), read from /proc.
+    static func descendants(of pid: Int32) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        var parent: [Int32: Int32] = [:]
+        for process in entries.compactMap(Int32.init) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
+                let ppid = stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap({ Int32($0) })
+            else { continue }
+            parent[process] = ppid
+        }
+        return parent.keys.filter { process in
+            var p = parent[process]
+            while let current = p, current > 1 {
+                if current == pid { return true }
+                p = parent[current]
+            }
+            return false
+        }
     }
 
     @Test func theCLIFailsFastWhenNoServerListens() throws {
