@@ -262,10 +262,5 @@ public actor Zygote {
     }
 
     /// Whether `pid` is a live (not zombie) process.
-    static func processExists(_ pid: Int32) -> Bool {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8) else { return false }
-        guard let close = stat.lastIndex(of: ")") else { return false }
-        let state = stat[stat.index(after: close)...].split(separator: " ").first
-        return state != "Z" && state != "X"
-    }
+    static func processExists(_ pid: Int32) -> Bool { ProcessStatus(of: pid)?.isLive ?? false }
 }

@@ -12,14 +12,7 @@ struct ProcessLifecycleTests {
     /// Children of this test process that are zombies (ended and never reaped).
     static func zombieChildren() -> [Int32] {
         let me = getpid()
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && fields[0] == "Z" && Int32(fields[1]) == me
-        }
+        return ProcessStatus.all().filter { $0.value.state == "Z" && $0.value.parent == me }.map(\.key)
     }
 
     /// Waits, by yielding, until `condition` holds; fails after `seconds`.

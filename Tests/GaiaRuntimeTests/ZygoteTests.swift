@@ -23,10 +23,7 @@ struct ZygoteTests {
             memoryLimitMB: memoryLimitMB, zygote: zygote))
     }
 
-    func parentPID(of pid: Int32) -> Int32? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
-        return stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap { Int32($0) }
-    }
+    func parentPID(of pid: Int32) -> Int32? { ProcessStatus(of: pid)?.parent }
 
     @Test func aForkedInstanceServesIsLimitedAndIsReapedWhenTerminated() async throws {
         let z = try zygote()

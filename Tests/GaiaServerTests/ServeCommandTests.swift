@@ -37,6 +37,34 @@ struct ServeCommandTests {
     /// A port nothing listens on now.
     static func freePort() -> Int { Int.random(in: 20_000..<40_000) }
 
+    /// Starts `gaia serve --examples examples` on a fresh port and data folder, optional
+    /// frameworks shadowed, its output to a log file.
+    static func serveExamples(_ gaia: String) throws -> (server: Process, port: Int, log: String) {
+        let port = freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-serve-\(UUID().uuidString)").path
+        let log = data + ".log"
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: gaia)
+        server.arguments = ["serve", "--examples", repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = try shadowedFrameworks()
+        server.environment = environment
+        server.standardOutput = FileHandle(forWritingAtPath: log)
+        server.standardError = FileHandle(forWritingAtPath: log)
+        try server.run()
+        return (server, port, log)
+    }
+
+    /// `POST /v1/functions/NAME/invoke` with a JSON payload.
+    static func invoke(_ name: String, port: Int, json: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions/\(name)/invoke")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: json))
+        return request
+    }
+
     func get(_ url: String) async throws -> (status: Int, body: [UInt8]) {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
         return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 1 << 20)))
@@ -52,20 +80,8 @@ struct ServeCommandTests {
             print("SKIPPED: numpy is not installed for python3; the examples need it")
             return
         }
-        let port = Self.freePort()
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-serve-\(UUID().uuidString)").path
-        let log = data + ".log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--examples", Self.repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = try Self.shadowedFrameworks()
-        server.environment = environment
-        server.standardOutput = FileHandle(forWritingAtPath: log)
-        server.standardError = FileHandle(forWritingAtPath: log)
         let started = ContinuousClock.now
-        try server.run()
+        let (server, port, log) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         var up = false
         while !up && ContinuousClock.now - started < .seconds(5) {
@@ -78,11 +94,8 @@ struct ServeCommandTests {
         let list = try APICoding.decoder().decode(FunctionList.self, from: Data(try await get("http://127.0.0.1:\(port)/v1/functions").body))
         #expect(list.functions.map(\.name) == ["echo", "idle", "matmul"])
         for name in ["echo", "idle", "matmul"] {
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions/\(name)/invoke")
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: name == "idle" ? #"{"seconds": 0.01}"# : #"{"n": 64}"#))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let payload = name == "idle" ? #"{"seconds": 0.01}"# : #"{"n": 64}"#
+            let response = try await HTTPClient.shared.execute(Self.invoke(name, port: port, json: payload), timeout: .seconds(30))
             #expect(response.status.code == 200, "\(name) answers")
         }
         #expect(text().contains("function.name=minilm") && text().contains("ImportError"), "minilm's absence is explained:\n\(text())")
@@ -99,29 +112,14 @@ struct ServeCommandTests {
             print("SKIPPED: the gaia binary is not built beside the tests")
             return
         }
-        let port = Self.freePort()
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-term-\(UUID().uuidString)").path
-        let log = data + ".log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--examples", Self.repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = try Self.shadowedFrameworks()
-        server.environment = environment
-        server.standardOutput = FileHandle(forWritingAtPath: log)
-        server.standardError = FileHandle(forWritingAtPath: log)
-        try server.run()
+        let (server, port, _) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let started = ContinuousClock.now
         while (try? await get("http://127.0.0.1:\(port)/healthz").status) != 200 {
             try #require(ContinuousClock.now - started < .seconds(10), "the server did not start")
             try await Task.sleep(for: .milliseconds(50))
         }
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions/idle/invoke")
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(string: #"{"seconds": 1.5}"#))
+        let request = Self.invoke("idle", port: port, json: #"{"seconds": 1.5}"#)
         let inFlight = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code }
         try await Task.sleep(for: .milliseconds(400))  // the request is running on its instance
         let workers = Self.descendants(of: server.processIdentifier)
@@ -135,14 +133,7 @@ struct ServeCommandTests {
 
     /// Every process below `pid` (fork server, workers, forked instances), read from /proc.
     static func descendants(of pid: Int32) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        var parent: [Int32: Int32] = [:]
-        for process in entries.compactMap(Int32.init) {
-            guard let stat = try? String(contentsOfFile: "/proc/\(process)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")"),
-                let ppid = stat[stat.index(after: close)...].split(separator: " ").dropFirst().first.flatMap({ Int32($0) })
-            else { continue }
-            parent[process] = ppid
-        }
+        let parent = ProcessStatus.all().mapValues(\.parent)
         return parent.keys.filter { process in
             var p = parent[process]
             while let current = p, current > 1 {
