@@ -56,6 +56,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "CGaiaProcess"),
+        .target(name: "CGaiaNVML", linkerSettings: [.linkedLibrary("dl")]),
         .target(
             name: "GaiaAPI",
             dependencies: ["GaiaCore"],
@@ -64,7 +65,7 @@ let package = Package(
         .target(
             name: "GaiaRuntime",
             dependencies: [
-                "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax", "CGaiaProcess",
+                "GaiaCore", "GaiaAnalyzer", "GaiaStore", "PythonSyntax", "CGaiaProcess", "CGaiaNVML",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
             ],

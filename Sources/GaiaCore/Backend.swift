@@ -55,6 +55,11 @@ public enum Backend: Sendable, Hashable, Codable, CustomStringConvertible, Compa
         }
     }
 
+    /// The cores of a CPU rung (1 for a GPU rung, whose host cores the machine decides).
+    public var cpuCores: Int {
+        if case .cpu(let cores) = self { max(1, cores) } else { 1 }
+    }
+
     /// Ladder order: CPU rungs by cores, then GPU rungs by share.
     public static func < (a: Backend, b: Backend) -> Bool {
         switch (a, b) {
@@ -62,31 +67,6 @@ public enum Backend: Sendable, Hashable, Codable, CustomStringConvertible, Compa
         case (.cpu, .gpu): true
         case (.gpu, .cpu): false
         case (.gpu(let d1, let s1), .gpu(let d2, let s2)): (s1, d1) < (s2, d2)
-        }
-    }
-
-    /// Environment an instance on this rung runs with: BLAS/OpenMP thread counts equal to the cores
-    /// and no visible GPU, or the GPU it may use (with its MPS share when below 100%).
-    public var environment: [String: String] {
-        switch self {
-        case .cpu(let cores):
-            let n = String(cores)
-            return [
-                "OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n,
-                "NUMEXPR_NUM_THREADS": n, "VECLIB_MAXIMUM_THREADS": n, "CUDA_VISIBLE_DEVICES": "",
-            ]
-        case .gpu(let device, let sm):
-            var environment = ["CUDA_VISIBLE_DEVICES": String(device), "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"]
-            if sm < 100 { environment["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = String(sm) }
-            return environment
-        }
-    }
-
-    /// Host cores an instance on this rung is pinned to.
-    public var hostCores: Int {
-        switch self {
-        case .cpu(let cores): cores
-        case .gpu: 1
         }
     }
 }

@@ -86,9 +86,10 @@ public struct FunctionController: Sendable {
         mode.commit(rungSwitch, at: now)
     }
 
-    /// The switch could not be made: the function stays where it is for a cooldown.
-    public mutating func switchFailed(_ rungSwitch: RungSwitch, at now: ContinuousClock.Instant) {
-        mode.abandon(rungSwitch, at: now)
+    /// The switch could not be made: the function stays where it is for a cooldown, and the
+    /// target rung is marked failed with `reason`.
+    public mutating func switchFailed(_ rungSwitch: RungSwitch, reason: String, at now: ContinuousClock.Instant) {
+        mode.abandon(rungSwitch, reason: reason, at: now)
     }
 
     /// Feeds the invocations finished since the last tick to the policies, by time: arrivals and

@@ -18,6 +18,8 @@
 ///   latency cannot be judged and the rung's extra capacity mostly idles: step one rung down,
 ///   never below the start rung.
 /// - Nothing happens within `cooldown` of the last switch.
+/// - A rung that failed to start is marked failed with the reason and not chosen again for
+///   `failedRungRetry`; the function stays where it is.
 public struct ModeController: Sendable {
     /// The rungs the function may use, in ladder order.
     public let rungs: [Backend]
@@ -38,6 +40,8 @@ public struct ModeController: Sendable {
     private var since: ContinuousClock.Instant
     /// The last promotion, until its improvement has been measured.
     private var promotion: (from: Backend, before: Double)?
+    /// Rungs that failed to start: why, and when.
+    public private(set) var failed: [Backend: (reason: String, at: ContinuousClock.Instant)] = [:]
 
     /// A controller for a function starting on `start` at `now`.
     public init(
@@ -84,7 +88,7 @@ public struct ModeController: Sendable {
         if let stat, count >= settings.minSamples {
             model.observe(stat, samples: count, on: current)
             if let decision = judgePromotion(measured: stat) { return decision }
-            if stat > slo.thresholdMs { return promotion(measured: stat) }
+            if stat > slo.thresholdMs { return promotion(measured: stat, at: now) }
             return demotion(measured: stat, at: now)
         }
         return lowLoadDemotion(at: now)
@@ -97,10 +101,22 @@ public struct ModeController: Sendable {
         since = now
     }
 
-    /// The switch could not be made (the new rung failed to start): stay, and wait a cooldown
-    /// before trying anything again.
-    public mutating func abandon(_ decision: RungSwitch, at now: ContinuousClock.Instant) {
+    /// The switch could not be made (the new rung failed to start): stay, wait a cooldown before
+    /// trying anything again, and keep off the failed rung for `failedRungRetry`.
+    public mutating func abandon(_ decision: RungSwitch, reason: String = "it failed to start", at now: ContinuousClock.Instant) {
         since = now
+        failed[decision.to] = (reason, now)
+    }
+
+    /// The rungs marked failed at `now`, with the reasons.
+    public func failedRungs(at now: ContinuousClock.Instant) -> [Backend: String] {
+        failed.filter { now - $0.value.at < settings.failedRungRetry }.mapValues(\.reason)
+    }
+
+    /// Whether a rung may be chosen at `now`: not marked failed within `failedRungRetry`.
+    private func usable(_ rung: Backend, at now: ContinuousClock.Instant) -> Bool {
+        guard let failure = failed[rung] else { return true }
+        return now - failure.at >= settings.failedRungRetry
     }
 
     // MARK: Rules
@@ -115,8 +131,8 @@ public struct ModeController: Sendable {
             reason: "promotion from \(from) brought no improvement: \(slo.statistic.rawValue) \(ms(before)) before, \(ms(stat)) after")
     }
 
-    private func promotion(measured stat: Double) -> RungSwitch? {
-        let candidates = rungs.filter { $0 > current && withinCeiling($0) }
+    private func promotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
+        let candidates = rungs.filter { $0 > current && withinCeiling($0) && usable($0, at: now) }
         let what = "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
         if let target = candidates.first(where: { (model.predict($0) ?? .infinity) <= slo.thresholdMs }) {
             return promote(to: target, measured: stat, reason: "\(what); \(target) is predicted to meet it")
@@ -138,7 +154,8 @@ public struct ModeController: Sendable {
     private func demotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
         guard now - since >= settings.demotionWindow else { return nil }
         let limit = slo.thresholdMs * settings.demotionMargin
-        guard let target = rungs.first(where: { $0 < current && (model.predict($0) ?? .infinity) <= limit }) else { return nil }
+        guard let target = rungs.first(where: { $0 < current && usable($0, at: now) && (model.predict($0) ?? .infinity) <= limit })
+        else { return nil }
         return RungSwitch(
             from: current, to: target, direction: .demote, measuredMs: stat, predictedMs: model.predict(target),
             reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)) and the cheaper \(target) is predicted at \(ms(model.predict(target)!)), within \(Int(settings.demotionMargin * 100))% of it")
@@ -146,7 +163,7 @@ public struct ModeController: Sendable {
 
     private func lowLoadDemotion(at now: ContinuousClock.Instant) -> RungSwitch? {
         guard current > start, now - since >= settings.demotionWindow,
-            let target = rungs.last(where: { $0 < current && $0 >= start })
+            let target = rungs.last(where: { $0 < current && $0 >= start && usable($0, at: now) })
         else { return nil }
         let recent = window.latencies(on: current, over: settings.demotionWindow, at: now, since: since).count
         guard recent < settings.minSamples else { return nil }

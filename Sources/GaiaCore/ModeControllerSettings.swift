@@ -14,6 +14,9 @@ public struct ModeControllerSettings: Sendable, Hashable, Codable {
     public var demotionMargin: Double = 0.8
     /// A promotion that improved the statistic by less than this fraction "brought no improvement".
     public var minImprovement: Double = 0.1
+    /// A rung that failed to start (a driver error, out of GPU memory) is not chosen again for this
+    /// long.
+    public var failedRungRetry: Duration = .seconds(600)
 
     /// The defaults.
     public init() {}

@@ -30,3 +30,13 @@ public struct WorkEstimate: Codable, Sendable, Hashable {
         self.tensorWorkInLoop = tensorWorkInLoop
     }
 }
+
+extension WorkEstimate {
+    /// GPU memory one instance is expected to need, MiB: a CUDA context and framework workspace
+    /// (1 GiB) plus the model's float32 weights twice over (weights, activations and allocator
+    /// slack). Bounds how many instances share a GPU.
+    public var gpuMemoryMiB: Int {
+        let weights = (modelParameters ?? 0) * 4 * 2 / 1_048_576
+        return 1024 + Int(min(weights, 1e7).rounded(.up))
+    }
+}

@@ -31,8 +31,12 @@ public struct RuntimeConfiguration: Sendable {
     /// restart); when false, every rung change warms new instances on the target rung instead.
     public var verticalScaling = true
     /// Fork CPU-rung instances from a pre-initialised fork server (zygote) instead of starting a
-    /// fresh interpreter for each.
+    /// fresh interpreter for each. (GPU-rung instances are always fresh processes: CUDA does not
+    /// survive a fork.)
     public var forkServer = true
+    /// GPU memory one instance is given room for, MiB, bounding the instances of a function on one
+    /// GPU (nil: estimated from the analyzer's model size, `WorkEstimate.gpuMemoryMiB`).
+    public var gpuMemoryPerInstanceMiB: Int?
 
     /// Creates a configuration.
     public init(dataDirectory: String, python: String) {
@@ -127,6 +131,8 @@ public struct RungStatus: Sendable {
     public var parallelFraction: Double
     /// Whether that fraction was fitted from measurements.
     public var fitted: Bool
+    /// Rungs that failed to start recently, with the reason; the controller keeps off them.
+    public var failed: [Backend: String] = [:]
 }
 
 /// The embedded platform on one machine: deploys functions, routes invocations to their
@@ -216,7 +222,7 @@ public actor FunctionRuntime {
         guard definesHandle else {
             throw PlatformError("invalid_function", "\(entry) defines no top-level function handle(payload, context)", status: 400)
         }
-        if manifest.mode == .gpu && manifest.modeOverride == nil && !Self.machineHasGPU {
+        if manifest.mode == .gpu && manifest.modeOverride == nil && !configuration.machine.hasGPU {
             throw PlatformError(
                 "no_gpu", "\(manifest.rationale)\nThis machine has no GPU; deploy with --mode cpu_preferred (or another mode) to run it on CPU.",
                 status: 422)
@@ -285,9 +291,6 @@ public actor FunctionRuntime {
         }
     }
 
-    /// Whether an NVIDIA GPU is visible to this machine.
-    static var machineHasGPU: Bool { FileManager.default.fileExists(atPath: "/dev/nvidia0") }
-
     /// A pool and a controller for a revision, with the function's own limits from its manifest,
     /// starting on the mode's start rung.
     private func makeLive(_ stored: StoredFunction) -> Live {
@@ -317,6 +320,10 @@ public actor FunctionRuntime {
         var poolSettings = configuration.pool
         if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
         if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
+        let perInstanceMiB = configuration.gpuMemoryPerInstanceMiB ?? stored.manifest.estimatedWork.gpuMemoryMiB
+        if let fit = configuration.machine.gpuInstanceLimit(on: backend, perInstanceMiB: perInstanceMiB) {
+            poolSettings.maxScale = min(poolSettings.maxScale, fit)
+        }
         let python = configuration.python
         let memoryLimit = configuration.memoryLimitMB
         let machine = configuration.machine
@@ -330,8 +337,10 @@ public actor FunctionRuntime {
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
                 cpus: machine.cores(forInstance: id, on: backend),
-                logPath: "\(logs)/r\(stored.revision)-\(String(tag, radix: 36))-i\(id).log", memoryLimitMB: memoryLimit,
-                concurrency: instanceConcurrency, zygote: backend.deviceClass == .cpu ? zygote : nil)
+                logPath: "\(logs)/r\(stored.revision)-\(String(tag, radix: 36))-i\(id).log",
+                memoryLimitMB: backend.deviceClass == .cpu ? memoryLimit : 0,
+                concurrency: instanceConcurrency, environment: machine.environment(for: backend),
+                zygote: backend.deviceClass == .cpu ? zygote : nil)
         }
     }
 
@@ -529,7 +538,7 @@ public actor FunctionRuntime {
                 how = "\(instances) instance(s) warmed on \(decision.to) before traffic moved"
             }
         } catch {
-            live[name]?.controller.switchFailed(decision, at: now)
+            live[name]?.controller.switchFailed(decision, reason: Self.shortReason(error), at: now)
             logger.warning("rung switch failed", metadata: ["function.name": "\(name)", "to": "\(decision.to)", "error": "\(error)"])
             try? database.record(DecisionRecord(
                 function: name, at: Date(), kind: "switch_failed", from: decision.from.description, to: decision.to.description,
@@ -544,6 +553,12 @@ public actor FunctionRuntime {
         try? database.record(DecisionRecord(
             function: name, at: Date(), kind: decision.direction.rawValue, from: decision.from.description, to: decision.to.description,
             reason: "\(decision.reason) (\(how))", measuredMs: decision.measuredMs, predictedMs: decision.predictedMs, tookMs: took))
+    }
+
+    /// An error's first line, for a failed rung's reason.
+    static func shortReason(_ error: any Error) -> String {
+        let text = (error as? WorkerError)?.description ?? "\(error)"
+        return String(text.split(separator: "\n").first ?? "failed").prefix(300).description
     }
 
     private func drained(_ pool: InstancePool) {
@@ -564,7 +579,7 @@ public actor FunctionRuntime {
             current: f.backend, start: c.start, rungs: c.rungs, slo: c.slo,
             predictedMs: Dictionary(uniqueKeysWithValues: c.rungs.compactMap { r in c.model.predict(r).map { (r, $0) } }),
             measured: Set(c.rungs.filter { c.model.isMeasured($0) }), parallelFraction: c.model.parallelFraction,
-            fitted: c.model.fitted)
+            fitted: c.model.fitted, failed: c.failedRungs(at: .now))
     }
 
     /// Writes the invocation records gathered since the last tick. A write that fails is logged

@@ -5,17 +5,24 @@ public import GaiaCore
 public struct Machine: Sendable, Hashable {
     /// The CPUs this process may run on (its affinity), in order.
     public var cpus: [Int]
-    /// NVIDIA devices visible (`/dev/nvidia0`, …).
-    public var gpuDevices: Int
+    /// The GPUs, numbered as the ladder's `gpuN` rungs.
+    public var gpus: [GPUDevice]
+    /// Why GPUs that may be there are not used (a driver error, say), from discovery.
+    public var gpuProblem: String?
+    /// Host cores a GPU instance is pinned to, for its framework's CPU side (data loading,
+    /// tokenisation, kernel launches).
+    public var gpuHostCores: Int
 
     /// A machine with the given resources.
-    public init(cpus: [Int], gpuDevices: Int = 0) {
+    public init(cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2) {
         self.cpus = cpus.isEmpty ? [0] : cpus
-        self.gpuDevices = max(0, gpuDevices)
+        self.gpus = gpus
+        self.gpuProblem = gpuProblem
+        self.gpuHostCores = max(1, gpuHostCores)
     }
 
     /// The machine this process runs on: `Cpus_allowed_list` of /proc/self/status (the affinity
-    /// mask, which containers and `taskset` narrow), and the `/dev/nvidiaN` devices.
+    /// mask, which containers and `taskset` narrow), and the GPUs NVML or nvidia-smi report.
     public static func discover() -> Machine {
         var cpus: [Int] = []
         if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
@@ -24,8 +31,8 @@ public struct Machine: Sendable, Hashable {
             cpus = parseCPUList(String(line.dropFirst("Cpus_allowed_list:".count)))
         }
         if cpus.isEmpty { cpus = Array(0..<ProcessInfo.processInfo.activeProcessorCount) }
-        let devices = (0..<64).prefix { FileManager.default.fileExists(atPath: "/dev/nvidia\($0)") }.count
-        return Machine(cpus: cpus, gpuDevices: devices)
+        let inventory = GPUInventory.discover()
+        return Machine(cpus: cpus, gpus: inventory.gpus, gpuProblem: inventory.problem)
     }
 
     /// Parses a kernel CPU list such as `0-3,8,10-11`.
@@ -39,14 +46,64 @@ public struct Machine: Sendable, Hashable {
         return cpus
     }
 
-    /// The ladder of this machine: `cpu(1…cores)`, then a whole-GPU rung per device.
-    public var ladder: BackendLadder { BackendLadder(cpuCores: cpus.count, gpuDevices: gpuDevices) }
+    /// Whether a GPU rung exists (a stand-in counts: its rung is served as a GPU rung).
+    public var hasGPU: Bool { !gpus.isEmpty }
+
+    /// The ladder of this machine: `cpu(1…cores)`, then a whole-GPU rung per GPU.
+    public var ladder: BackendLadder { BackendLadder(cpuCores: cpus.count, gpuDevices: gpus.count) }
+
+    /// The GPU of a rung, if it is a GPU rung of this machine.
+    public func gpu(of backend: Backend) -> GPUDevice? {
+        guard case .gpu(let device, _) = backend, gpus.indices.contains(device) else { return nil }
+        return gpus[device]
+    }
+
+    /// Host cores an instance on `backend` is pinned to: the rung's cores, or `gpuHostCores` for a
+    /// GPU rung (at most the machine's).
+    public func hostCores(for backend: Backend) -> Int {
+        switch backend {
+        case .cpu(let cores): min(max(1, cores), cpus.count)
+        case .gpu: min(gpuHostCores, cpus.count)
+        }
+    }
 
     /// The cores instance `id` is pinned to on `backend`: consecutive instances take consecutive
     /// blocks of cores, wrapping around, so instances of one rung spread over the machine.
     public func cores(forInstance id: Int, on backend: Backend) -> [Int] {
-        let n = min(max(1, backend.hostCores), cpus.count)
+        let n = hostCores(for: backend)
         let first = (max(0, id - 1) * n) % cpus.count
         return (0..<n).map { cpus[(first + $0) % cpus.count] }
+    }
+
+    /// The environment of an instance on `backend`: thread counts for its host cores, the one GPU
+    /// it may see (by UUID, so CUDA numbers it `cuda:0`) or none, and `GAIA_DEVICE`, which the
+    /// shim shows the handler as `context.device` (`"cuda:0"` or `"cpu"`).
+    public func environment(for backend: Backend) -> [String: String] {
+        var environment = Self.threadEnvironment(hostCores(for: backend))
+        environment["CUDA_VISIBLE_DEVICES"] = ""
+        environment["GAIA_DEVICE"] = "cpu"
+        guard case .gpu(_, let sm) = backend, let gpu = gpu(of: backend) else { return environment }
+        if gpu.standIn {
+            environment["GAIA_GPU_STAND_IN"] = "1"
+            return environment
+        }
+        environment["CUDA_VISIBLE_DEVICES"] = gpu.uuid
+        environment["GAIA_DEVICE"] = "cuda:0"
+        if sm < 100 { environment["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = String(sm) }
+        return environment
+    }
+
+    /// BLAS/OpenMP thread counts for `threads` cores.
+    public static func threadEnvironment(_ threads: Int) -> [String: String] {
+        let n = String(max(1, threads))
+        return ["OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "MKL_NUM_THREADS": n, "NUMEXPR_NUM_THREADS": n, "VECLIB_MAXIMUM_THREADS": n]
+    }
+
+    /// How many instances of one function fit on the GPU of `backend` when each needs
+    /// `perInstanceMiB` (at least one; nil for CPU rungs). Memory is what bounds instances on a GPU:
+    /// past it CUDA fails to allocate.
+    public func gpuInstanceLimit(on backend: Backend, perInstanceMiB: Int) -> Int? {
+        guard let gpu = gpu(of: backend) else { return nil }
+        return max(1, gpu.memoryTotalMiB * 9 / 10 / max(1, perInstanceMiB))
     }
 }

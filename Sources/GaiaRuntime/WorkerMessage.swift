@@ -12,8 +12,9 @@ public struct WorkerProtocolError: Error, CustomStringConvertible, Equatable, Se
 /// Every message a worker or the fork server sends, decoded and validated in one place; the
 /// shim's docstring (`gaia_worker.py`) documents the same protocol.
 public enum WorkerMessage: Sendable, Equatable {
-    /// The function is loaded and `init` ran, in `initMilliseconds`.
-    case ready(initMilliseconds: Double)
+    /// The function is loaded and `init` ran, in `initMilliseconds`, then its optional `warmup`,
+    /// in `warmupMilliseconds`.
+    case ready(initMilliseconds: Double, warmupMilliseconds: Double)
     /// Importing the function or its `init` raised.
     case initError(error: String, traceback: String)
     /// The answer to invocation `id`.
@@ -66,7 +67,7 @@ public enum WorkerMessage: Sendable, Equatable {
             if let preloaded = h["preloaded"]?.array {
                 self = .zygoteReady(preloaded: preloaded.compactMap(\.string))
             } else {
-                self = .ready(initMilliseconds: milliseconds("init_ms"))
+                self = .ready(initMilliseconds: milliseconds("init_ms"), warmupMilliseconds: milliseconds("warmup_ms"))
             }
         case "init_error":
             self = .initError(error: string("error") ?? "unknown error", traceback: string("traceback") ?? "")

@@ -28,7 +28,8 @@ public struct WorkerConfiguration: Sendable {
     public var memoryLimitMB: Int
     /// Requests one instance runs at once (the shim's thread pool); 1 runs them one by one.
     public var concurrency: Int
-    /// Extra environment variables.
+    /// The rung's environment (thread counts, the visible GPU, `GAIA_DEVICE`), from
+    /// `Machine.environment(for:)`, and any extra variables.
     public var environment: [String: String]
     /// The fork server to fork the instance from, or nil to start a fresh process.
     public var zygote: Zygote?
@@ -37,7 +38,7 @@ public struct WorkerConfiguration: Sendable {
     public init(
         python: String, functionDirectory: String, entryPoint: String = "handler.py", handler: String = "handle",
         functionName: String, backend: Backend, cpus: [Int] = [], logPath: String, memoryLimitMB: Int = 0,
-        concurrency: Int = 1, environment: [String: String] = [:], zygote: Zygote? = nil
+        concurrency: Int = 1, environment: [String: String]? = nil, zygote: Zygote? = nil
     ) {
         self.zygote = zygote
         self.concurrency = max(1, concurrency)
@@ -50,7 +51,7 @@ public struct WorkerConfiguration: Sendable {
         self.cpus = cpus
         self.logPath = logPath
         self.memoryLimitMB = memoryLimitMB
-        self.environment = environment
+        self.environment = environment ?? Machine(cpus: cpus.isEmpty ? Array(0..<backend.cpuCores) : cpus).environment(for: backend)
     }
 }
 
@@ -141,6 +142,8 @@ public actor WorkerProcess {
     private(set) var ready = false
     /// Milliseconds `init` (and importing the function) took, once ready.
     public private(set) var initMilliseconds: Double = 0
+    /// Milliseconds the function's `warmup` took, once ready (0 when it has none).
+    public private(set) var warmupMilliseconds: Double = 0
 
     /// Creates a worker; nothing runs until `start()`.
     public init(configuration: WorkerConfiguration) {
@@ -165,7 +168,6 @@ public actor WorkerProcess {
             throw WorkerError.launchFailed("no Python interpreter at \(c.python)")
         }
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
-        environment.merge(c.backend.environment) { $1 }
         environment.merge(c.environment) { $1 }
         environment["GAIA_FUNCTION_DIR"] = c.functionDirectory
         environment["GAIA_ENTRY_POINT"] = c.entryPoint
@@ -228,9 +230,10 @@ public actor WorkerProcess {
 
     private func handle(_ message: WorkerMessage) {
         switch message {
-        case .ready(let milliseconds) where startWaiter != nil:
+        case .ready(let milliseconds, let warmup) where startWaiter != nil:
             transport?.connected()
             initMilliseconds = milliseconds
+            warmupMilliseconds = warmup
             ready = true
             startWaiter?.resume()
             startWaiter = nil
@@ -286,7 +289,7 @@ public actor WorkerProcess {
         let message = try await send(
             [
                 "type": .string("resize"), "backend": .string(backend.description), "cpus": .array(cpus.map { .number(Double($0)) }),
-                "threads": .number(Double(backend.hostCores)),
+                "threads": .number(Double(cpus.isEmpty ? backend.cpuCores : cpus.count)),
             ], timeout: timeout)
         guard case .resized(_, let adjusted, let error) = message else {
             fail(with: .protocolViolation("the worker answered a resize with \(message)"))

@@ -41,8 +41,10 @@ public final class GaiaMetrics: Sendable {
         }
     }
 
-    /// The exposition text, with instance gauges refreshed from the runtime.
+    /// The exposition text, with instance gauges refreshed from the runtime and GPU gauges from a
+    /// fresh sample of the machine's GPUs.
     func render(runtime: FunctionRuntime) async -> String {
+        await recordGPUs(of: runtime.configuration.machine)
         for f in await runtime.functions() {
             registry.makeGauge(
                 descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "instances", unitName: "", helpText: "Instances running or starting"),
@@ -63,5 +65,32 @@ public final class GaiaMetrics: Sendable {
             }
         }
         return registry.emitToString()
+    }
+
+    /// GPU utilisation and memory, sampled now (NVML, else nvidia-smi, off the caller's executor);
+    /// stand-ins have none.
+    private func recordGPUs(of machine: Machine) async {
+        guard machine.gpus.contains(where: { !$0.standIn }) else { return }
+        let sampled = await Task.detached { GPUInventory.discover() }.value
+        for gpu in machine.gpus where !gpu.standIn {
+            let now = sampled.gpus.first { $0.uuid == gpu.uuid }
+            let labels = [("gpu", "gpu\(gpu.index)"), ("uuid", gpu.uuid), ("name", gpu.name)]
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "gpu_memory_total", unitName: "bytes", helpText: "GPU memory"),
+                labels: labels
+            ).set(Double(gpu.memoryTotalMiB) * 1_048_576)
+            if let used = now?.memoryUsedMiB {
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "gpu_memory_used", unitName: "bytes", helpText: "GPU memory in use, sampled at scrape time"),
+                    labels: labels
+                ).set(Double(used) * 1_048_576)
+            }
+            if let utilization = now?.utilizationPercent {
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "gpu_utilization", unitName: "ratio", helpText: "Fraction of the last sample period a kernel ran on the GPU (NVML), sampled at scrape time"),
+                    labels: labels
+                ).set(Double(utilization) / 100)
+            }
+        }
     }
 }

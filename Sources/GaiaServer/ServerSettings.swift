@@ -73,6 +73,14 @@ public struct ServerSettings: Sendable {
                 case minImprovement = "min_improvement", verticalScaling = "vertical_scaling"
             }
         }
+        struct GPU: Decodable {
+            var hostCores: Int?
+            var memoryPerInstanceMib: Int?
+            var standIns: Int?
+            enum CodingKeys: String, CodingKey {
+                case hostCores = "host_cores", memoryPerInstanceMib = "memory_per_instance_mib", standIns = "stand_ins"
+            }
+        }
         var host: String?
         var port: Int?
         var dataDir: String?
@@ -84,8 +92,9 @@ public struct ServerSettings: Sendable {
         var autoscaler: Autoscaler?
         var prices: Prices?
         var controller: Controller?
+        var gpu: GPU?
         enum CodingKeys: String, CodingKey {
-            case host, port, python, pool, autoscaler, prices, controller
+            case host, port, python, pool, autoscaler, prices, controller, gpu
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", memoryLimitMb = "memory_limit_mb"
         }
     }
@@ -97,7 +106,7 @@ public struct ServerSettings: Sendable {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
             let known: Set<String> = ["host", "port", "data_dir", "python", "tick_seconds", "max_upload_mb", "memory_limit_mb",
-                                      "pool", "autoscaler", "prices", "controller"]
+                                      "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
             }
@@ -145,11 +154,33 @@ public struct ServerSettings: Sendable {
                 throw ConfigurationError("\(source): controller: min_samples must be ≥ 1, demotion_margin in 0.1…1, min_improvement in 0…0.9")
             }
         }
+        if let g = file.gpu {
+            try applyGPU(hostCores: g.hostCores, memoryPerInstanceMiB: g.memoryPerInstanceMib, standIns: g.standIns, source: source)
+        }
         if let p = file.prices {
             runtime.prices.vcpuSecond = p.vcpuSecond ?? runtime.prices.vcpuSecond
             runtime.prices.memoryGiBSecond = p.memoryGibSecond ?? runtime.prices.memoryGiBSecond
             runtime.prices.gpuSecond = p.gpuSecond ?? runtime.prices.gpuSecond
             runtime.prices.memoryGiBPerInstance = p.memoryGibPerInstance ?? runtime.prices.memoryGiBPerInstance
+        }
+    }
+
+    /// Applies GPU settings: host cores per GPU instance, GPU memory per instance (MiB), and CPU
+    /// stand-ins for GPUs (`GPUDevice.standIn`: the GPU path on a machine without one, for tests
+    /// and dry runs), numbered after the real GPUs.
+    public mutating func applyGPU(hostCores: Int?, memoryPerInstanceMiB: Int?, standIns: Int?, source: String) throws {
+        if let n = hostCores {
+            guard (1...1024).contains(n) else { throw ConfigurationError("\(source): gpu host cores must be 1…1024, not \(n)") }
+            runtime.machine.gpuHostCores = n
+        }
+        if let mib = memoryPerInstanceMiB {
+            guard (1...10_000_000).contains(mib) else { throw ConfigurationError("\(source): gpu memory per instance must be 1…10,000,000 MiB") }
+            runtime.gpuMemoryPerInstanceMiB = mib
+        }
+        if let n = standIns {
+            guard (0...16).contains(n) else { throw ConfigurationError("\(source): gpu stand-ins must be 0…16, not \(n)") }
+            let real = runtime.machine.gpus.filter { !$0.standIn }
+            runtime.machine.gpus = real + (0..<n).map { GPUDevice.standIn(index: real.count + $0) }
         }
     }
 

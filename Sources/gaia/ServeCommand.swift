@@ -27,6 +27,13 @@ struct ServeCommand: AsyncParsableCommand {
     var python: String?
     @Option(help: "Deploy every function folder of this directory at start (e.g. examples).") var examples: String?
     @Option(help: "Seconds between control-loop ticks (autoscaling; default 1).") var tick: Double?
+    @Option(help: "Host cores each GPU instance is pinned to, for its framework's CPU side (default 2).") var gpuHostCores: Int?
+    @Option(help: "GPU memory one instance is given room for, in MiB; bounds instances per GPU (default: estimated from the model).")
+    var gpuMemoryPerInstance: Int?
+    @Option(help: ArgumentHelp(
+        "Add N CPU stand-ins for GPUs: GPU rungs whose instances start the GPU way but run on the CPU. For trying the GPU path on a machine without one; never for real work.",
+        visibility: .hidden))
+    var gpuStandIns: Int?
 
     /// Defaults, then the file, then the environment, then the flags.
     func settings() throws -> ServerSettings {
@@ -47,6 +54,11 @@ struct ServeCommand: AsyncParsableCommand {
         settings.dataDirectory = dataDir ?? settings.dataDirectory
         settings.python = python ?? settings.python
         settings.tickSeconds = tick ?? settings.tickSeconds
+        do {
+            try settings.applyGPU(hostCores: gpuHostCores, memoryPerInstanceMiB: gpuMemoryPerInstance, standIns: gpuStandIns, source: "flags")
+        } catch let error as ConfigurationError {
+            throw CLIError(description: error.description)
+        }
         return settings
     }
 
@@ -99,7 +111,15 @@ struct ServeCommand: AsyncParsableCommand {
                 "listening beyond this machine: anyone who can reach this address can deploy and run code here (the API has no authentication yet); use --host 127.0.0.1 unless that is what you want",
                 metadata: ["host": "\(host)"])
         }
-        logger.info("gaia serving", metadata: ["address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)"])
+        let machine = runtimeConfiguration.machine
+        if let problem = machine.gpuProblem { logger.warning("no GPU used", metadata: ["reason": "\(problem)"]) }
+        if machine.gpus.contains(where: \.standIn) {
+            logger.warning("GPU rungs include CPU stand-ins (--gpu-stand-ins): their instances run on the CPU")
+        }
+        logger.info("gaia serving", metadata: [
+            "address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)",
+            "ladder": "\(machine.ladder.rungs.map(\.description).joined(separator: ","))",
+        ])
         try await group.run()
     }
 }

@@ -144,6 +144,28 @@ struct ModeControllerTests {
         #expect(c.evaluate(at: at(15)) == nil)
     }
 
+    @Test func aRungThatFailedToStartIsMarkedAndAvoidedUntilItsRetryTime() throws {
+        var c = try controller(slo: "p95=150ms", prior: 0.9)
+        for i in 0..<40 { c.record(latencyMs: 240, on: .cpu(cores: 1), at: at(Double(i) * 0.2)) }
+        let decision = c.evaluate(at: at(10))
+        let first = try #require(decision)
+        #expect(first.to == .cpu(cores: 2))
+        c.abandon(first, reason: "CUDA error: out of memory", at: at(10))
+        #expect(c.failedRungs(at: at(11)) == [.cpu(cores: 2): "CUDA error: out of memory"])
+        for i in 0..<40 { c.record(latencyMs: 240, on: .cpu(cores: 1), at: at(12 + Double(i) * 0.2)) }
+        let next = c.evaluate(at: at(21))
+        let second = try #require(next, "still violated: another rung is tried")
+        #expect(second.to != .cpu(cores: 2) && second.to > .cpu(cores: 1))
+        // Once the retry time has passed, the failed rung is a candidate again.
+        var later = try controller(slo: "p95=150ms", prior: 0.9)
+        for i in 0..<40 { later.record(latencyMs: 240, on: .cpu(cores: 1), at: at(Double(i) * 0.2)) }
+        let attempt = later.evaluate(at: at(10))
+        later.abandon(try #require(attempt), reason: "oom", at: at(10))
+        for i in 0..<100 { later.record(latencyMs: 240, on: .cpu(cores: 1), at: at(605 + Double(i) * 0.2)) }
+        #expect(later.failedRungs(at: at(611)).isEmpty)
+        #expect(later.evaluate(at: at(620))?.to == .cpu(cores: 2))
+    }
+
     @Test func theModelFitsTheParallelFractionFromTwoRungs() {
         var m = LatencyModel(parallelFraction: 0.9)
         m.observe(500, samples: 20, on: .cpu(cores: 1))

@@ -2,12 +2,14 @@
 
 Started by the runtime as `python gaia_worker.py`, with the function described by environment
 variables (GAIA_FUNCTION_DIR, GAIA_ENTRY_POINT, GAIA_HANDLER, GAIA_FUNCTION_NAME, GAIA_BACKEND,
-GAIA_CPUS, GAIA_MEMORY_LIMIT_MB, GAIA_CONCURRENCY). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
+GAIA_CPUS, GAIA_MEMORY_LIMIT_MB, GAIA_CONCURRENCY, GAIA_DEVICE). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
 stderr, which the runtime captures as the instance's log.
 
 Frame (both directions): 4-byte big-endian header length, UTF-8 JSON header, 4-byte big-endian
 body length, raw body.
-  worker -> runtime, once:  {"type": "ready", "pid", "init_ms"}  or  {"type": "init_error", "error", "traceback"}
+  worker -> runtime, once:  {"type": "ready", "pid", "init_ms", "warmup_ms"}  or  {"type": "init_error", "error", "traceback"}
+                            (init_ms: import + init(context); warmup_ms: the optional warmup(context), run
+                            after init and before the instance takes traffic: CUDA kernels, cuDNN autotuning)
   runtime -> worker:        {"type": "invoke", "id", "content_type"} + payload
   worker -> runtime:        {"type": "result", "id", "ok": true, "duration_ms", "content_type"} + response
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
@@ -69,10 +71,13 @@ def write_frame(stream, header, body=b""):
 class Context:
     """What a handler learns about its invocation and instance."""
 
-    def __init__(self, function_name, backend, cpus):
+    def __init__(self, function_name, backend, cpus, device="cpu"):
         self.function_name = function_name
         self.backend = backend
         self.cpus = cpus
+        # "cuda:0" on a GPU rung (the instance sees its one GPU as device 0), "cpu" elsewhere:
+        # `model.to(context.device)` works unchanged on every rung.
+        self.device = device
         self.request_id = None
         self.content_type = None
 
@@ -172,8 +177,10 @@ def main():
     else:
         apply_backend(cpus)
     apply_memory_limit(int(os.environ.get("GAIA_MEMORY_LIMIT_MB", "0") or 0))
-    context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus))
+    context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus),
+                      os.environ.get("GAIA_DEVICE", "cpu"))
     started = time.perf_counter()
+    warmup_ms = 0.0
     try:
         module, handler = load_handler(
             os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py"),
@@ -181,12 +188,17 @@ def main():
         init = getattr(module, "init", None)
         if callable(init):
             init(context)
+        init_ms = (time.perf_counter() - started) * 1000
+        warmup = getattr(module, "warmup", None)
+        if callable(warmup):
+            warmup(context)
+            warmup_ms = (time.perf_counter() - started) * 1000 - init_ms
     except BaseException as error:  # noqa: BLE001 - every failure is reported, then the worker exits
         write_frame(protocol_out, {"type": "init_error", "error": f"{type(error).__name__}: {error}",
                                    "traceback": traceback.format_exc(limit=8)})
         return 3
-    write_frame(protocol_out, {"type": "ready", "pid": os.getpid(),
-                               "init_ms": round((time.perf_counter() - started) * 1000, 3)})
+    write_frame(protocol_out, {"type": "ready", "pid": os.getpid(), "init_ms": round(init_ms, 3),
+                               "warmup_ms": round(warmup_ms, 3)})
 
     concurrency = max(1, int(os.environ.get("GAIA_CONCURRENCY", "1") or 1))
     write_lock = threading.Lock()
