@@ -88,17 +88,20 @@ public struct FunctionDescription: Codable, Sendable, Equatable {
         public var predictedMs: Double?
         /// Whether it has served enough traffic to be measured (else the figure is a prediction).
         public var measured: Bool
+        /// Why it failed to start (a driver error, out of GPU memory), while the controller keeps off it.
+        public var failed: String?
 
         enum CodingKeys: String, CodingKey {
-            case backend, measured
+            case backend, measured, failed
             case predictedMs = "predicted_ms"
         }
 
         /// A rung.
-        public init(backend: String, predictedMs: Double?, measured: Bool) {
+        public init(backend: String, predictedMs: Double?, measured: Bool, failed: String? = nil) {
             self.backend = backend
             self.predictedMs = predictedMs
             self.measured = measured
+            self.failed = failed
         }
     }
 

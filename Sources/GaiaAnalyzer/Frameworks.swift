@@ -22,7 +22,7 @@ enum Frameworks {
         "jax": .deepLearning, "jaxlib": .deepLearning, "flax": .deepLearning, "optax": .deepLearning,
         "onnxruntime": .deepLearning, "transformers": .deepLearning, "diffusers": .deepLearning,
         "sentence_transformers": .deepLearning, "ultralytics": .deepLearning, "timm": .deepLearning,
-        "llama_cpp": .deepLearning, "accelerate": .deepLearning, "optimum": .deepLearning,
+        "llama_cpp": .deepLearning, "ctransformers": .deepLearning, "accelerate": .deepLearning, "optimum": .deepLearning,
         "whisper": .deepLearning, "faster_whisper": .deepLearning, "ctranslate2": .deepLearning,
         "easyocr": .deepLearning, "paddle": .deepLearning, "mxnet": .deepLearning, "open_clip": .deepLearning,
         "sklearn": .cpuML, "xgboost": .cpuML, "lightgbm": .cpuML, "catboost": .cpuML, "statsmodels": .cpuML,
@@ -33,6 +33,15 @@ enum Frameworks {
         "requests": .io, "httpx": .io, "aiohttp": .io, "urllib": .io, "urllib3": .io, "socket": .io,
         "boto3": .io, "botocore": .io, "smtplib": .io, "sqlite3": .io, "psycopg2": .io, "redis": .io,
         "asyncio": .io, "subprocess": .io, "ftplib": .io, "http": .io,
+    ]
+
+    /// Frameworks that put work on a visible GPU by default, with no device in the code (TensorFlow
+    /// and JAX place every op there; these libraries pick CUDA when it is available). Torch,
+    /// transformers models, diffusers, timm, llama.cpp, ctransformers and onnxruntime keep work on
+    /// the CPU unless told otherwise.
+    static let gpuByDefault: Set<String> = [
+        "tensorflow", "keras", "tf_keras", "jax", "jaxlib", "flax", "sentence_transformers", "ultralytics", "whisper",
+        "faster_whisper", "easyocr", "paddle",
     ]
 
     static func classify(_ module: String) -> FrameworkClass? {

@@ -8,13 +8,20 @@ import GaiaCore
 ///    or misbehave without a GPU.
 /// 2. **cpu** — the code pins its model to the CPU (an onnxruntime session with only
 ///    `CPUExecutionProvider`), so a GPU rung could not help.
-/// 3. **gpu_preferred** — a GPU-capable framework does real work (loads or runs a model, tensor
+/// 3. **cpu_preferred** — heavy work (below) that nothing puts on a GPU: no device in the code,
+///    and a framework that keeps work on the CPU by default (torch, transformers models, diffusers,
+///    llama.cpp…). A GPU rung would not speed it up; the rationale says how to use one.
+/// 4. **gpu_preferred** — a GPU-capable framework does real work (loads or runs a model, tensor
 ///    arithmetic) and the work is heavy (generation, a large or convolutional model, ≥ 1 GFLOP in
-///    one operation, ≥ 1M-element tensors, tensor work in a loop) or the code picks the GPU when
-///    one is available.
-/// 4. **cpu_preferred** — a GPU-capable framework does light work (a small model such as MiniLM,
+///    one operation, ≥ 1M-element tensors, tensor work in a loop) and reaches a GPU when there is
+///    one (the code picks it, or the framework does by default: TensorFlow, Keras, JAX,
+///    `transformers.pipeline`, SentenceTransformer, Whisper…); or the code places light work on an
+///    available GPU.
+/// 5. **cpu_preferred** — a GPU-capable framework does light work (a small model such as MiniLM,
 ///    small tensors), or is imported with no work seen: start on CPU, climb if the SLO says so.
-/// 5. **cpu** — nothing can use a GPU: plain Python, I/O and waiting, numpy/scipy, scikit-learn.
+///    Asking whether a GPU is there (`torch.cuda.is_available()`) places nothing and counts for
+///    nothing.
+/// 6. **cpu** — nothing can use a GPU: plain Python, I/O and waiting, numpy/scipy, scikit-learn.
 ///
 /// Confidence falls when the evidence is thin or mixed, and by 30% when the tree is partial.
 struct ModeDecision {
@@ -27,6 +34,7 @@ struct ModeDecision {
         func of(_ kinds: EvidenceKind...) -> [Evidence] { evidence.filter { kinds.contains($0.kind) } }
         let explicit = of(.explicitGPU)
         let optional = of(.optionalGPU)
+        let byDefault = of(.defaultGPU)
         let work = of(.modelLoad, .generation, .tensorWork, .tensorLoop)
         let deepLearning = walker.frameworks.filter { [.deepLearning, .gpuOnly].contains(Frameworks.classify($0)) }.sorted()
 
@@ -39,9 +47,17 @@ struct ModeDecision {
             decision = ModeDecision(
                 mode: .cpu, confidence: 0.85,
                 rationale: "pins its work to the CPU: " + cite(walker.cpuPins) + (work.isEmpty ? "" : "; " + cite(work, limit: 1)))
+        } else if !work.isEmpty && !walker.heavy.isEmpty && optional.isEmpty && byDefault.isEmpty {
+            decision = ModeDecision(
+                mode: .cpuPreferred, confidence: 0.7,
+                rationale: "\(deepLearning.joined(separator: ", ")) work that a GPU would speed up: " + cite(walker.heavy, limit: 2)
+                    + "; but nothing puts it on a GPU (no .to(device), .cuda() or device=, and "
+                    + "\(deepLearning.joined(separator: ", ")) keeps work on the CPU by default), so a GPU rung would not help; "
+                    + "move the model and inputs to context.device to use one")
         } else if !work.isEmpty && (!walker.heavy.isEmpty || !optional.isEmpty) {
             let reasons = walker.heavy.isEmpty ? cite(work, limit: 2) : cite(walker.heavy, limit: 2)
-            let device = optional.isEmpty ? "; no explicit device" : "; uses the GPU when available (\(optional[0].location))"
+            let device = !optional.isEmpty ? "; uses the GPU when available (\(optional[0].location))"
+                : "; \(byDefault[0].detail) (\(byDefault[0].location))"
             decision = ModeDecision(
                 mode: .gpuPreferred, confidence: walker.heavy.isEmpty ? 0.75 : 0.85,
                 rationale: "\(deepLearning.joined(separator: ", ")) work that benefits from a GPU: " + reasons + device)

@@ -19,6 +19,9 @@ extension SourceWalker {
             return lookup(id) ?? .unknown
         case .attribute(let value, let attr, _):
             if let q = qualified(e) { return .module(q) }
+            if let device = attributes[attr] { return device }
+            // Gaia's `context.device`: "cuda:0" on a GPU rung, "cpu" elsewhere.
+            if attr == "device", case .name("context", _) = value.kind { return .device(.optional) }
             if case .tensor(let fw, let shape) = evaluate(value), attr == "T" {
                 return .tensor(framework: fw, shape: shape.map { Array($0.reversed()) })
             }

@@ -10,7 +10,8 @@ struct SourceWalker {
     /// Evidence that marks the work as heavy enough to start on a GPU.
     private(set) var heavy: [Evidence] = []
     private(set) var diagnostics: [String] = []
-    /// Evidence that the code pins its work to the CPU (an onnxruntime session with CPU providers only).
+    /// Evidence that the code pins its work to the CPU (`device="cpu"`, `n_gpu_layers=0`, an
+    /// onnxruntime session with CPU providers only…).
     private(set) var cpuPins: [Evidence] = []
 
     private let source: FunctionSource
@@ -25,6 +26,15 @@ struct SourceWalker {
     private var loopDepth = 0
     /// Inside `if torch.cuda.is_available():` and the like: GPU placement there is optional.
     private var guarded = 0
+    /// Device values assigned to attributes (`self.device = "cuda"`), by attribute name.
+    var attributes: [String: Value] = [:]
+    /// Parameters of the file's functions, in order, by function name.
+    private var parameters: [String: [String]] = [:]
+    /// Device values the file's functions receive, from call sites: function → parameter → value.
+    private var parameterDevices: [String: [String: Value]] = [:]
+    /// A first pass over a file that only learns which devices reach which parameters; it records
+    /// no evidence.
+    private var scouting = false
 
     init(source: FunctionSource) {
         self.source = source
@@ -44,7 +54,18 @@ struct SourceWalker {
             scopes = [[:]]
             loopDepth = 0
             guarded = 0
+            attributes = [:]
+            parameters = [:]
             hoistImports(result.module.body)
+            // Devices passed to the file's own functions are known only at their call sites, which
+            // usually come after the definitions: a scouting pass on a copy learns them first.
+            var scout = self
+            scout.scouting = true
+            scout.parameterDevices = [:]
+            scout.walk(result.module.body)
+            parameterDevices = scout.parameterDevices
+            attributes = [:]
+            parameters = [:]
             walk(result.module.body)
         }
     }
@@ -52,6 +73,7 @@ struct SourceWalker {
     // MARK: Evidence
 
     private mutating func add(_ kind: EvidenceKind, _ range: SourceRange, _ detail: String, weight: Double, heavy isHeavy: Bool = false) {
+        guard !scouting else { return }
         var kind = kind
         var detail = detail
         var weight = weight
@@ -74,6 +96,16 @@ struct SourceWalker {
                 heavy.append(loop)
             }
         }
+    }
+
+    /// Records that work is pinned to the CPU.
+    private mutating func pin(_ range: SourceRange, _ detail: String) {
+        guard !scouting else { return }
+        let line = lines.location(of: range).line
+        guard seen.insert("pin|\(file)|\(line)|\(detail)").inserted else { return }
+        let item = Evidence(kind: .cpuPin, file: file, line: line, detail: detail, weight: 0.8)
+        cpuPins.append(item)
+        evidence.append(item)
     }
 
     private mutating func noteFlops(_ flops: Double) {
@@ -114,6 +146,9 @@ struct SourceWalker {
             }
         case .starred(let inner, _):
             bind(target: inner, .unknown)
+        case .attribute(_, let attr, _):
+            // `self.device = torch.device("cuda")`: later `.to(self.device)` places on it.
+            if value.deviceKind != nil { attributes[attr] = value } else { attributes[attr] = nil }
         default:
             break
         }
@@ -213,7 +248,19 @@ struct SourceWalker {
             for decorator in f.decoratorList { visitDecorator(decorator) }
             for e in f.args.defaultsAndAnnotations { visit(e) }
             bind(f.name, .unknown)
-            scopes.append(Dictionary(uniqueKeysWithValues: f.args.all.map { ($0.arg, Value.unknown) }))
+            let positional = f.args.posonlyargs + f.args.args
+            parameters[f.name] = positional.map(\.arg) + f.args.kwonlyargs.map(\.arg)
+            // A parameter is bound to the device its callers pass, else to a device default.
+            var defaults: [String: Expr] = [:]
+            for (arg, value) in zip(positional.suffix(f.args.defaults.count), f.args.defaults) { defaults[arg.arg] = value }
+            for (arg, value) in zip(f.args.kwonlyargs, f.args.kwDefaults) { defaults[arg.arg] = value }
+            let passed = parameterDevices[f.name] ?? [:]
+            let scope = f.args.all.map { arg -> (String, Value) in
+                if let device = passed[arg.arg] { return (arg.arg, device) }
+                if let value = defaults[arg.arg].map(evaluate), value.deviceKind != nil { return (arg.arg, value) }
+                return (arg.arg, .unknown)
+            }
+            scopes.append(Dictionary(scope, uniquingKeysWith: { a, _ in a }))
             walk(f.body)
             scopes.removeLast()
         case .classDef(let c):
@@ -235,7 +282,14 @@ struct SourceWalker {
                 if checksGPU { guarded += 1 }
                 walk(body)
                 if checksGPU { guarded -= 1 }
+                let afterBody = scopes[scopes.count - 1]
                 walk(orelse)
+                // `if cuda: device = "cuda" else: device = "cpu"`: after the `if`, the device is
+                // whichever is available.
+                for (name, value) in afterBody {
+                    guard let kind = value.deviceKind, let other = lookup(name)?.deviceKind, other != kind else { continue }
+                    bind(name, .device(.optional))
+                }
             }
         case .while(let test, let body, let orelse):
             if staticTruth(test) == false {
@@ -313,6 +367,9 @@ struct SourceWalker {
             add(.explicitGPU, range, "imports \(shown), which needs a GPU", weight: 1.0)
         case .deepLearning:
             add(.frameworkImport, range, "imports \(shown)", weight: 0.3)
+            if Frameworks.gpuByDefault.contains(root) {
+                add(.defaultGPU, range, "imports \(root), which puts work on a visible GPU by default", weight: 0.5)
+            }
         case .cpuML:
             add(.cpuFramework, range, "imports \(shown)", weight: 0.4)
         case .cpuNumeric, .io:
@@ -380,7 +437,7 @@ struct SourceWalker {
             return
         case .ifExp(let test, _, _):
             if mentionsGPUAvailability(test) {
-                add(.optionalGPU, e.range, "picks the GPU when one is available", weight: 0.6)
+                add(.gpuCheck, e.range, "picks a device by whether a GPU is available", weight: 0.1)
             }
         default:
             break
@@ -424,14 +481,30 @@ struct SourceWalker {
                 switch value.deviceKind {
                 case .gpu: add(.explicitGPU, keyword.range, "passes \(name)=\(describe(keyword.value, value))", weight: 1.0)
                 case .optional: add(.optionalGPU, keyword.range, "passes \(name)=\(describe(keyword.value, value)), a GPU when available", weight: 0.6)
-                default: break
+                case .cpu where name != "map_location": pin(keyword.range, "passes \(name)=\(describe(keyword.value, value))")
+                default:
+                    // transformers.pipeline(device=0) is the first GPU; device=-1 the CPU.
+                    if name == "device", q == "transformers.pipeline", let n = value.number {
+                        if n >= 0 { add(.explicitGPU, keyword.range, "passes device=\(Int(n)) to transformers.pipeline, a GPU", weight: 1.0) }
+                        else { pin(keyword.range, "passes device=-1 to transformers.pipeline, the CPU") }
+                    }
                 }
             case "tree_method" where value.string?.contains("gpu") == true:
                 add(.explicitGPU, keyword.range, "trains with tree_method=\"\(value.string!)\"", weight: 1.0)
-            case let flag where ["gpu", "use_gpu", "use_cuda", "cuda"].contains(flag) && value.truthiness == true:
-                add(.explicitGPU, keyword.range, "passes \(name)=True", weight: 1.0)
-            case "n_gpu_layers" where (value.number ?? 0) != 0:
-                add(.optionalGPU, keyword.range, "offloads layers with n_gpu_layers", weight: 0.6)
+            case let flag where ["gpu", "use_gpu", "use_cuda", "cuda"].contains(flag) && value.truthiness != nil:
+                if value.truthiness == true {
+                    add(.explicitGPU, keyword.range, "passes \(name)=True", weight: 1.0)
+                } else {
+                    pin(keyword.range, "passes \(name)=False")
+                }
+            case "n_gpu_layers", "gpu_layers":
+                // llama.cpp and ctransformers offload layers to the GPU when built with CUDA, and
+                // run them on the CPU otherwise.
+                if let n = value.number, n == 0 {
+                    pin(keyword.range, "keeps every layer on the CPU with \(name)=0")
+                } else if value.number != nil || value.truthiness == nil {
+                    add(.optionalGPU, keyword.range, "offloads layers to the GPU with \(name)", weight: 0.6)
+                }
             case "providers":
                 inspectProviders(keyword.value)
             default:
@@ -448,9 +521,11 @@ struct SourceWalker {
             switch value.deviceKind {
             case .gpu: add(.explicitGPU, call.range, "moves to \(describe(device, value)) with .to()", weight: 1.0)
             case .optional: add(.optionalGPU, call.range, "moves to \(describe(device, value)) with .to(), a GPU when available", weight: 0.6)
+            case .cpu: pin(call.range, "moves to \(describe(device, value)) with .to()")
             default: break
             }
         }
+        noteDevicesPassed(fn, args, keywords)
         if let q {
             switch q {
             case "torch.device", "torch.set_default_device", "torch.cuda.set_device", "tensorflow.device", "jax.devices",
@@ -462,13 +537,18 @@ struct SourceWalker {
                         add(.explicitGPU, call.range, "calls \(q)(\(describe(arg, value)))", weight: 1.0)
                     } else if value.deviceKind == .optional {
                         add(.optionalGPU, call.range, "calls \(q) with a GPU when available", weight: 0.6)
+                    } else if value.deviceKind == .cpu, ["tensorflow.device", "torch.set_default_device", "jax.default_device"].contains(q) {
+                        pin(call.range, "calls \(q)(\(describe(arg, value)))")
                     }
                 }
             default:
                 break
             }
             if Self.availabilityChecks.contains(where: { q.hasSuffix($0) }) {
-                add(.optionalGPU, call.range, "checks \(q)()", weight: 0.4)
+                add(.gpuCheck, call.range, "checks \(q)()", weight: 0.1)
+            }
+            if ["transformers.pipeline", "accelerate.Accelerator"].contains(q), !keywords.contains(where: { ["device", "cpu", "device_map"].contains($0.arg ?? "") }) {
+                add(.defaultGPU, call.range, "calls \(q)(), which uses the first GPU when there is one", weight: 0.5)
             }
             if let root, case .gpuOnly = Frameworks.classify(root) {
                 add(.explicitGPU, call.range, "calls \(q), which needs a GPU", weight: 1.0)
@@ -593,9 +673,7 @@ struct SourceWalker {
         let gpu = names.filter { ["CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"].contains($0) }
         guard let first = gpu.first else {
             if names == ["CPUExecutionProvider"] {
-                let line = lines.location(of: e.range).line
-                cpuPins.append(Evidence(kind: .cpuCompute, file: file, line: line, detail: "pins onnxruntime to CPUExecutionProvider", weight: 0.8))
-                evidence.append(cpuPins[cpuPins.count - 1])
+                pin(e.range, "pins onnxruntime to CPUExecutionProvider")
             }
             return
         }
@@ -603,6 +681,22 @@ struct SourceWalker {
             add(.optionalGPU, e.range, "asks onnxruntime for \(first) with a CPU fallback", weight: 0.6)
         } else {
             add(.explicitGPU, e.range, "asks onnxruntime for \(first)", weight: 1.0)
+        }
+    }
+
+    /// Remembers the devices a call passes to one of the file's own functions (`classify(x, "cuda")`),
+    /// so the function's parameters hold them when its body is walked.
+    private mutating func noteDevicesPassed(_ fn: Expr, _ args: [Expr], _ keywords: [Keyword]) {
+        guard scouting, case .name(let id, _) = fn.kind, let names = parameters[id] else { return }
+        var passed: [(String, Value)] = zip(names, args).map { ($0, evaluate($1)) }
+        passed += keywords.compactMap { k in k.arg.map { ($0, evaluate(k.value)) } }
+        for (name, value) in passed {
+            guard let kind = value.deviceKind else { continue }
+            if let earlier = parameterDevices[id]?[name]?.deviceKind, earlier != kind {
+                parameterDevices[id, default: [:]][name] = .device(.optional)  // callers disagree
+            } else {
+                parameterDevices[id, default: [:]][name] = value
+            }
         }
     }
 

@@ -20,6 +20,15 @@ public enum EvidenceKind: String, Codable, Sendable, CaseIterable {
     case cpuFramework = "cpu_framework"
     /// Waiting or I/O with no compute (`time.sleep`, HTTP requests, files, sockets).
     case idleIO = "idle_io"
+    /// Asks whether a GPU is there (`torch.cuda.is_available()`) or picks a device by it: no
+    /// evidence for the GPU by itself, only where work is then placed on the device.
+    case gpuCheck = "gpu_check"
+    /// Work goes to a GPU by the framework's own default, with no device in the code (TensorFlow,
+    /// Keras and JAX on a visible GPU, `transformers.pipeline`, SentenceTransformer, Whisper…).
+    case defaultGPU = "default_gpu"
+    /// Work is pinned to the CPU (`device="cpu"`, `.to(torch.device("cpu"))`, `n_gpu_layers=0`,
+    /// `gpu=False`, an onnxruntime session with only the CPU provider).
+    case cpuPin = "cpu_pin"
 }
 
 /// One fact found in the source, where it is, and how much it weighs in the decision.

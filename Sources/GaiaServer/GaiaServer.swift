@@ -129,7 +129,9 @@ struct FunctionRoutes {
         let rung = try await runtime.rung(of: name)
         let state = FunctionDescription.RungState(
             current: rung.current.description, start: rung.start.description, slo: rung.slo.description,
-            ladder: rung.rungs.map { .init(backend: $0.description, predictedMs: rung.predictedMs[$0], measured: rung.measured.contains($0)) },
+            ladder: rung.rungs.map {
+                .init(backend: $0.description, predictedMs: rung.predictedMs[$0], measured: rung.measured.contains($0), failed: rung.failed[$0])
+            },
             parallelFraction: rung.parallelFraction, fitted: rung.fitted)
         return jsonResponse(FunctionDescription(
             name: f.name, revision: f.revision, instances: await runtime.instanceCount(name), deployedAt: f.deployedAt,

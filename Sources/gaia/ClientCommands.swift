@@ -226,6 +226,7 @@ struct DescribeCommand: AsyncParsableCommand {
             "rung:     \(r.current) (starts on \(r.start))  slo \(r.slo)",
         ]
         let ladder = r.ladder.map { rung -> String in
+            if let failed = rung.failed { return "\(rung.backend) failed to start (\(failed))" }
             guard let predicted = rung.predictedMs else { return "\(rung.backend) not yet known" }
             return rung.measured ? "\(rung.backend) \(ms(predicted)) measured" : "\(rung.backend) ~\(ms(predicted)) predicted"
         }

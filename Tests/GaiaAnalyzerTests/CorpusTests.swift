@@ -24,7 +24,7 @@ struct CorpusTests {
 
     @Test func classifiesTheLabelledCorpus() throws {
         let (root, items) = try Self.labels()
-        #expect(items.count >= 60)
+        #expect(items.count >= 100)
         var confusion: [ExecutionMode: [ExecutionMode: Int]] = [:]
         var wrong: [String] = []
         for item in items {
