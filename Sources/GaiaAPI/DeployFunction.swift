@@ -20,9 +20,11 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     public var keepAlive: String?
     /// Pre-warm an instance before the next request is expected.
     public var prewarm: Bool?
+    /// Pin the function to one rung of this machine's ladder (`cpu-4`, `gpu0`).
+    public var rung: String?
 
     enum CodingKeys: String, CodingKey {
-        case name, files, mode, slo, concurrency, prewarm
+        case name, files, mode, slo, concurrency, prewarm, rung
         case keepAlive = "keep_alive"
         case minScale = "min_scale"
         case maxScale = "max_scale"
@@ -31,8 +33,9 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     /// A deploy body.
     public init(
         name: String, files: [String: String], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
-        slo: String? = nil, concurrency: Int? = nil, keepAlive: String? = nil, prewarm: Bool? = nil
+        slo: String? = nil, concurrency: Int? = nil, keepAlive: String? = nil, prewarm: Bool? = nil, rung: String? = nil
     ) {
+        self.rung = rung
         self.name = name
         self.files = files
         self.mode = mode

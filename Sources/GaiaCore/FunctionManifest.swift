@@ -34,6 +34,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var keepAlive: String?
     /// Whether an instance is pre-warmed before the next request is expected (nil: on).
     public var prewarm: Bool?
+    /// A rung the user pinned the function to (`cpu-16`, `gpu0`): it runs there and nowhere else
+    /// (nil: the mode controller chooses among the mode's rungs).
+    public var rung: String?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -50,7 +53,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case analyzerVersion = "analyzer_version"
         case minScale = "min_scale"
         case maxScale = "max_scale"
-        case concurrency, prewarm
+        case concurrency, prewarm, rung
         case keepAlive = "keep_alive"
     }
 

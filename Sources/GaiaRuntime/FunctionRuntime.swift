@@ -65,12 +65,16 @@ public struct DeployRequest: Sendable {
     public var keepAlive: KeepAliveSettings.Mode?
     /// Pre-warm before the next expected request (nil: on).
     public var prewarm: Bool?
+    /// Pin to one rung of the ladder (nil: the mode controller chooses).
+    public var rung: Backend?
 
     /// Creates a deploy request.
     public init(
         name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
-        slo: SLO? = nil, concurrency: Int? = nil, keepAlive: KeepAliveSettings.Mode? = nil, prewarm: Bool? = nil
+        slo: SLO? = nil, concurrency: Int? = nil, keepAlive: KeepAliveSettings.Mode? = nil, prewarm: Bool? = nil,
+        rung: Backend? = nil
     ) {
+        self.rung = rung
         self.keepAlive = keepAlive
         self.prewarm = prewarm
         self.slo = slo
@@ -212,6 +216,12 @@ public actor FunctionRuntime {
         manifest.concurrency = request.concurrency
         manifest.keepAlive = request.keepAlive?.description
         manifest.prewarm = request.prewarm
+        manifest.rung = request.rung?.description
+        if let rung = request.rung, !configuration.machine.ladder.rungs.contains(rung) {
+            throw PlatformError(
+                "invalid_rung", "this machine has no rung \(rung); its ladder is \(configuration.machine.ladder.rungs.map(\.description).joined(separator: ", "))",
+                status: 400)
+        }
         if manifest.partial {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }
@@ -301,9 +311,12 @@ public actor FunctionRuntime {
         autoscaler.targetConcurrency *= Double(max(1, stored.manifest.concurrency ?? configuration.pool.instanceConcurrency))
         let ladder = configuration.machine.ladder
         let mode = stored.manifest.mode
-        let start = ladder.start(for: mode)
+        // A pinned rung is the whole ladder; one this machine lacks (a GPU gone since the deploy)
+        // falls back to the mode's.
+        let pinned = stored.manifest.rung.flatMap(Backend.init).flatMap { ladder.rungs.contains($0) ? $0 : nil }
+        let start = pinned ?? ladder.start(for: mode)
         let modeController = ModeController(
-            rungs: ladder.rungs(for: mode), start: start, slo: stored.manifest.slo,
+            rungs: pinned.map { [$0] } ?? ladder.rungs(for: mode), start: start, slo: stored.manifest.slo,
             model: LatencyModel(parallelFraction: LatencyModel.prior(for: stored.manifest.estimatedWork)),
             prices: configuration.prices, settings: configuration.controller, at: .now)
         var keepAlive = configuration.keepAlive

@@ -99,10 +99,17 @@ struct FunctionRoutes {
         if let text = body.keepAlive {
             do { keepAlive = try KeepAliveSettings.Mode(parsing: text) } catch { throw PlatformError("invalid_keep_alive", "\(error)", status: 400) }
         }
+        var rung: Backend?
+        if let text = body.rung {
+            guard let parsed = Backend(text) else {
+                throw PlatformError("invalid_rung", "'\(text)' is not a rung: write cpu-N (N cores) or gpuN (a whole GPU)", status: 400)
+            }
+            rung = parsed
+        }
         let manifest = try await runtime.deploy(DeployRequest(
             name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
-            keepAlive: keepAlive, prewarm: body.prewarm))
+            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung))
         return jsonResponse(manifest, status: .created)
     }
 

@@ -96,6 +96,8 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Requests one instance runs at once (default 1).") var concurrency: Int?
     @Option(help: "Keep-alive of idle instances: adaptive (from the function's idle-time histogram) or fixed(SECONDS), e.g. fixed(600s).") var keepAlive: String?
     @Option(help: "Pre-warm an instance before the next request is expected: on or off (default on).") var prewarm: String?
+    @Option(help: "Pin the function to one rung of the server's ladder (cpu-N, gpuN; see gaia devices); the mode controller then never moves it.")
+    var rung: String?
     @Option(name: .shortAndLong, help: "How to print the manifest: text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
@@ -117,6 +119,10 @@ struct DeployCommand: AsyncParsableCommand {
         }
         if let keepAlive {
             do { body.keepAlive = try KeepAliveSettings.Mode(parsing: keepAlive).description } catch { throw CLIError(description: "--keep-alive: \(error)") }
+        }
+        if let rung {
+            guard Backend(rung) != nil else { throw CLIError(description: "--rung: write cpu-N or gpuN, not '\(rung)'") }
+            body.rung = rung
         }
         if let prewarm {
             guard ["on", "off"].contains(prewarm) else { throw CLIError(description: "--prewarm: write on or off, not '\(prewarm)'") }

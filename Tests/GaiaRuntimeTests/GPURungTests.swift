@@ -152,3 +152,24 @@ struct GPURungTests {
         #expect(status.failed[.gpu(device: 0, smPercent: 100)]?.contains("out of memory") == true)
     }
 }
+
+extension GPURungTests {
+    @Test func aPinnedRungIsTheWholeLadderAndARungTheMachineLacksIsRefused() async throws {
+        let rt = try runtime()
+        let source = "FAIL_ON_GPU = False\n" + Self.handler
+        try await rt.deploy(DeployRequest(name: "pinned", files: ["handler.py": Array(source.utf8)], rung: .gpu(device: 0, smPercent: 100)))
+        let status = try await rt.rung(of: "pinned")
+        #expect(status.rungs == [.gpu(device: 0, smPercent: 100)] && status.current == .gpu(device: 0, smPercent: 100))
+        let reply = try await rt.invoke("pinned", body: Array(#"{"cpu_ms": 0, "gpu_ms": 0}"#.utf8), contentType: "application/json")
+        #expect(reply.backend == .gpu(device: 0, smPercent: 100) && !reply.outcome.coldStart)
+        await #expect(throws: PlatformError.self) {
+            try await rt.deploy(DeployRequest(name: "nowhere", files: ["handler.py": Array(source.utf8)], rung: .gpu(device: 3, smPercent: 100)))
+        }
+        do {
+            try await rt.deploy(DeployRequest(name: "nowhere", files: ["handler.py": Array(source.utf8)], rung: .cpu(cores: 64)))
+        } catch let error as PlatformError {
+            #expect(error.code == "invalid_rung" && error.message.contains("cpu-1, gpu0"), "\(error.message)")
+        }
+        await rt.shutdown()
+    }
+}
