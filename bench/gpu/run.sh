@@ -22,11 +22,13 @@ THESIS=${THESIS:-../shared/data/gaia-thesis}
 out="bench/gpu/results-$(date +%Y%m%d-%H%M%S)"
 extra=()
 serve_extra=()
+phases=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --quick) extra+=(--quick) ;;
         --stand-in) serve_extra+=(--gpu-stand-ins 1) ;;
-        --workloads|--phases) extra+=("$1" "$2"); shift ;;
+        --workloads) extra+=("$1" "$2"); shift ;;
+        --phases) phases=$2; shift ;;
         --out) out=$2; shift ;;
         -h|--help) sed -n 2,17p "$0"; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -43,8 +45,9 @@ device=$("$PYTHON" -c "import json,sys; g=json.load(open(sys.argv[1]))['gpus']; 
 if [ ${#serve_extra[@]} -gt 0 ]; then device="CPU stand-in for gpu0 ($cores cores; not a GPU)"; fi
 if [ "$device" = "no GPU" ]; then
     echo "no GPU on this machine: only static-cpu and auto run (use --stand-in to try the GPU path on the CPU)" >&2
-    extra+=(--phases static-cpu,auto)
+    phases=${phases:-static-cpu,auto,auto-cpu-start}
 fi
+[ -n "$phases" ] && extra+=(--phases "$phases")
 
 data=$(mktemp -d)
 cat > "$data/gaia.yaml" <<YAML
