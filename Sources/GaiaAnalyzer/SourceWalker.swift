@@ -485,7 +485,7 @@ struct SourceWalker {
                 default:
                     // transformers.pipeline(device=0) is the first GPU; device=-1 the CPU.
                     if name == "device", q == "transformers.pipeline", let n = value.number {
-                        if n >= 0 { add(.explicitGPU, keyword.range, "passes device=\(Int(n)) to transformers.pipeline, a GPU", weight: 1.0) }
+                        if n >= 0 { add(.explicitGPU, keyword.range, "passes device=\(n < 1000 ? String(Int(n)) : "\(n)") to transformers.pipeline, a GPU", weight: 1.0) }
                         else { pin(keyword.range, "passes device=-1 to transformers.pipeline, the CPU") }
                     }
                 }

@@ -178,6 +178,8 @@ public actor FunctionRuntime {
     public nonisolated let zygote: Zygote?
     /// Names with a deploy in progress: the actor is re-entered while the first instance starts.
     private var deploying: Set<String> = []
+    /// Set by `shutdown()`: no deploy completes after it (one in flight stops its instance).
+    private var closed = false
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
@@ -238,6 +240,7 @@ public actor FunctionRuntime {
                 status: 422)
         }
 
+        guard !closed else { throw PlatformError("shutting_down", "the platform is shutting down", status: 503) }
         guard deploying.insert(request.name).inserted else {
             throw PlatformError("conflict", "a deploy of '\(request.name)' is already in progress; retry when it finishes", status: 409)
         }
@@ -266,6 +269,10 @@ public actor FunctionRuntime {
                 throw PlatformError("init_failed", "the function failed to load: \(message)\n\(traceback)", status: 400)
             }
             throw PlatformError("init_failed", error.description, status: 400)
+        }
+        guard !closed else {  // shut down while the instance started: nothing may outlive the runtime
+            await next.pool.shutdown()
+            throw PlatformError("shutting_down", "the platform is shutting down", status: 503)
         }
         try database.deploy(name: request.name, manifest: manifest, sourceDirectory: directory)
         live[request.name] = next
@@ -619,6 +626,7 @@ public actor FunctionRuntime {
 
     /// Stops every instance (draining pools' too) and writes pending records.
     public func shutdown() async {
+        closed = true
         for f in live.values { await f.pool.shutdown() }
         for pool in draining.values { await pool.shutdown() }
         await zygote?.stop()

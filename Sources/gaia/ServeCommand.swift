@@ -25,7 +25,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Where the database, functions' files and instance logs live (default .gaia; GAIA_DATA_DIR).") var dataDir: String?
     @Option(help: "The Python interpreter workers run, resolved once to the real executable (default python3; GAIA_PYTHON).")
     var python: String?
-    @Option(help: "Deploy every function folder of this directory at start (e.g. examples).") var examples: String?
+    @Option(help: "Deploy every function folder of this directory at start, beside serving (e.g. examples); each is logged as deployed or not, with the reason.")
+    var examples: String?
     @Option(help: "Seconds between control-loop ticks (autoscaling; default 1).") var tick: Double?
     @Option(help: "Host cores each GPU instance is pinned to, for its framework's CPU side (default 2).") var gpuHostCores: Int?
     @Option(help: "GPU memory one instance is given room for, in MiB; bounds instances per GPU (default: estimated from the model).")
@@ -83,13 +84,19 @@ struct ServeCommand: AsyncParsableCommand {
         runtimeConfiguration.python = interpreter
         let runtime = FunctionRuntime(configuration: runtimeConfiguration, database: database)
         try await runtime.restore()
-        if let examples {
-            for folder in try FileManager.default.contentsOfDirectory(atPath: examples).sorted() {
-                let path = examples + "/" + folder
+        // Examples deploy beside the server, not before it: it answers at once, and each example
+        // is served as soon as its first instance is up (a GPU model can take tens of seconds).
+        let directory = examples ?? ""
+        let folders = try examples.map { try FileManager.default.contentsOfDirectory(atPath: $0).sorted() } ?? []
+        let deployExamples = Task { [logger] in
+            for folder in folders {
+                let path = directory + "/" + folder
                 guard let source = try? FunctionSource.load(path: path) else { continue }
                 do {
                     let manifest = try await runtime.deploy(DeployRequest(name: folder, files: source.files))
                     logger.info("deployed example", metadata: ["function.name": "\(folder)", "mode": "\(manifest.mode)"])
+                } catch let error as PlatformError where error.code == "shutting_down" {
+                    return
                 } catch {
                     // One line in the server's log; `gaia deploy` of the same folder shows the traceback.
                     let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
@@ -97,6 +104,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
             }
         }
+        defer { deployExamples.cancel() }
         let app = Application(
             router: GaiaServer.router(runtime: runtime),
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),

@@ -14,9 +14,14 @@ carry=${CARRY:-.carry}
 out=${OUT:-/tmp/gaia-gpu}
 mkdir -p "$out/gpu"
 export LD_LIBRARY_PATH="$PWD/$carry/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-nvidia-smi --query-gpu=name,uuid,memory.total,driver_version --format=csv | tee "$out/gpu/nvidia-smi.txt"
-"$carry/gaia" devices | tee "$out/gpu/devices.txt"
+# The binary travels gzipped; its resource bundles must sit beside it.
+bin=$(mktemp -d)
+cp -r "$carry"/*.resources "$bin/"
+gunzip -c "$carry/gaia.gz" > "$bin/gaia"
+chmod +x "$bin/gaia"
+{ nvidia-smi --query-gpu=name,uuid,memory.total,driver_version --format=csv || echo "nvidia-smi: not available"; } | tee "$out/gpu/nvidia-smi.txt"
+"$bin/gaia" devices | tee "$out/gpu/devices.txt"
 args=(--out "$out/gpu/run" --workloads "${WORKLOADS:-matmul-torch,resnet18,tinyllama,idle}")
 [ -n "${PHASES:-}" ] && args+=(--phases "$PHASES")
 [ -n "${QUICK:-}" ] && args+=(--quick)
-GAIA_BIN="$carry/gaia" THESIS="$carry/thesis" bench/gpu/run.sh "${args[@]}"
+GAIA_BIN="$bin/gaia" THESIS="$carry/thesis" bench/gpu/run.sh "${args[@]}"
