@@ -73,6 +73,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "GaiaSimulator",
+            dependencies: ["GaiaCore", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "GaiaServer",
             dependencies: [
                 "GaiaAPI", "GaiaRuntime", "GaiaCore", "GaiaAnalyzer", "GaiaStore",
@@ -96,6 +101,7 @@ let package = Package(
                 "GaiaAnalyzer",
                 "GaiaRuntime",
                 "GaiaServer",
+                "GaiaSimulator",
                 "GaiaStore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -177,6 +183,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationEssentialsCompat", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaSimulatorTests",
+            dependencies: ["GaiaSimulator", "GaiaCore"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "simulate-bench",
+            dependencies: ["GaiaSimulator", "GaiaCore"],
+            path: "bench/simulate",
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -40,6 +40,7 @@ public struct FunctionController: Sendable {
         var arrived: ContinuousClock.Instant
         var ended: ContinuousClock.Instant
         var milliseconds: Double
+        var serviceMilliseconds: Double?
         var backend: Backend
         var warmAndSuccessful: Bool
     }
@@ -51,15 +52,18 @@ public struct FunctionController: Sendable {
         self.mode = mode
     }
 
-    /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`;
+    /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`, of
+    /// which the function ran `serviceMilliseconds` (the rest queued; nil: unknown);
     /// `warmAndSuccessful` when it is a latency of the rung (not a cold start, not a failure).
     public mutating func invocationFinished(
-        arrived: ContinuousClock.Instant, milliseconds: Double, on backend: Backend, warmAndSuccessful: Bool
+        arrived: ContinuousClock.Instant, milliseconds: Double, serviceMilliseconds: Double? = nil, on backend: Backend,
+        warmAndSuccessful: Bool
     ) {
         let ms = milliseconds.isFinite ? max(0, min(milliseconds, 1e9)) : 0
+        let service = serviceMilliseconds.map { $0.isFinite ? max(0, min($0, ms)) : ms }
         finished.append(Invocation(
-            arrived: arrived, ended: arrived.advanced(by: .clamped(milliseconds: ms)), milliseconds: ms, backend: backend,
-            warmAndSuccessful: warmAndSuccessful))
+            arrived: arrived, ended: arrived.advanced(by: .clamped(milliseconds: ms)), milliseconds: ms, serviceMilliseconds: service,
+            backend: backend, warmAndSuccessful: warmAndSuccessful))
     }
 
     /// The actions to take at `now`, given what the runtime observes.
@@ -101,7 +105,10 @@ public struct FunctionController: Sendable {
             events.append((invocation.arrived, true))
             events.append((invocation.ended, false))
             if invocation.warmAndSuccessful {
-                mode.record(latencyMs: invocation.milliseconds, on: invocation.backend, at: invocation.arrived)
+                // Judged when it ended: a request that queued longer than the window still counts
+                // (keyed by its arrival, the slowest requests of an overload would fall outside).
+                mode.record(
+                    latencyMs: invocation.milliseconds, serviceMs: invocation.serviceMilliseconds, on: invocation.backend, at: invocation.ended)
             }
         }
         finished = []
@@ -126,5 +133,76 @@ public struct FunctionController: Sendable {
             return (floor, "idle for \(idle.short), before the pre-warm point \(w.prewarm.short) (\(w.reason)): unload until then")
         }
         return (floor, "idle for \(idle.short), past the keep-alive of \(end.short) (\(w.reason)): scale to \(floor == 0 ? "zero" : String(floor))")
+    }
+}
+
+/// What one function's control policy is made from: the platform's settings and the function's
+/// own choices. The live runtime and the simulator both build their `FunctionController`s with
+/// `FunctionController(_:at:)` from this, so a function is controlled the same way in both.
+public struct FunctionPolicyInputs: Sendable {
+    /// The machine's (or simulated node's) ladder.
+    public var ladder: BackendLadder
+    /// The function's execution mode.
+    public var mode: ExecutionMode
+    /// A rung the function is pinned to (its whole ladder), if any.
+    public var pinned: Backend?
+    /// The function's SLO (nil: the default).
+    public var slo: SLO?
+    /// The analyzer's estimate of its work (the latency model's prior).
+    public var work: WorkEstimate
+    /// Requests one instance runs at once.
+    public var concurrency: Int
+    /// Autoscaler settings, with the function's own min/max scale applied.
+    public var autoscaler: AutoscalerSettings
+    /// Keep-alive settings, with the function's own choices applied.
+    public var keepAlive: KeepAliveSettings
+    /// The mode controller's settings.
+    public var controller: ModeControllerSettings
+    /// Prices, for the SLO's cost ceiling.
+    public var prices: PriceTable
+
+    /// Inputs.
+    public init(
+        ladder: BackendLadder, mode: ExecutionMode, pinned: Backend? = nil, slo: SLO? = nil, work: WorkEstimate = WorkEstimate(),
+        concurrency: Int = 1, autoscaler: AutoscalerSettings = AutoscalerSettings(), keepAlive: KeepAliveSettings = KeepAliveSettings(),
+        controller: ModeControllerSettings = ModeControllerSettings(), prices: PriceTable = PriceTable()
+    ) {
+        self.ladder = ladder
+        self.mode = mode
+        self.pinned = pinned
+        self.slo = slo
+        self.work = work
+        self.concurrency = concurrency
+        self.autoscaler = autoscaler
+        self.keepAlive = keepAlive
+        self.controller = controller
+        self.prices = prices
+    }
+
+    /// The rungs it may use: the pinned rung alone (when the ladder has it), else the mode's.
+    public var rungs: [Backend] {
+        if let pinned, ladder.rungs.contains(pinned) { return [pinned] }
+        return ladder.rungs(for: mode)
+    }
+
+    /// Where it starts: the pinned rung, else the mode's start rung.
+    public var start: Backend {
+        if let pinned, ladder.rungs.contains(pinned) { return pinned }
+        return ladder.start(for: mode)
+    }
+}
+
+extension FunctionController {
+    /// The controller of a function loaded at `now`: the autoscaler's target scaled by what one
+    /// instance runs at once, the mode controller on the function's rungs with the latency model's
+    /// prior from the analyzer's estimate.
+    public init(_ inputs: FunctionPolicyInputs, at now: ContinuousClock.Instant) {
+        var autoscaler = inputs.autoscaler
+        autoscaler.targetConcurrency *= Double(max(1, inputs.concurrency))
+        let mode = ModeController(
+            rungs: inputs.rungs, start: inputs.start, slo: inputs.slo,
+            model: LatencyModel(parallelFraction: LatencyModel.prior(for: inputs.work)),
+            prices: inputs.prices, settings: inputs.controller, at: now)
+        self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, at: now)
     }
 }

@@ -60,6 +60,11 @@ public struct LatencyModel: Sendable, Hashable {
         return m.milliseconds * amdahl(backend.capacity) / amdahl(base.capacity)
     }
 
+    /// A latency measured on `from`, as expected on `to` (Amdahl's law with the current fraction).
+    public func scale(_ milliseconds: Double, from: Backend, to: Backend) -> Double {
+        milliseconds * amdahl(to.capacity) / amdahl(from.capacity)
+    }
+
     /// Relative time on `capacity`: the serial part plus the parallel part divided among it.
     private func amdahl(_ capacity: Double) -> Double {
         (1 - parallelFraction) + parallelFraction / max(capacity, 1e-9)

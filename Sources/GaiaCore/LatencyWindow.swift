@@ -9,6 +9,8 @@ public struct LatencyWindow: Sendable {
         public var at: ContinuousClock.Instant
         /// Its latency from arrival to answer.
         public var milliseconds: Double
+        /// The part of it the function ran (its service time, without queueing).
+        public var serviceMilliseconds: Double
         /// The rung that served it.
         public var backend: Backend
     }
@@ -24,23 +26,33 @@ public struct LatencyWindow: Sendable {
 
     /// Adds one invocation's latency, `at` its arrival. Invocations are reported as they end, so
     /// arrivals come slightly out of order: each is inserted in arrival order.
-    public mutating func record(_ milliseconds: Double, on backend: Backend, at arrival: ContinuousClock.Instant) {
+    public mutating func record(
+        _ milliseconds: Double, service serviceMilliseconds: Double? = nil, on backend: Backend, at arrival: ContinuousClock.Instant
+    ) {
         var index = samples.endIndex
         while index > samples.startIndex && samples[index - 1].at > arrival { index -= 1 }
-        samples.insert(Sample(at: arrival, milliseconds: milliseconds, backend: backend), at: index)
+        let sample = Sample(at: arrival, milliseconds: milliseconds, serviceMilliseconds: serviceMilliseconds ?? milliseconds, backend: backend)
+        samples.insert(sample, at: index)
         guard let newest = samples.last?.at else { return }
         while let first = samples.first, newest - first.at > horizon { samples.removeFirst() }
     }
 
-    /// Latencies served by `backend` that arrived in `(now - window, now]` and not before `since`.
+    /// Latencies served by `backend` recorded in `(now - window, now]` and not before `since`.
     public func latencies(
         on backend: Backend, over window: Duration, at now: ContinuousClock.Instant, since: ContinuousClock.Instant? = nil
     ) -> [Double] {
-        var result: [Double] = []
+        samples(on: backend, over: window, at: now, since: since).map(\.milliseconds)
+    }
+
+    /// The samples served by `backend` recorded in `(now - window, now]` and not before `since`, newest first.
+    public func samples(
+        on backend: Backend, over window: Duration, at now: ContinuousClock.Instant, since: ContinuousClock.Instant? = nil
+    ) -> [Sample] {
+        var result: [Sample] = []
         for sample in samples.reversed() {
             if now - sample.at >= window { break }
             if let since, sample.at < since { break }
-            if sample.backend == backend { result.append(sample.milliseconds) }
+            if sample.backend == backend { result.append(sample) }
         }
         return result
     }

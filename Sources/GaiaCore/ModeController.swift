@@ -9,6 +9,9 @@
 ///   prior (no two rungs measured yet), to the cheapest rung not yet measured (the prediction is
 ///   only a guess); else to the fastest predicted rung if it is at least `minImprovement` better;
 ///   else stay.
+/// - A slow function at a low rate: when fewer than `minSamples` invocations fall in the window but
+///   at least `minCertainSamples` over `demotionWindow` all missed the threshold, the violation is
+///   certain and is judged as above (promotion, or the comparison after one).
 /// - After a promotion, once the new rung has `minSamples` invocations, compare: if the statistic
 ///   improved by less than `minImprovement`, demote back ("no improvement", as measured). Both
 ///   rungs are then measured, so the model will not send the function there again for nothing.
@@ -16,7 +19,7 @@
 ///   cheaper rung is predicted at or under `demotionMargin` × threshold: to the cheapest such.
 /// - Low load: when the rung has served fewer than `minSamples` invocations over `demotionWindow`,
 ///   latency cannot be judged and the rung's extra capacity mostly idles: step one rung down,
-///   never below the start rung.
+///   never below the start rung, and never to a rung the model expects to miss the SLO.
 /// - Nothing happens within `cooldown` of the last switch.
 /// - A rung that failed to start is marked failed with the reason and not chosen again for
 ///   `failedRungRetry`; the function stays where it is.
@@ -40,6 +43,9 @@ public struct ModeController: Sendable {
     private var since: ContinuousClock.Instant
     /// The last promotion, until its improvement has been measured.
     private var promotion: (from: Backend, before: Double)?
+    /// Rungs a promotion to which brought no improvement, and when: not promoted to again for
+    /// `failedRungRetry` (without this a function under a load no rung can serve goes back and forth).
+    private var noImprovement: [Backend: ContinuousClock.Instant] = [:]
     /// Rungs that failed to start: why, and when.
     public private(set) var failed: [Backend: (reason: String, at: ContinuousClock.Instant)] = [:]
 
@@ -65,15 +71,23 @@ public struct ModeController: Sendable {
         slo.windowSeconds.map { .clamped(seconds: $0) } ?? settings.window
     }
 
-    /// Records one successful warm invocation (cold starts and failures are not latency of a rung).
-    public mutating func record(latencyMs: Double, on backend: Backend, at now: ContinuousClock.Instant) {
-        window.record(latencyMs, on: backend, at: now)
+    /// Records one successful warm invocation (cold starts and failures are not latency of a rung):
+    /// its latency, judged against the SLO, and the part the function ran (`serviceMs`, without
+    /// queueing; the latency when unknown), from which the latency model learns what a rung does.
+    public mutating func record(latencyMs: Double, serviceMs: Double? = nil, on backend: Backend, at now: ContinuousClock.Instant) {
+        window.record(latencyMs, service: serviceMs, on: backend, at: now)
     }
 
     /// The SLO statistic on the current rung over the SLO window, with its sample count.
     public func measured(at now: ContinuousClock.Instant) -> (milliseconds: Double?, samples: Int) {
         let values = window.latencies(on: current, over: sloWindow, at: now, since: since)
         return (slo.statistic.of(values), values.count)
+    }
+
+    /// The SLO statistic of the service times (no queueing) on the current rung over `over`: what
+    /// the rung itself does, which the latency model learns (queueing is the autoscaler's to fix).
+    private func service(over: Duration, at now: ContinuousClock.Instant) -> Double? {
+        slo.statistic.of(window.samples(on: current, over: over, at: now, since: since).map(\.serviceMilliseconds))
     }
 
     /// What 1,000 invocations are expected to cost on a rung, from a latency.
@@ -86,10 +100,16 @@ public struct ModeController: Sendable {
         guard now - since >= settings.cooldown else { return nil }
         let (stat, count) = measured(at: now)
         if let stat, count >= settings.minSamples {
-            model.observe(stat, samples: count, on: current)
-            if let decision = judgePromotion(measured: stat) { return decision }
+            model.observe(service(over: sloWindow, at: now) ?? stat, samples: count, on: current)
+            if let decision = judgePromotion(measured: stat, at: now) { return decision }
             if stat > slo.thresholdMs { return promotion(measured: stat, at: now) }
             return demotion(measured: stat, at: now)
+        }
+        if let (stat, count, over) = certainViolation(at: now) {
+            model.observe(service(over: over, at: now) ?? stat, samples: count, on: current)
+            if let decision = judgePromotion(measured: stat, at: now) { return decision }
+            let what = "all \(count) invocations over the last \(over) took longer than the SLO's \(ms(slo.thresholdMs)) (\(slo.statistic.rawValue) \(ms(stat))): too few for the statistic, but certainly a violation"
+            return promotion(measured: stat, at: now, what: what)
         }
         return lowLoadDemotion(at: now)
     }
@@ -115,25 +135,38 @@ public struct ModeController: Sendable {
 
     /// Whether a rung may be chosen at `now`: not marked failed within `failedRungRetry`.
     private func usable(_ rung: Backend, at now: ContinuousClock.Instant) -> Bool {
-        guard let failure = failed[rung] else { return true }
-        return now - failure.at >= settings.failedRungRetry
+        if let failure = failed[rung], now - failure.at < settings.failedRungRetry { return false }
+        if rung > current, let judged = noImprovement[rung], now - judged < settings.failedRungRetry { return false }
+        return true
     }
 
     // MARK: Rules
 
     /// After a promotion, demote back if the new rung measured no real improvement.
-    private mutating func judgePromotion(measured stat: Double) -> RungSwitch? {
+    private mutating func judgePromotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
         guard let (from, before) = promotion else { return nil }
         promotion = nil
         guard stat > before * (1 - settings.minImprovement) else { return nil }
+        noImprovement[current] = now
         return RungSwitch(
             from: current, to: from, direction: .demote, measuredMs: stat, predictedMs: model.predict(from),
             reason: "promotion from \(from) brought no improvement: \(slo.statistic.rawValue) \(ms(before)) before, \(ms(stat)) after")
     }
 
-    private func promotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
+    /// Too few invocations in the window for the statistic, but every one over the longer window
+    /// missed the threshold: the statistic, the count and the window.
+    private func certainViolation(at now: ContinuousClock.Instant) -> (Double, Int, Duration)? {
+        let over = max(sloWindow, settings.demotionWindow)
+        let values = window.latencies(on: current, over: over, at: now, since: since)
+        guard values.count >= max(1, settings.minCertainSamples), let fastest = values.min(), fastest > slo.thresholdMs,
+            let stat = slo.statistic.of(values)
+        else { return nil }
+        return (stat, values.count, over)
+    }
+
+    private func promotion(measured stat: Double, at now: ContinuousClock.Instant, what: String? = nil) -> RungSwitch? {
         let candidates = rungs.filter { $0 > current && withinCeiling($0) && usable($0, at: now) }
-        let what = "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
+        let what = what ?? "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
         if let target = candidates.first(where: { (model.predict($0) ?? .infinity) <= slo.thresholdMs }) {
             return promote(to: target, measured: stat, reason: "\(what); \(target) is predicted to meet it")
         }
@@ -165,11 +198,16 @@ public struct ModeController: Sendable {
         guard current > start, now - since >= settings.demotionWindow,
             let target = rungs.last(where: { $0 < current && $0 >= start && usable($0, at: now) })
         else { return nil }
-        let recent = window.latencies(on: current, over: settings.demotionWindow, at: now, since: since).count
-        guard recent < settings.minSamples else { return nil }
+        let recent = window.samples(on: current, over: settings.demotionWindow, at: now, since: since)
+        guard recent.count < settings.minSamples else { return nil }
+        // Never down to a rung expected to miss the SLO: the few recent invocations' service times,
+        // scaled to the target by the model, else the model's own prediction.
+        let expected = slo.statistic.of(recent.map(\.serviceMilliseconds)).map { model.scale($0, from: current, to: target) } ?? model.predict(target)
+        guard (expected ?? 0) <= slo.thresholdMs else { return nil }
         return RungSwitch(
-            from: current, to: target, direction: .demote, measuredMs: nil, predictedMs: model.predict(target),
-            reason: "low load: \(recent) invocations in the last \(settings.demotionWindow), too few to judge the SLO, so the cheaper \(target)")
+            from: current, to: target, direction: .demote, measuredMs: nil, predictedMs: expected,
+            reason: "low load: \(recent.count) invocations in the last \(settings.demotionWindow), too few to judge the SLO, so the cheaper \(target)"
+                + (expected.map { ", expected at \(ms($0))" } ?? ""))
     }
 
     private func withinCeiling(_ rung: Backend) -> Bool {

@@ -14,6 +14,10 @@ public struct ModeControllerSettings: Sendable, Hashable, Codable {
     public var demotionMargin: Double = 0.8
     /// A promotion that improved the statistic by less than this fraction "brought no improvement".
     public var minImprovement: Double = 0.1
+    /// A slow function at a low rate may never show `minSamples` invocations in the window: when at
+    /// least this many over the longer `demotionWindow` *all* missed the SLO, the violation is
+    /// certain (any percentile of them is over the threshold) and counts as measured.
+    public var minCertainSamples: Int = 3
     /// A rung that failed to start (a driver error, out of GPU memory) is not chosen again for this
     /// long.
     public var failedRungRetry: Duration = .seconds(600)

@@ -159,6 +159,8 @@ public actor FunctionRuntime {
         var function: String
         var at: ContinuousClock.Instant
         var milliseconds: Double
+        /// The handler's own time, as the worker measured it (nil for failures).
+        var serviceMilliseconds: Double? = nil
         var backend: Backend
         /// Warm and successful: a latency of the rung.
         var counts: Bool
@@ -309,30 +311,27 @@ public actor FunctionRuntime {
     }
 
     /// A pool and a controller for a revision, with the function's own limits from its manifest,
-    /// starting on the mode's start rung.
+    /// starting on its start rung (a pinned rung this machine lacks, a GPU gone since the deploy,
+    /// falls back to the mode's ladder).
     private func makeLive(_ stored: StoredFunction) -> Live {
-        var autoscaler = configuration.autoscaler
-        if let maxScale = stored.manifest.maxScale { autoscaler.maxScale = maxScale }
-        if let minScale = stored.manifest.minScale { autoscaler.minScale = minScale }
-        // The autoscaler's target is per instance: scale it with what one instance may run at once.
-        autoscaler.targetConcurrency *= Double(max(1, stored.manifest.concurrency ?? configuration.pool.instanceConcurrency))
-        let ladder = configuration.machine.ladder
-        let mode = stored.manifest.mode
-        // A pinned rung is the whole ladder; one this machine lacks (a GPU gone since the deploy)
-        // falls back to the mode's.
-        let pinned = stored.manifest.rung.flatMap(Backend.init).flatMap { ladder.rungs.contains($0) ? $0 : nil }
-        let start = pinned ?? ladder.start(for: mode)
-        let modeController = ModeController(
-            rungs: pinned.map { [$0] } ?? ladder.rungs(for: mode), start: start, slo: stored.manifest.slo,
-            model: LatencyModel(parallelFraction: LatencyModel.prior(for: stored.manifest.estimatedWork)),
-            prices: configuration.prices, settings: configuration.controller, at: .now)
-        var keepAlive = configuration.keepAlive
-        if let text = stored.manifest.keepAlive, let mode = try? KeepAliveSettings.Mode(parsing: text) { keepAlive.mode = mode }
-        keepAlive.prewarm = stored.manifest.prewarm ?? keepAlive.prewarm
+        let inputs = policyInputs(stored.manifest)
         return Live(
-            stored: stored, pool: makePool(stored, on: start), backend: start,
-            controller: FunctionController(autoscaler: autoscaler, keepAlive: keepAlive, mode: modeController, at: .now),
-            usageCountedTo: .now)
+            stored: stored, pool: makePool(stored, on: inputs.start), backend: inputs.start,
+            controller: FunctionController(inputs, at: .now), usageCountedTo: .now)
+    }
+
+    /// What a function's controller is built from: this platform's settings and the manifest's choices.
+    func policyInputs(_ manifest: FunctionManifest) -> FunctionPolicyInputs {
+        var autoscaler = configuration.autoscaler
+        if let maxScale = manifest.maxScale { autoscaler.maxScale = maxScale }
+        if let minScale = manifest.minScale { autoscaler.minScale = minScale }
+        var keepAlive = configuration.keepAlive
+        if let text = manifest.keepAlive, let mode = try? KeepAliveSettings.Mode(parsing: text) { keepAlive.mode = mode }
+        keepAlive.prewarm = manifest.prewarm ?? keepAlive.prewarm
+        return FunctionPolicyInputs(
+            ladder: configuration.machine.ladder, mode: manifest.mode, pinned: manifest.rung.flatMap(Backend.init), slo: manifest.slo,
+            work: manifest.estimatedWork, concurrency: manifest.concurrency ?? configuration.pool.instanceConcurrency,
+            autoscaler: autoscaler, keepAlive: keepAlive, controller: configuration.controller, prices: configuration.prices)
     }
 
     /// An empty pool for a revision on a rung; its instances are pinned to cores of this machine.
@@ -386,7 +385,8 @@ public actor FunctionRuntime {
             note(function, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
                  queue: outcome.queueMilliseconds, status: 200)
             pendingSamples.append(Sample(
-                function: name, at: instant, milliseconds: outcome.totalMilliseconds, backend: function.backend, counts: !outcome.coldStart))
+                function: name, at: instant, milliseconds: outcome.totalMilliseconds,
+                serviceMilliseconds: outcome.response.handlerMilliseconds, backend: function.backend, counts: !outcome.coldStart))
             return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision)
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
@@ -472,7 +472,8 @@ public actor FunctionRuntime {
         pendingSamples = []
         for sample in samples {
             live[sample.function]?.controller.invocationFinished(
-                arrived: sample.at, milliseconds: sample.milliseconds, on: sample.backend, warmAndSuccessful: sample.counts)
+                arrived: sample.at, milliseconds: sample.milliseconds, serviceMilliseconds: sample.serviceMilliseconds, on: sample.backend,
+                warmAndSuccessful: sample.counts)
         }
         var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
         for name in live.keys.sorted() {

@@ -89,12 +89,17 @@ struct ModeControllerTests {
         var c = try controller(slo: "p95=150ms", prior: 0.9)
         run(&c, from: 0, to: 30) { r, _ in Self.matmul(r) }
         #expect(c.current == .cpu(cores: 2))
-        // Traffic falls to one request every 20 s: too few to judge; after the demotion window it steps down.
-        let switches = run(&c, from: 30, to: 400, requestsPerSecond: 0.05) { r, _ in Self.matmul(r) }
+        var kept = c
+        // Traffic falls to one request every 20 s, each faster now that nothing contends: too few to
+        // judge; after the demotion window it steps down.
+        let switches = run(&c, from: 30, to: 400, requestsPerSecond: 0.05) { r, _ in Self.matmul(r) / 2 }
         #expect(switches.count == 1)
         #expect(switches.first?.to == .cpu(cores: 1))
         #expect(switches.first?.reason.hasPrefix("low load") == true)
         #expect(switches.first?.measuredMs == nil)
+        // But not to a rung expected to miss the SLO: at 132 ms on two cores, one would take 240 ms.
+        #expect(run(&kept, from: 30, to: 400, requestsPerSecond: 0.05) { r, _ in Self.matmul(r) }.isEmpty)
+        #expect(kept.current == .cpu(cores: 2))
     }
 
     @Test func aCheaperRungPredictedWithMarginIsDemotedTo() throws {

@@ -1,0 +1,693 @@
+import DequeModule
+public import GaiaCore
+
+/// One function of a simulated workload: what it does, when requests come, and its objective.
+public struct FunctionSpec: Sendable {
+    /// Its name.
+    public var name: String
+    /// Its service times and cold starts per rung.
+    public var workload: Workload
+    /// When requests arrive.
+    public var arrivals: ArrivalProcess
+    /// How large each request is.
+    public var sizes: PayloadSizes
+    /// Its SLO (violations are counted against its threshold, request by request).
+    public var slo: SLO
+    /// Requests one instance runs at once.
+    public var concurrency: Int
+
+    /// A function.
+    public init(name: String, workload: Workload, arrivals: ArrivalProcess, sizes: PayloadSizes = .fixed(0), slo: SLO = .default, concurrency: Int = 1) {
+        self.name = name
+        self.workload = workload
+        self.arrivals = arrivals
+        self.sizes = sizes
+        self.slo = slo
+        self.concurrency = max(1, concurrency)
+    }
+}
+
+/// How a simulation runs: the cluster, the platform's settings (the same types `gaia serve` takes),
+/// the seed and the length.
+public struct SimulationSettings: Sendable {
+    /// Arrivals stop after this many seconds; the run goes on until every request has ended.
+    public var duration: Double
+    /// The seed: the same seed gives the same run, byte for byte.
+    public var seed: UInt64
+    /// The nodes.
+    public var cluster: ClusterSpec
+    /// Seconds between control ticks.
+    public var tick = 1.0
+    /// Autoscaler settings (min/max scale per function).
+    public var autoscaler = AutoscalerSettings()
+    /// Keep-alive settings for Gaia.
+    public var keepAlive = KeepAliveSettings()
+    /// Knative's fixed keep-alive (its stable window plus the scale-to-zero grace period).
+    public var knativeKeepAlive = 90.0
+    /// The mode controller's settings.
+    public var controller = ModeControllerSettings()
+    /// Prices.
+    public var prices = PriceTable()
+    /// Requests waiting per function beyond which new ones are rejected (503).
+    public var queueLimit = 100
+    /// Seconds a request may wait in the queue before it times out (504).
+    public var timeout = 60.0
+    /// Host cores of a GPU instance.
+    public var gpuHostCores = 2
+    /// Seconds an in-place CPU resize takes (measured 2–85 ms, `bench/switch.sh`).
+    public var resizeSeconds = 0.05
+    /// Width of the time series' buckets, seconds.
+    public var seriesBucket = 10.0
+
+    /// Settings.
+    public init(duration: Double, seed: UInt64, cluster: ClusterSpec) {
+        self.duration = duration
+        self.seed = seed
+        self.cluster = cluster
+    }
+}
+
+/// One bucket of the first function's time series.
+public struct SeriesPoint: Sendable, Hashable, Codable {
+    /// Bucket start, seconds.
+    public var t: Double
+    /// Requests that ended in it.
+    public var requests: Int
+    /// Their mean latency, ms.
+    public var meanMs: Double
+    /// The rung serving at the bucket's end.
+    public var rung: String
+    /// Instances at the bucket's end.
+    public var instances: Int
+}
+
+/// A rung switch of the first function.
+public struct SwitchMark: Sendable, Hashable, Codable {
+    /// When traffic moved, seconds.
+    public var t: Double
+    /// From.
+    public var from: String
+    /// To.
+    public var to: String
+}
+
+/// What a run of one policy did.
+public struct SimulationResult: Sendable, Codable {
+    /// The policy.
+    public var policy: String
+    /// Requests that arrived.
+    public var arrivals: Int
+    /// Answered.
+    public var completed: Int
+    /// Refused because the queue was full.
+    public var rejected: Int
+    /// Waited past the timeout.
+    public var timedOut: Int
+    /// Answered later than their function's SLO threshold, plus rejected and timed out.
+    public var sloViolations: Int
+    /// Latency percentiles of the answered, ms.
+    public var p50Ms: Double
+    /// p95.
+    public var p95Ms: Double
+    /// p99.
+    public var p99Ms: Double
+    /// Mean.
+    public var meanMs: Double
+    /// Requests that waited for an instance to start.
+    public var coldStarts: Int
+    /// The user's bill: each answered request's duration × its rung's price.
+    public var billUSD: Double
+    /// The provider's cost: every instance's lifetime (starting, serving, idle) × its rung's price.
+    public var providerUSD: Double
+    /// Instance-seconds.
+    public var instanceSeconds: Double
+    /// GPU-seconds held (whole GPU = 1 per second; a share counts its fraction).
+    public var gpuShareSeconds: Double
+    /// Most GPU held at once, in percent of one GPU, and how much the cluster has.
+    public var peakGPUPercent: Int
+    /// The cluster's GPUs × 100.
+    public var availableGPUPercent: Int
+    /// Rung switches, all functions.
+    public var switches: Int
+    /// The simulated seconds until the last request ended.
+    public var simulatedSeconds: Double
+    /// Events processed.
+    public var events: Int
+    /// The first function's latency and rung over time.
+    public var series: [SeriesPoint]
+    /// The first function's switches.
+    public var switchMarks: [SwitchMark]
+
+    /// The SLO violation rate, 0…1.
+    public var violationRate: Double { arrivals == 0 ? 0 : Double(sloViolations) / Double(arrivals) }
+}
+
+/// A discrete-event simulation of functions on a cluster under one policy, on virtual time (no
+/// clock is read, nothing sleeps): a binary heap of events (arrivals, completions, instances
+/// ready, control ticks), per-function FIFO queues, instances with concurrency slots placed on
+/// nodes, and each function's controller fed the same observations and asked for the same actions
+/// as in `gaia serve`.
+public struct Simulation {
+    public let settings: SimulationSettings
+    public let functions: [FunctionSpec]
+    public let policy: PolicyKind
+
+    /// A simulation of `functions` under `policy`.
+    public init(functions: [FunctionSpec], policy: PolicyKind, settings: SimulationSettings) {
+        self.functions = functions
+        self.policy = policy
+        self.settings = settings
+    }
+
+    /// Runs it to the end; `progress` is called now and then with the fraction of simulated time done.
+    public func run(progress: ((Double) -> Void)? = nil) -> SimulationResult {
+        var engine = Engine(functions: functions, policy: policy, settings: settings)
+        return engine.run(progress: progress)
+    }
+}
+
+// MARK: - The engine
+
+private struct Event: Comparable {
+    enum Kind: UInt8 { case arrival, completion, ready, tick, minute }
+    var time: Double
+    var seq: UInt64
+    var kind: Kind
+    var index: Int32  // function (arrival, minute), instance (completion, ready)
+    var other: Int32  // request (completion)
+
+    static func < (a: Event, b: Event) -> Bool { a.time < b.time || (a.time == b.time && a.seq < b.seq) }
+}
+
+/// A binary min-heap of events, ties broken by insertion order (deterministic).
+private struct EventQueue {
+    private var heap: [Event] = []
+    private var seq: UInt64 = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+
+    mutating func push(_ time: Double, _ kind: Event.Kind, _ index: Int32, _ other: Int32 = 0) {
+        seq &+= 1
+        heap.append(Event(time: time, seq: seq, kind: kind, index: index, other: other))
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child] < heap[parent] else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func pop() -> Event? {
+        guard let first = heap.first else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var parent = 0
+            let count = heap.count
+            while true {
+                let left = 2 * parent + 1
+                guard left < count else { break }
+                let right = left + 1
+                let child = right < count && heap[right] < heap[left] ? right : left
+                guard heap[child] < heap[parent] else { break }
+                heap.swapAt(child, parent)
+                parent = child
+            }
+        }
+        return first
+    }
+}
+
+private struct Request {
+    var function: Int32
+    var arrival: Double
+    var size: Double
+    /// When an instance took it.
+    var started = 0.0
+}
+
+private struct Instance {
+    enum State: UInt8 { case starting, ready, draining, stopped }
+    var function: Int32
+    var rung: Backend
+    /// Its node, or -1 once it gave its resources back while finishing requests.
+    var node: Int32
+    /// The client round trip of its node, seconds.
+    var rtt: Double
+    var startedAt: Double
+    var readyAt: Double
+    var busy: Int32 = 0
+    var slots: Int32
+    var state: State
+}
+
+private struct FunctionState {
+    var spec: FunctionSpec
+    var random: SplitMix64
+    var controller: FunctionController
+    var prototype: PrototypeRules?
+    var rung: Backend
+    var pool: [Int32] = []
+    var nextPool: [Int32] = []
+    var pendingSwitch: RungSwitch?
+    var queue: Deque<Int32> = []
+    var sent = 0
+    var minuteArrivals: [Double] = []
+    var minuteNext = 0
+}
+
+private struct Engine {
+    let settings: SimulationSettings
+    let policy: PolicyKind
+    var functions: [FunctionState] = []
+    var events = EventQueue()
+    var requests: [Request] = []
+    var freeRequests: [Int32] = []
+    var instances: [Instance] = []
+    var freeInstances: [Int32] = []
+    var cluster: ClusterState
+    let base = ContinuousClock.now
+    var now = 0.0
+
+    // Results.
+    var latencies: [Float] = []
+    var arrivals = 0, rejected = 0, timedOut = 0, violations = 0, coldStarts = 0, switches = 0, processed = 0
+    var bill = 0.0, provider = 0.0, instanceSeconds = 0.0, gpuShareSeconds = 0.0
+    var series: [SeriesPoint] = []
+    var bucketCount = 0, bucketSum = 0.0
+    var marks: [SwitchMark] = []
+
+    init(functions specs: [FunctionSpec], policy: PolicyKind, settings: SimulationSettings) {
+        self.settings = settings
+        self.policy = policy
+        cluster = ClusterState(spec: settings.cluster, gpuHostCores: settings.gpuHostCores)
+        let ladder = settings.cluster.ladder
+        let topCPU = ladder.rungs.last { $0.deviceClass == .cpu } ?? .cpu(cores: 1)
+        let gpu = ladder.rungs.first { $0.deviceClass == .gpu }
+        for (index, spec) in specs.enumerated() {
+            var random = SplitMix64(seed: settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+            _ = random.next()
+            let pinned: Backend?
+            switch policy {
+            case .gaia: pinned = nil
+            case .staticCPU: pinned = topCPU
+            case .staticGPU, .knative: pinned = gpu ?? topCPU
+            case .gaiaPrototype: pinned = spec.workload.mode == .gpu || spec.workload.mode == .gpuPreferred ? (gpu ?? topCPU) : topCPU
+            }
+            let inputs = Self.inputs(spec, pinned: pinned, policy: policy, settings: settings)
+            var state = FunctionState(
+                spec: spec, random: random, controller: FunctionController(inputs, at: base), rung: inputs.start)
+            if policy == .gaiaPrototype { state.prototype = PrototypeRules(start: inputs.start, cpu: topCPU, gpu: gpu) }
+            functions.append(state)
+        }
+    }
+
+    /// What a function's `FunctionController` is built from under a policy.
+    static func inputs(_ spec: FunctionSpec, pinned: Backend?, policy: PolicyKind, settings: SimulationSettings) -> FunctionPolicyInputs {
+        var keepAlive = settings.keepAlive
+        if policy == .knative || policy == .gaiaPrototype {
+            keepAlive.mode = .fixed(seconds: settings.knativeKeepAlive)
+            keepAlive.prewarm = false
+        }
+        return FunctionPolicyInputs(
+            ladder: settings.cluster.ladder, mode: spec.workload.mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
+            concurrency: spec.concurrency, autoscaler: settings.autoscaler, keepAlive: keepAlive, controller: settings.controller,
+            prices: settings.prices)
+    }
+
+    func instant(_ t: Double) -> ContinuousClock.Instant { base.advanced(by: .nanoseconds(Int64(t * 1e9))) }
+
+    mutating func run(progress: ((Double) -> Void)?) -> SimulationResult {
+        for f in functions.indices {
+            for _ in 0..<settings.autoscaler.minScale { _ = startInstance(Int32(f), on: functions[f].rung, coldStart: 0, into: .pool) }
+            scheduleFirstArrival(Int32(f))
+        }
+        events.push(settings.tick, .tick, 0)
+        var nextProgress = 0
+        while let event = events.pop() {
+            now = event.time
+            processed += 1
+            switch event.kind {
+            case .arrival: arrive(event.index)
+            case .completion: complete(instance: event.index, request: event.other)
+            case .ready: ready(event.index)
+            case .tick: tick()
+            case .minute: refillMinute(event.index)
+            }
+            if let progress, processed >= nextProgress {
+                nextProgress = processed + 200_000
+                progress(min(1, now / max(settings.duration, 1e-9)))
+            }
+        }
+        for i in instances.indices where instances[i].state != .stopped { stop(Int32(i)) }
+        return result()
+    }
+
+    // MARK: Arrivals
+
+    mutating func scheduleFirstArrival(_ f: Int32) {
+        switch functions[Int(f)].spec.arrivals {
+        case .closedLoop: events.push(0, .arrival, f)
+        case .perMinute: events.push(0, .minute, f)
+        default: scheduleNextArrival(f, after: 0)
+        }
+    }
+
+    mutating func scheduleNextArrival(_ f: Int32, after t: Double) {
+        let process = functions[Int(f)].spec.arrivals
+        if let next = nextArrival(process, after: t, end: settings.duration, random: &functions[Int(f)].random) {
+            events.push(next, .arrival, f)
+        }
+    }
+
+    /// The Azure trace's minute `m`: its count of arrivals at uniform random times in the minute.
+    mutating func refillMinute(_ f: Int32) {
+        guard case .perMinute(let counts) = functions[Int(f)].spec.arrivals else { return }
+        let minute = Int((now / 60).rounded())
+        guard minute < counts.count, Double(minute) * 60 < settings.duration else { return }
+        var times = (0..<counts[minute]).map { _ in now + 60 * functions[Int(f)].random.nextUnit() }
+        times.sort()
+        for t in times { events.push(t, .arrival, f) }
+        events.push(now + 60, .minute, f)
+    }
+
+    mutating func arrive(_ f: Int32) {
+        let fi = Int(f)
+        arrivals += 1
+        let index = functions[fi].sent
+        functions[fi].sent += 1
+        let size = functions[fi].spec.sizes.size(index, random: &functions[fi].random)
+        switch functions[fi].spec.arrivals {
+        case .poisson, .onOff, .diurnal, .step: scheduleNextArrival(f, after: now)
+        case .perMinute, .closedLoop: break  // the minute's batch, or the previous answer, schedules the next
+        }
+        guard functions[fi].queue.count < settings.queueLimit else {
+            rejected += 1
+            violations += 1
+            nextClosedLoopRequest(f)
+            return
+        }
+        let request = Request(function: f, arrival: now, size: size)
+        let id: Int32
+        if let free = freeRequests.popLast() {
+            id = free
+            requests[Int(id)] = request
+        } else {
+            id = Int32(requests.count)
+            requests.append(request)
+        }
+        functions[fi].queue.append(id)
+        dispatch(f)
+    }
+
+    /// A closed loop sends its next request when the previous one has ended.
+    mutating func nextClosedLoopRequest(_ f: Int32) {
+        guard case .closedLoop(let total) = functions[Int(f)].spec.arrivals, functions[Int(f)].sent < total else { return }
+        events.push(now, .arrival, f)
+    }
+
+    // MARK: Instances
+
+    enum Destination { case pool, nextPool }
+
+    /// Starts an instance of `f` on `rung`, ready after `coldStart` seconds; nil when no node has room.
+    mutating func startInstance(_ f: Int32, on rung: Backend, coldStart: Double, into destination: Destination) -> Int32? {
+        guard let node = cluster.place(rung) else { return nil }
+        let instance = Instance(
+            function: f, rung: rung, node: Int32(node), rtt: cluster.rtt(node), startedAt: now, readyAt: now + coldStart,
+            slots: Int32(functions[Int(f)].spec.concurrency), state: coldStart > 0 ? .starting : .ready)
+        let id: Int32
+        if let free = freeInstances.popLast() {
+            id = free
+            instances[Int(id)] = instance
+        } else {
+            id = Int32(instances.count)
+            instances.append(instance)
+        }
+        switch destination {
+        case .pool: functions[Int(f)].pool.append(id)
+        case .nextPool: functions[Int(f)].nextPool.append(id)
+        }
+        if coldStart > 0 { events.push(now + coldStart, .ready, id) }
+        return id
+    }
+
+    mutating func ready(_ i: Int32) {
+        guard instances[Int(i)].state == .starting else { return }
+        instances[Int(i)].state = .ready
+        let f = instances[Int(i)].function
+        if !functions[Int(f)].nextPool.isEmpty, functions[Int(f)].nextPool.allSatisfy({ instances[Int($0)].state == .ready }) {
+            finishSwitch(f)
+        }
+        dispatch(f)
+    }
+
+    /// Stops an instance now (it must be idle), accounting for its lifetime.
+    mutating func stop(_ i: Int32) {
+        let instance = instances[Int(i)]
+        guard instance.state != .stopped else { return }
+        let seconds = now - instance.startedAt
+        instanceSeconds += seconds
+        provider += settings.prices.cost(seconds: seconds, on: instance.rung)
+        if case .gpu(_, let sm) = instance.rung { gpuShareSeconds += seconds * Double(sm) / 100 }
+        if instance.node >= 0 { cluster.release(instance.rung, node: Int(instance.node)) }
+        instances[Int(i)].state = .stopped
+        freeInstances.append(i)
+    }
+
+    /// Takes an instance out of service: stopped now if idle, else once its requests end.
+    mutating func retire(_ i: Int32) {
+        if instances[Int(i)].busy == 0 { stop(i) } else { instances[Int(i)].state = .draining }
+    }
+
+    // MARK: Dispatch and completion
+
+    mutating func dispatch(_ f: Int32) {
+        let fi = Int(f)
+        while let id = functions[fi].queue.first {
+            let request = requests[Int(id)]
+            if now - request.arrival > settings.timeout {
+                functions[fi].queue.removeFirst()
+                timedOut += 1
+                violations += 1
+                freeRequests.append(id)
+                nextClosedLoopRequest(f)
+                continue
+            }
+            guard let i = functions[fi].pool.first(where: { instances[Int($0)].state == .ready && instances[Int($0)].busy < instances[Int($0)].slots })
+            else { break }
+            functions[fi].queue.removeFirst()
+            requests[Int(id)].started = now
+            instances[Int(i)].busy += 1
+            let service = functions[fi].spec.workload.serviceSeconds(on: instances[Int(i)].rung, size: request.size, random: &functions[fi].random)
+            events.push(now + service, .completion, i, id)
+        }
+        // A request that nothing running or starting can take starts an instance (a cold start),
+        // up to the most instances allowed, as the live pool does.
+        guard !functions[fi].queue.isEmpty else { return }
+        var capacity = 0
+        var busy = 0
+        for i in functions[fi].pool where instances[Int(i)].state == .ready || instances[Int(i)].state == .starting {
+            capacity += Int(instances[Int(i)].slots)
+            busy += Int(instances[Int(i)].busy)
+        }
+        var missing = functions[fi].queue.count + busy - capacity
+        while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
+            let rung = functions[fi].rung
+            guard startInstance(f, on: rung, coldStart: functions[fi].spec.workload.coldStart(on: rung), into: .pool) != nil else { break }
+            missing -= functions[fi].spec.concurrency
+        }
+    }
+
+    mutating func complete(instance i: Int32, request id: Int32) {
+        let request = requests[Int(id)]
+        freeRequests.append(id)
+        let fi = Int(request.function)
+        let instance = instances[Int(i)]
+        let service = now - request.arrival
+        let latency = service + instance.rtt
+        let ms = latency * 1000
+        let cold = instance.readyAt > request.arrival && instance.readyAt > instance.startedAt
+        latencies.append(Float(ms))
+        if cold { coldStarts += 1 }
+        if ms > functions[fi].spec.slo.thresholdMs { violations += 1 }
+        bill += settings.prices.cost(seconds: latency, on: instance.rung)
+        functions[fi].controller.invocationFinished(
+            arrived: instant(request.arrival), milliseconds: ms, serviceMilliseconds: (now - request.started) * 1000, on: instance.rung,
+            warmAndSuccessful: !cold)
+        functions[fi].prototype?.record(at: now, ms: ms, rung: instance.rung)
+        if fi == 0 {
+            bucketCount += 1
+            bucketSum += ms
+        }
+        instances[Int(i)].busy -= 1
+        if instances[Int(i)].state == .draining && instances[Int(i)].busy == 0 { stop(i) }
+        dispatch(request.function)
+        if case .closedLoop(let total) = functions[fi].spec.arrivals, functions[fi].sent < total {
+            events.push(now + instance.rtt, .arrival, request.function)
+        }
+    }
+
+    // MARK: Control
+
+    mutating func tick() {
+        for f in functions.indices { control(Int32(f)) }
+        recordSeries()
+        let busy = !events.isEmpty || functions.contains { !$0.queue.isEmpty }
+        if now < settings.duration || busy { events.push(now + settings.tick, .tick, 0) }
+    }
+
+    mutating func control(_ f: Int32) {
+        let fi = Int(f)
+        if var rules = functions[fi].prototype {
+            let target = rules.evaluate(at: now)
+            functions[fi].prototype = rules
+            if let target, target != functions[fi].rung { redeploy(f, on: target) }
+        }
+        dispatch(f)  // requests waiting past the timeout end even when nothing else happens
+        guard functions[fi].pendingSwitch == nil else { return }
+        var inPool = Double(functions[fi].queue.count)
+        for i in functions[fi].pool { inPool += Double(instances[Int(i)].busy) }
+        let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count)
+        let actions = functions[fi].controller.evaluate(at: instant(now), observing: observation)
+        for action in actions {
+            switch action {
+            case .scale(_, let to, _): scale(f, to: to)
+            case .switchRung(let decision): beginSwitch(f, decision)
+            }
+        }
+    }
+
+    mutating func scale(_ f: Int32, to desired: Int) {
+        let fi = Int(f)
+        let target = min(max(0, desired), settings.autoscaler.maxScale)
+        while functions[fi].pool.count < target {
+            let rung = functions[fi].rung
+            guard startInstance(f, on: rung, coldStart: functions[fi].spec.workload.coldStart(on: rung), into: .pool) != nil else { break }
+        }
+        while functions[fi].pool.count > target {
+            // Idle instances go first, then starting ones, then busy ones (they drain).
+            let pool = functions[fi].pool
+            let pick = pool.firstIndex { instances[Int($0)].state == .ready && instances[Int($0)].busy == 0 }
+                ?? pool.firstIndex { instances[Int($0)].state == .starting } ?? pool.count - 1
+            let i = functions[fi].pool.remove(at: pick)
+            retire(i)
+        }
+        dispatch(f)
+    }
+
+    /// Carries out the controller's switch: in place between CPU rungs (each instance re-placed
+    /// with the new cores), else by warming as many instances on the target as run now and moving
+    /// traffic once all are ready.
+    mutating func beginSwitch(_ f: Int32, _ decision: RungSwitch) {
+        let fi = Int(f)
+        if decision.from.deviceClass == .cpu && decision.to.deviceClass == .cpu {
+            // In place: every instance gives its cores back and takes the new rung's; those that no
+            // longer fit (vertical scaling trades replicas for cores) leave the pool, finishing their
+            // requests on the cores they had.
+            let pool = functions[fi].pool.filter { instances[Int($0)].state != .stopped }
+            for i in pool { cluster.release(instances[Int(i)].rung, node: Int(instances[Int(i)].node)) }
+            var kept: [Int32] = []
+            for i in pool {
+                settle(i, at: now)
+                if let node = cluster.place(decision.to) {
+                    instances[Int(i)].node = Int32(node)
+                    instances[Int(i)].rtt = cluster.rtt(node)
+                    instances[Int(i)].rung = decision.to
+                    kept.append(i)
+                } else {
+                    instances[Int(i)].node = -1  // holds nothing now
+                    retire(i)
+                }
+            }
+            if kept.isEmpty && !pool.isEmpty {
+                functions[fi].pool = []
+                functions[fi].controller.switchFailed(decision, reason: "no node has \(decision.to)'s cores free", at: instant(now))
+                return
+            }
+            functions[fi].pool = kept
+            functions[fi].rung = decision.to
+            functions[fi].controller.switched(decision, at: instant(now + settings.resizeSeconds))
+            noteSwitch(f, decision.from, decision.to)
+            return
+        }
+        // Warm as many instances on the target as run now, or as many as fit (at least one).
+        let count = max(1, functions[fi].pool.count)
+        for _ in 0..<count {
+            guard startInstance(f, on: decision.to, coldStart: functions[fi].spec.workload.coldStart(on: decision.to), into: .nextPool) != nil
+            else { break }
+        }
+        guard !functions[fi].nextPool.isEmpty else {
+            functions[fi].controller.switchFailed(decision, reason: "no node has room for \(decision.to)", at: instant(now))
+            return
+        }
+        functions[fi].pendingSwitch = decision
+    }
+
+    /// Accounts an instance's time on its old rung before it moves to another in place.
+    mutating func settle(_ i: Int32, at t: Double) {
+        let seconds = t - instances[Int(i)].startedAt
+        instanceSeconds += seconds
+        provider += settings.prices.cost(seconds: seconds, on: instances[Int(i)].rung)
+        instances[Int(i)].startedAt = t
+    }
+
+    mutating func finishSwitch(_ f: Int32) {
+        let fi = Int(f)
+        guard let decision = functions[fi].pendingSwitch else { return }
+        for i in functions[fi].pool { retire(i) }
+        functions[fi].pool = functions[fi].nextPool
+        functions[fi].nextPool = []
+        functions[fi].pendingSwitch = nil
+        functions[fi].rung = decision.to
+        functions[fi].controller.switched(decision, at: instant(now))
+        noteSwitch(f, decision.from, decision.to)
+    }
+
+    /// The prototype's switch: a new revision of the Knative service on the other node class. The
+    /// old pods drain; the new revision has none, so the next request waits for a cold start.
+    mutating func redeploy(_ f: Int32, on target: Backend) {
+        let fi = Int(f)
+        let from = functions[fi].rung
+        for i in functions[fi].pool { retire(i) }
+        functions[fi].pool = []
+        functions[fi].rung = target
+        functions[fi].prototype?.switched(to: target, at: now)
+        let inputs = Self.inputs(functions[fi].spec, pinned: target, policy: policy, settings: settings)
+        functions[fi].controller = FunctionController(inputs, at: instant(now))
+        noteSwitch(f, from, target)
+        dispatch(f)
+    }
+
+    mutating func noteSwitch(_ f: Int32, _ from: Backend, _ to: Backend) {
+        switches += 1
+        if f == 0 { marks.append(SwitchMark(t: now, from: from.description, to: to.description)) }
+    }
+
+    mutating func recordSeries() {
+        let bucket = settings.seriesBucket
+        guard let first = functions.first, now >= Double(series.count + 1) * bucket else { return }
+        series.append(SeriesPoint(
+            t: Double(series.count) * bucket, requests: bucketCount, meanMs: bucketCount == 0 ? 0 : bucketSum / Double(bucketCount),
+            rung: first.rung.description, instances: first.pool.count))
+        bucketCount = 0
+        bucketSum = 0
+    }
+
+    func result() -> SimulationResult {
+        var sorted = latencies
+        sorted.sort()
+        func percentile(_ q: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return Double(sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))])
+        }
+        let mean = sorted.isEmpty ? 0 : sorted.reduce(0.0) { $0 + Double($1) } / Double(sorted.count)
+        return SimulationResult(
+            policy: policy.rawValue, arrivals: arrivals, completed: latencies.count, rejected: rejected, timedOut: timedOut,
+            sloViolations: violations, p50Ms: percentile(0.5), p95Ms: percentile(0.95), p99Ms: percentile(0.99), meanMs: mean,
+            coldStarts: coldStarts, billUSD: bill, providerUSD: provider, instanceSeconds: instanceSeconds, gpuShareSeconds: gpuShareSeconds,
+            peakGPUPercent: cluster.peakGPUPercentInUse, availableGPUPercent: settings.cluster.totalGPUs * 100, switches: switches,
+            simulatedSeconds: now, events: processed, series: series, switchMarks: marks)
+    }
+}

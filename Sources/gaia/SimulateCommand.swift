@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import GaiaCore
+import GaiaSimulator
+import Synchronization
+
+/// `gaia simulate`: replays a workload through Gaia's own controller and the baselines on virtual time.
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Replay a workload through Gaia's controller and baseline policies on a simulated cluster (virtual time).",
+        discussion: """
+            Each policy runs the same requests (same seed) on the same cluster: gaia (Gaia's own FunctionController, \
+            unchanged), static-cpu (pinned to the largest CPU rung), static-gpu (pinned to a GPU), gaia-prototype \
+            (the published prototype's rules: a cold start on every switch), knative (a whole GPU per instance, KPA, \
+            fixed keep-alive). Prints a table (or --json), and writes --csv and --plots when asked. The same seed \
+            prints the same output. Examples (docs/EVALUATION.md has more):
+              gaia simulate --workload matmul --trace closed:requests=101 --sizes ramp:0-20000/200
+              gaia simulate --workload resnet18 --trace onoff:rate=20,on=60,off=240 --duration 1800
+              gaia simulate --azure invocations.csv --azure-durations durations.csv --functions 100 --duration 86400
+            """
+    )
+
+    @Option(help: "The workload: matmul, resnet18, tinyllama, idle, or exponential:MS.") var workload = "matmul"
+    @Option(help: "Force the functions' execution mode (default: what Gaia's analyzer says of the workload's code), as gaia deploy --mode.")
+    var mode: ExecutionMode?
+    @Option(help: "Arrivals: poisson:rate=R | onoff:rate=R,on=S,off=S | diurnal:mean=R,amplitude=A,period=S | step:rates=R1/R2/…,every=S | closed:requests=N.")
+    var trace = "poisson:rate=1"
+    @Option(help: "Payload sizes: fixed:N | ramp:FROM-TO/STEP | uniform:LOW-HIGH (matmul's size n).") var sizes = "fixed:2000"
+    @Option(help: "How many copies of the function (each with its own arrivals).") var functions = 1
+    @Option(help: "An Azure Functions 2019 invocations file (per-minute counts); replaces --workload and --trace.") var azure: String?
+    @Option(help: "The matching Azure durations-percentiles file.") var azureDurations: String?
+    @Option(help: "Comma-separated policies.") var policies = PolicyKind.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Nodes: NAME=COUNTxCORES[+Ngpu][@RTTms],… e.g. edge=8x8@5ms,cloud=2x32+4gpu@25ms.") var cluster = "node=1x16+1gpu"
+    @Option(help: "Seconds of arrivals (the run goes on until every request has ended).") var duration = 600.0
+    @Option(help: "The seed.") var seed: UInt64 = 1
+    @Option(help: "Every function's SLO.") var slo = "p95=1000ms"
+    @Option(help: "Most instances per function.") var maxScale = 10
+    @Option(help: "Fewest instances per function (0: scale to zero).") var minScale = 0
+    @Option(help: "Requests one instance runs at once.") var concurrency = 1
+    @Option(help: "Width of the plotted time buckets, seconds.") var bucket = 10.0
+    @Flag(help: "Print the report as JSON instead of a table.") var json = false
+    @Option(help: "Also write the table as CSV to this file.") var csv: String?
+    @Option(help: "Also write SVG plots (latency.svg, rung.svg, cost.svg) into this folder.") var plots: String?
+
+    func validate() throws {
+        guard duration > 0, duration <= 30 * 86_400 else { throw ValidationError("--duration must be in (0, 30 days]") }
+        guard (1...100_000).contains(functions) else { throw ValidationError("--functions must be 1…100,000") }
+        guard (1...10_000).contains(maxScale), (0...maxScale).contains(minScale) else { throw ValidationError("--max-scale 1…10,000 and --min-scale 0…max") }
+        guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
+        guard bucket > 0 else { throw ValidationError("--bucket must be positive") }
+    }
+
+    func run() async throws {
+        let kinds: [PolicyKind]
+        let specs: [FunctionSpec]
+        var settings: SimulationSettings
+        let scenario: String
+        do {
+            kinds = try PolicyKind.list(policies)
+            let objective = try SLO(parsing: slo)
+            settings = SimulationSettings(duration: duration, seed: seed, cluster: try ClusterSpec(parsing: cluster))
+            if let azure {
+                guard let invocations = try? String(contentsOfFile: azure, encoding: .utf8) else { throw SimulationError("cannot read \(azure)") }
+                let durations = try azureDurations.map { path in
+                    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw SimulationError("cannot read \(path)") }
+                    return text
+                }
+                specs = try Scenario.azure(try AzureTrace(invocations: invocations, durations: durations), limit: functions, slo: objective)
+                scenario = "\(specs.count) functions from \(azure), \(Int(duration)) s, cluster \(cluster)"
+            } else {
+                var model = try Scenario.workload(workload)
+                if let mode { model.mode = mode }
+                let arrivals = try ArrivalProcess(parsing: trace)
+                let sizeModel = try Scenario.sizes(sizes)
+                specs = (0..<functions).map { FunctionSpec(name: functions == 1 ? model.name : "\(model.name)-\($0)", workload: model, arrivals: arrivals, sizes: sizeModel, slo: objective, concurrency: concurrency) }
+                scenario = "\(functions) × \(model.name) (\(model.mode)), \(trace), sizes \(sizes), \(Int(duration)) s, cluster \(cluster), SLO \(objective)"
+            }
+        } catch let error as SimulationError {
+            throw CLIError(description: error.description)
+        } catch {
+            throw CLIError(description: "\(error)")
+        }
+        settings.autoscaler.maxScale = maxScale
+        settings.autoscaler.minScale = minScale
+        settings.seriesBucket = bucket
+        let bar = ProgressBar(policies: kinds)
+        let results = await Scenario.run(functions: specs, policies: kinds, settings: settings) { policy, fraction in bar.update(policy, fraction) }
+        bar.finish()
+        let report = SimulationReport(scenario: scenario, seed: seed, results: results)
+        print(json ? try report.json() : report.text(), terminator: "")
+        if let csv { try report.csv().write(toFile: csv, atomically: true, encoding: .utf8) }
+        if let plots {
+            try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
+            for (name, svg) in report.plots() { try svg.write(toFile: plots + "/" + name, atomically: true, encoding: .utf8) }
+        }
+    }
+}
+
+/// A one-line progress bar on stderr for runs longer than a second (stdout stays the report).
+final class ProgressBar: Sendable {
+    private struct State {
+        var fractions: [String: Double] = [:]
+        var shown = false
+        var lastDraw = ContinuousClock.now
+    }
+
+    private let state = Mutex(State())
+    private let started = ContinuousClock.now
+    private let order: [String]
+
+    init(policies: [PolicyKind]) {
+        order = policies.map(\.rawValue)
+    }
+
+    func update(_ policy: PolicyKind, _ fraction: Double) {
+        state.withLock { s in
+            s.fractions[policy.rawValue] = fraction
+            let now = ContinuousClock.now
+            guard now - started > .seconds(1), now - s.lastDraw > .milliseconds(200) else { return }
+            s.lastDraw = now
+            s.shown = true
+            let done = order.map { s.fractions[$0] ?? 0 }.reduce(0, +) / Double(max(1, order.count))
+            let width = 30
+            let filled = Int(done * Double(width))
+            let line = "\rsimulating [" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(Int(done * 100))%"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+    }
+
+    func finish() {
+        state.withLock { s in
+            if s.shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        }
+    }
+}

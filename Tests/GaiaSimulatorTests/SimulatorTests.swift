@@ -1,0 +1,148 @@
+import Foundation
+import GaiaCore
+import GaiaSimulator
+import Testing
+
+/// The simulator: deterministic for a seed, every request accounted for, never more GPU than
+/// exists, and static policies that agree with queueing theory.
+struct SimulatorTests {
+    static let cluster = ClusterSpec.single(cores: 8, gpus: 1)
+
+    func settings(_ duration: Double, seed: UInt64 = 7, cluster: ClusterSpec = Self.cluster) -> SimulationSettings {
+        SimulationSettings(duration: duration, seed: seed, cluster: cluster)
+    }
+
+    @Test func theSameSeedPrintsTheSameBytesAndAnotherSeedDoesNot() async throws {
+        let functions = [
+            FunctionSpec(name: "m", workload: Workload.catalog["matmul"]!, arrivals: .onOff(rate: 3, on: 60, off: 60), sizes: .uniform(low: 0, high: 12_000)),
+            FunctionSpec(name: "r", workload: Workload.catalog["resnet18"]!, arrivals: .diurnal(mean: 4, amplitude: 0.8, period: 300)),
+        ]
+        func report(_ seed: UInt64) async throws -> String {
+            let results = await Scenario.run(functions: functions, policies: PolicyKind.allCases, settings: settings(600, seed: seed))
+            let report = SimulationReport(scenario: "determinism", seed: seed, results: results)
+            return try report.json() + report.csv() + report.text() + report.plots().sorted { $0.key < $1.key }.map(\.value).joined()
+        }
+        let first = try await report(7)
+        #expect(first == (try await report(7)))
+        #expect(first != (try await report(8)))
+    }
+
+    @Test(arguments: PolicyKind.allCases)
+    func everyArrivalIsAnsweredRejectedOrTimedOut(policy: PolicyKind) {
+        // An overload: bursts far beyond what 2 instances can serve, so queues fill and time out.
+        var s = settings(300)
+        s.autoscaler.maxScale = 2
+        s.queueLimit = 20
+        s.timeout = 5
+        let functions = [
+            FunctionSpec(name: "t", workload: Workload.catalog["tinyllama"]!, arrivals: .step(rates: [0.5, 30, 0.5], every: 100)),
+            FunctionSpec(name: "i", workload: Workload.catalog["idle"]!, arrivals: .poisson(rate: 2)),
+            FunctionSpec(name: "c", workload: Workload.catalog["matmul"]!, arrivals: .closedLoop(requests: 40), sizes: .ramp(from: 0, to: 8000, step: 200)),
+        ]
+        let r = Simulation(functions: functions, policy: policy, settings: s).run()
+        #expect(r.arrivals > 1000)
+        #expect(r.arrivals == r.completed + r.rejected + r.timedOut, "\(r.arrivals) = \(r.completed) + \(r.rejected) + \(r.timedOut)")
+        #expect(r.rejected > 0 && r.timedOut > 0, "the overload was real")
+        #expect(r.sloViolations >= r.rejected + r.timedOut)
+    }
+
+    @Test(arguments: PolicyKind.allCases)
+    func noPolicyHoldsMoreGPUThanExists(policy: PolicyKind) {
+        // 30 GPU-hungry functions on 3 GPUs.
+        let cluster = ClusterSpec(classes: [.init(name: "cpu", count: 2, cores: 16), .init(name: "gpu", count: 3, cores: 16, gpus: 1)])
+        var s = settings(300, cluster: cluster)
+        s.autoscaler.maxScale = 5
+        let functions = (0..<30).map { FunctionSpec(name: "r\($0)", workload: Workload.catalog["resnet18"]!, arrivals: .poisson(rate: 8)) }
+        let r = Simulation(functions: functions, policy: policy, settings: s).run()
+        #expect(r.peakGPUPercent <= r.availableGPUPercent && r.availableGPUPercent == 300)
+        #expect(r.arrivals == r.completed + r.rejected + r.timedOut)
+        if policy == .staticGPU || policy == .knative { #expect(r.peakGPUPercent == 300, "GPU-only policies fill every GPU") }
+    }
+
+    /// M/M/c mean time in system: `1/μ + C(c, ρ)/(cμ − λ)` with Erlang's C formula.
+    static func mmcSojourn(lambda: Double, mu: Double, c: Int) -> Double {
+        let a = lambda / mu
+        let rho = a / Double(c)
+        var sum = 0.0
+        var term = 1.0
+        for k in 0..<c {
+            if k > 0 { term *= a / Double(k) }
+            sum += term
+        }
+        let last = term * a / Double(c) / (1 - rho)
+        let erlangC = last / (sum + last)
+        return 1 / mu + erlangC / (Double(c) * mu - lambda)
+    }
+
+    @Test(arguments: [(1, 0.7), (4, 0.8)])
+    func staticPoliciesMatchTheMMcQueue(servers: Int, utilisation: Double) {
+        // Exponential service of 100 ms, Poisson arrivals, exactly `servers` instances all along.
+        let mu = 10.0
+        let lambda = utilisation * Double(servers) * mu
+        // One core per node and per instance: the pinned rung is cpu-1, and `servers` of them fit.
+        var s = settings(20_000, seed: 3, cluster: ClusterSpec(classes: [.init(name: "n", count: servers, cores: 1)]))
+        s.autoscaler.minScale = servers
+        s.autoscaler.maxScale = servers
+        s.queueLimit = 1_000_000
+        s.timeout = 1e9
+        let f = FunctionSpec(name: "q", workload: .exponential(milliseconds: 100), arrivals: .poisson(rate: lambda))
+        let r = Simulation(functions: [f], policy: .staticCPU, settings: s).run()
+        let expected = Self.mmcSojourn(lambda: lambda, mu: mu, c: servers) * 1000
+        let error = abs(r.meanMs - expected) / expected
+        print("M/M/\(servers) at ρ = \(utilisation): simulated mean \(r.meanMs) ms over \(r.completed) requests, closed form \(expected) ms (\(String(format: "%.2f", error * 100))% off)")
+        #expect(r.completed > 100_000 && r.rejected == 0 && r.timedOut == 0)
+        #expect(error < 0.03, "within 3% of the closed form")
+    }
+
+    @Test func theAzureTraceFormatIsReadAndDrivesFunctions() throws {
+        let dir = try #require(Bundle.module.path(forResource: "Fixtures", ofType: nil))
+        let trace = try AzureTrace(
+            invocations: try String(contentsOfFile: dir + "/azure-invocations.csv", encoding: .utf8),
+            durations: try String(contentsOfFile: dir + "/azure-durations.csv", encoding: .utf8))
+        #expect(trace.functions.count == 4)
+        #expect(trace.functions[0].perMinute.reduce(0, +) == 1250 && trace.functions[0].medianMs == 160)
+        #expect(trace.functions[3].medianMs == nil)
+        let specs = try Scenario.azure(trace, limit: 3, slo: .default)
+        #expect(specs.map(\.name) == ["f0-resnet18", "f1-tinyllama", "f2-resnet18"], "the busiest three, a workload each by duration")
+        var s = settings(600)
+        s.autoscaler.maxScale = 20
+        let r = Simulation(functions: specs, policy: .gaia, settings: s).run()
+        #expect(r.arrivals == 1250 + 102 + 20, "every counted invocation of the first ten minutes arrives")
+        #expect(r.arrivals == r.completed + r.rejected + r.timedOut)
+        #expect(throws: SimulationError.self) { try AzureTrace(invocations: "a,b\n1,2\n", durations: nil) }
+    }
+
+    @Test func tracesAndClustersParseAndRefuseNonsense() throws {
+        #expect(try ArrivalProcess(parsing: "poisson:rate=5") == .poisson(rate: 5))
+        #expect(try ArrivalProcess(parsing: "onoff:rate=20,on=60s,off=240") == .onOff(rate: 20, on: 60, off: 240))
+        #expect(try ArrivalProcess(parsing: "step:rates=1/10/1,every=300") == .step(rates: [1, 10, 1], every: 300))
+        #expect(try ArrivalProcess(parsing: "closed:requests=101") == .closedLoop(requests: 101))
+        for bad in ["poisson", "poisson:rate=-1", "poisson:rate=1e400", "burst:rate=1", "step:rates=,every=1", "diurnal:mean=1,amplitude=2"] {
+            #expect(throws: SimulationError.self, "\(bad)") { try ArrivalProcess(parsing: bad) }
+        }
+        let cluster = try ClusterSpec(parsing: "edge=8x8@5ms,cloud=2x32+4gpu@25ms")
+        #expect(cluster.classes.count == 2 && cluster.totalGPUs == 8 && cluster.classes[1].rttMs == 25)
+        #expect(cluster.ladder.rungs.last == .gpu(device: 0, smPercent: 100) && cluster.ladder.rungs.count == 33)
+        for bad in ["", "edge=0x8", "edge=8", "x=1x8+99gpu", "=1x1"] {
+            #expect(throws: SimulationError.self, "\(bad)") { try ClusterSpec(parsing: bad) }
+        }
+        #expect(try Scenario.sizes("ramp:0-20000/200") == .ramp(from: 0, to: 20_000, step: 200))
+        #expect(throws: SimulationError.self) { try Scenario.sizes("ramp:5-1/1") }
+    }
+
+    @Test func theGaiaPolicyIsTheLiveControllerAndMovesASlowFunctionToTheGPU() {
+        // TinyLlama on CPU misses a 1 s SLO; Gaia's controller (cpu_preferred start) must leave the
+        // CPU for the GPU, warming it first: no request after the switch waits for a cold start.
+        var workload = Workload.catalog["tinyllama"]!
+        workload.mode = .cpuPreferred
+        var s = settings(900, cluster: .single(cores: 4, gpus: 1))
+        s.autoscaler.maxScale = 4
+        let f = FunctionSpec(name: "t", workload: workload, arrivals: .poisson(rate: 1))
+        let r = Simulation(functions: [f], policy: .gaia, settings: s).run()
+        #expect(r.switchMarks.last?.to == "gpu0", "\(r.switchMarks)")
+        #expect(r.series.last?.rung == "gpu0")
+        let prototype = Simulation(functions: [f], policy: .gaiaPrototype, settings: s).run()
+        print("tinyllama, 1/s: gaia \(r.switchMarks.map { "\($0.from)->\($0.to)@\(Int($0.t))" }) p95 \(r.p95Ms) cold \(r.coldStarts); prototype \(prototype.switchMarks.map { "\($0.from)->\($0.to)@\(Int($0.t))" }) p95 \(prototype.p95Ms) cold \(prototype.coldStarts)")
+        #expect(prototype.coldStarts > r.coldStarts, "every prototype switch redeploys: its next requests wait for a cold start")
+    }
+}
