@@ -30,8 +30,36 @@ public struct ScaleDecision: Sendable, Hashable {
     public var desired: Int
     /// Whether the burst (panic) mode is on.
     public var panicking: Bool
+    /// What the figures were, for `reason`: kept as values and worded only when asked (the
+    /// controller evaluates every function every tick; most decisions change nothing).
+    enum Basis: Sendable, Hashable {
+        case noObservations
+        case panic(concurrency: Double, window: Duration, wants: Int)
+        case stable(concurrency: Double, window: Duration, wants: Int)
+    }
+    var basis: Basis
+    var cappedUp: Int?
+    var heldDown: Int?
+    var clampedTo: ClosedRange<Int>?
+
     /// One line for the decision log.
-    public var reason: String
+    public var reason: String {
+        var text: String
+        switch basis {
+        case .noObservations: text = "no observations yet: keep \(desired)"
+        case .panic(let c, let window, let wants): text = "panic: \(Self.fmt(c)) concurrent over \(window) wants \(wants)"
+        case .stable(let c, let window, let wants): text = "stable: \(Self.fmt(c)) concurrent over \(window) wants \(wants)"
+        }
+        if let up = cappedUp { text += ", capped at \(up) by the scale-up rate" }
+        if let down = heldDown { text += ", held at \(down) by the scale-down rate" }
+        if let range = clampedTo { text += ", clamped to [\(range.lowerBound), \(range.upperBound)]" }
+        return text
+    }
+
+    private static func fmt(_ value: Double) -> String {
+        let rounded = (value * 100).rounded() / 100
+        return String(rounded)
+    }
 }
 
 /// Knative-KPA-style horizontal autoscaler: averages observed concurrency over a stable and a
@@ -76,7 +104,7 @@ public struct Autoscaler: Sendable {
             let panic = average(over: s.panicWindow, at: now)
         else {
             let desired = min(max(current, s.minScale), s.maxScale)
-            return ScaleDecision(desired: desired, panicking: false, reason: "no observations yet: keep \(desired)")
+            return ScaleDecision(desired: desired, panicking: false, basis: .noObservations)
         }
         let wantStable = instances(for: stable)
         let wantPanic = instances(for: panic)
@@ -91,14 +119,15 @@ public struct Autoscaler: Sendable {
             lastPanicSignal = nil
         }
         var desired: Int
-        var reason: String
+        let basis: ScaleDecision.Basis
         if panicSince != nil {
             desired = max(wantPanic, current)
-            reason = "panic: \(fmt(panic)) concurrent over \(s.panicWindow) wants \(wantPanic)"
+            basis = .panic(concurrency: panic, window: s.panicWindow, wants: wantPanic)
         } else {
             desired = wantStable
-            reason = "stable: \(fmt(stable)) concurrent over \(s.stableWindow) wants \(wantStable)"
+            basis = .stable(concurrency: stable, window: s.stableWindow, wants: wantStable)
         }
+        var decision = ScaleDecision(desired: desired, panicking: panicSince != nil, basis: basis)
 
         // Rate limits.
         if current > 0 {
@@ -106,17 +135,18 @@ public struct Autoscaler: Sendable {
             let down = Self.count((Double(current) / s.maxScaleDownRate).rounded(.down))
             if desired > up {
                 desired = up
-                reason += ", capped at \(up) by the scale-up rate"
+                decision.cappedUp = up
             }
             if desired < down && desired > 0 {
                 desired = down
-                reason += ", held at \(down) by the scale-down rate"
+                decision.heldDown = down
             }
         }
 
         let clamped = min(max(desired, s.minScale), s.maxScale)
-        if clamped != desired { reason += ", clamped to [\(s.minScale), \(s.maxScale)]" }
-        return ScaleDecision(desired: clamped, panicking: panicSince != nil, reason: reason)
+        if clamped != desired { decision.clampedTo = s.minScale...s.maxScale }
+        decision.desired = clamped
+        return decision
     }
 
     /// Instances needed for a concurrency; the tolerance keeps 0.7 / 0.7 at 1, not 2.
@@ -130,8 +160,4 @@ public struct Autoscaler: Sendable {
         x.isNaN ? 0 : Int(min(max(x, 0), 1e9))
     }
 
-    private func fmt(_ value: Double) -> String {
-        let rounded = (value * 100).rounded() / 100
-        return String(rounded)
-    }
 }

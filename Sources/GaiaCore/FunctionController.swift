@@ -71,15 +71,17 @@ public struct FunctionController: Sendable {
         feedFinished()
         autoscaler.record(concurrency: observation.requestsInPool, at: now)
         let scaling = autoscaler.evaluate(current: observation.instances, at: now)
-        var desired = scaling.desired
-        var reason = scaling.reason
-        if desired == 0 {
-            // No load the autoscaler can see: the keep-alive policy decides whether one stays.
-            (desired, reason) = idleDecision(at: now, instances: observation.instances)
-        }
         var actions: [RuntimeAction] = []
-        if desired != observation.instances {
-            actions.append(.scale(from: observation.instances, to: desired, reason: reason))
+        if scaling.desired > 0 {
+            if scaling.desired != observation.instances {
+                actions.append(.scale(from: observation.instances, to: scaling.desired, reason: scaling.reason))
+            }
+        } else {
+            // No load the autoscaler can see: the keep-alive policy decides whether one stays.
+            let desired = idleInstances(at: now)
+            if desired != observation.instances {
+                actions.append(.scale(from: observation.instances, to: desired, reason: idleReason(at: now, instances: observation.instances)))
+            }
         }
         if let rungSwitch = mode.evaluate(at: now) { actions.append(.switchRung(rungSwitch)) }
         return actions
@@ -99,11 +101,19 @@ public struct FunctionController: Sendable {
     /// Feeds the invocations finished since the last tick to the policies, by time: arrivals and
     /// ends interleaved as they happened (they were reported in the order they ended).
     private mutating func feedFinished() {
-        guard !finished.isEmpty else { return }
-        var events: [(at: ContinuousClock.Instant, arrival: Bool)] = []
+        guard let reference = finished.first?.arrived else { return }
+        // Each event as one integer (nanoseconds from the first arrival, doubled, plus 1 for an
+        // end), so that arrivals sort before ends at the same instant with a plain integer sort.
+        func key(_ at: ContinuousClock.Instant, arrival: Bool) -> Int64 {
+            let (seconds, attoseconds) = (at - reference).components
+            let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ attoseconds / 1_000_000_000
+            return nanoseconds &* 2 &+ (arrival ? 0 : 1)
+        }
+        var events: [Int64] = []
+        events.reserveCapacity(finished.count * 2)
         for invocation in finished {
-            events.append((invocation.arrived, true))
-            events.append((invocation.ended, false))
+            events.append(key(invocation.arrived, arrival: true))
+            events.append(key(invocation.ended, arrival: false))
             if invocation.warmAndSuccessful {
                 // Judged when it ended: a request that queued longer than the window still counts
                 // (keyed by its arrival, the slowest requests of an overload would fall outside).
@@ -112,27 +122,34 @@ public struct FunctionController: Sendable {
             }
         }
         finished = []
-        for event in events.sorted(by: { ($0.at, $0.arrival ? 0 : 1) < ($1.at, $1.arrival ? 0 : 1) }) {
-            if event.arrival { keepAlive.arrival(at: event.at) } else { keepAlive.completion(at: event.at) }
+        events.sort()
+        for event in events {
+            let at = reference.advanced(by: .nanoseconds(event >> 1))
+            if event & 1 == 0 { keepAlive.arrival(at: at) } else { keepAlive.completion(at: at) }
         }
     }
 
-    /// Instances for an idle function, and why, in the keep-alive policy's own terms.
-    private func idleDecision(at now: ContinuousClock.Instant, instances: Int) -> (Int, String) {
+    /// Instances for an idle function: one while the keep-alive policy wants it, else the floor.
+    private func idleInstances(at now: ContinuousClock.Instant) -> Int {
+        let floor = autoscaler.settings.minScale
+        return keepAlive.wantsInstance(at: now) ? max(floor, 1) : floor
+    }
+
+    /// Why, in the keep-alive policy's own terms (worded only when the count changes).
+    private func idleReason(at now: ContinuousClock.Instant, instances: Int) -> String {
         let floor = autoscaler.settings.minScale
         let w = keepAlive.windows
         let idle = keepAlive.idle(at: now) ?? .zero
         let end = w.prewarm + w.keepAlive
         if keepAlive.wantsInstance(at: now) {
-            let reason = instances == 0
+            return instances == 0
                 ? "pre-warm: idle for \(idle.short), past the pre-warm point \(w.prewarm.short); the next request is expected (\(w.reason))"
                 : "idle for \(idle.short), within the keep-alive of \(end.short) (\(w.reason)): keep 1 instance"
-            return (max(floor, 1), reason)
         }
         if idle < w.prewarm {
-            return (floor, "idle for \(idle.short), before the pre-warm point \(w.prewarm.short) (\(w.reason)): unload until then")
+            return "idle for \(idle.short), before the pre-warm point \(w.prewarm.short) (\(w.reason)): unload until then"
         }
-        return (floor, "idle for \(idle.short), past the keep-alive of \(end.short) (\(w.reason)): scale to \(floor == 0 ? "zero" : String(floor))")
+        return "idle for \(idle.short), past the keep-alive of \(end.short) (\(w.reason)): scale to \(floor == 0 ? "zero" : String(floor))"
     }
 }
 

@@ -25,6 +25,9 @@ public struct LatencyModel: Sendable, Hashable {
     /// What each rung measured.
     public private(set) var measurements: [Backend: Measurement] = [:]
     private var observations = 0
+    /// The most recent measurement of each device class, and of any: what predictions scale from.
+    private var latestOfClass: [DeviceClass: Backend] = [:]
+    private var latest: Backend?
 
     /// A model with no measurements and the given parallel fraction.
     public init(parallelFraction: Double) {
@@ -44,6 +47,8 @@ public struct LatencyModel: Sendable, Hashable {
     public mutating func observe(_ milliseconds: Double, samples: Int, on backend: Backend) {
         observations += 1
         measurements[backend] = Measurement(milliseconds: milliseconds, samples: samples, sequence: observations)
+        latestOfClass[backend.deviceClass] = backend
+        latest = backend
         refit()
     }
 
@@ -53,9 +58,7 @@ public struct LatencyModel: Sendable, Hashable {
     /// The expected statistic on a rung: scaled from the most recent measurement (of the same device
     /// class first), which is the rung's own when it was measured last; nil when nothing has been.
     public func predict(_ backend: Backend) -> Double? {
-        let sameClass = measurements.filter { $0.key.deviceClass == backend.deviceClass }
-        let pool = sameClass.isEmpty ? measurements : sameClass
-        guard let (base, m) = pool.max(by: { $0.value.sequence < $1.value.sequence }) else { return nil }
+        guard let base = latestOfClass[backend.deviceClass] ?? latest, let m = measurements[base] else { return nil }
         if base == backend { return m.milliseconds }
         return m.milliseconds * amdahl(backend.capacity) / amdahl(base.capacity)
     }

@@ -98,9 +98,10 @@ public struct ModeController: Sendable {
     /// The switch to make now, if any.
     public mutating func evaluate(at now: ContinuousClock.Instant) -> RungSwitch? {
         guard now - since >= settings.cooldown else { return nil }
-        let (stat, count) = measured(at: now)
-        if let stat, count >= settings.minSamples {
-            model.observe(service(over: sloWindow, at: now) ?? stat, samples: count, on: current)
+        var (latencies, serviceTimes) = window.latenciesAndServiceTimes(on: current, over: sloWindow, at: now, since: since)
+        let count = latencies.count
+        if count >= settings.minSamples, let stat = slo.statistic.of(reordering: &latencies) {
+            model.observe(slo.statistic.of(reordering: &serviceTimes) ?? stat, samples: count, on: current)
             if let decision = judgePromotion(measured: stat, at: now) { return decision }
             if stat > slo.thresholdMs { return promotion(measured: stat, at: now) }
             return demotion(measured: stat, at: now)

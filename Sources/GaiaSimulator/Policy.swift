@@ -49,6 +49,7 @@ struct PrototypeRules: Sendable {
     static let threshold = 1000.0
     static let gap = 200.0
     static let minRate = 0.1
+    static let judgeAfter = 120.0
 
     init(start: Backend, cpu: Backend, gpu: Backend?) {
         current = start
@@ -72,7 +73,9 @@ struct PrototypeRules: Sendable {
             cpuP95BeforePromotion = p95
             return gpu
         }
-        if current.deviceClass == .gpu, let before = cpuP95BeforePromotion, t - since >= 2 * Self.interval, before - p95 < Self.gap {
+        // The prototype judged a promotion 120 s after it (its idle run was demoted 120 s after the
+        // promotion; its matmul run ended 97 s after one, still on the GPU).
+        if current.deviceClass == .gpu, let before = cpuP95BeforePromotion, t - since >= Self.judgeAfter, before - p95 < Self.gap {
             return cpu
         }
         return nil
