@@ -50,6 +50,7 @@ struct PrototypeRules: Sendable {
     static let gap = 200.0
     static let minRate = 0.1
     static let judgeAfter = 120.0
+    static let minSamples = 20
 
     init(start: Backend, cpu: Backend, gpu: Backend?) {
         current = start
@@ -68,7 +69,7 @@ struct PrototypeRules: Sendable {
         if let first = recent.firstIndex(where: { t - $0.t <= Self.window }) { recent.removeFirst(first) } else { recent.removeAll() }
         let mine = recent.filter { $0.rung == current && $0.t >= since }.map(\.ms)
         let rate = Double(recent.filter { t - $0.t <= 60 }.count) / 60
-        guard rate >= Self.minRate, mine.count >= 5, let p95 = SLO.Statistic.p95.of(mine), let gpu else { return nil }
+        guard rate >= Self.minRate, mine.count >= Self.minSamples, let p95 = SLO.Statistic.p95.of(mine), let gpu else { return nil }
         if current.deviceClass == .cpu, p95 > Self.threshold {
             cpuP95BeforePromotion = p95
             return gpu
