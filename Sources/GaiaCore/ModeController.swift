@@ -14,7 +14,7 @@
 ///   certain and is judged as above (promotion, or the comparison after one).
 /// - After a promotion, once the new rung has `minSamples` invocations, compare: if the statistic
 ///   improved by less than `minImprovement`, demote back ("no improvement", as measured). Both
-///   rungs are then measured, so the model will not send the function there again for nothing.
+///   rungs are then measured, and the rung is not promoted to again for `failedRungRetry`.
 /// - Demote when the function has been on its rung for `demotionWindow`, meets the SLO, and a
 ///   cheaper rung is predicted at or under `demotionMargin` × threshold: to the cheapest such.
 /// - Low load: when the rung has served fewer than `minSamples` invocations over `demotionWindow`,
@@ -134,7 +134,8 @@ public struct ModeController: Sendable {
         failed.filter { now - $0.value.at < settings.failedRungRetry }.mapValues(\.reason)
     }
 
-    /// Whether a rung may be chosen at `now`: not marked failed within `failedRungRetry`.
+    /// Whether a rung may be chosen at `now`: not marked failed within `failedRungRetry`, nor, going
+    /// up, one whose promotion brought no improvement within that time.
     private func usable(_ rung: Backend, at now: ContinuousClock.Instant) -> Bool {
         if let failure = failed[rung], now - failure.at < settings.failedRungRetry { return false }
         if rung > current, let judged = noImprovement[rung], now - judged < settings.failedRungRetry { return false }
