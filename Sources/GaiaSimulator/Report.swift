@@ -58,6 +58,17 @@ public struct SimulationReport: Sendable, Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Every recorded request of the first function, per policy, as CSV.
+    public func requestsCSV() -> String {
+        var lines = ["policy,index,size,arrival_s,latency_ms,rung,cold"]
+        for r in results {
+            for q in r.requestLog {
+                lines.append("\(r.policy),\(q.index),\(Self.number(q.size, 0)),\(Self.number(q.arrival, 6)),\(Self.number(q.milliseconds, 3)),\(q.rung),\(q.cold)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The whole report as JSON (sorted keys).
     public func json() throws -> String {
         let encoder = JSONEncoder()

@@ -58,6 +58,8 @@ public struct SimulationSettings: Sendable {
     public var resizeSeconds = 0.05
     /// Width of the time series' buckets, seconds.
     public var seriesBucket = 10.0
+    /// Keep every answered request of the first function (`SimulationResult.requestLog`).
+    public var recordRequests = false
 
     /// Settings.
     public init(duration: Double, seed: UInt64, cluster: ClusterSpec) {
@@ -79,6 +81,22 @@ public struct SeriesPoint: Sendable, Hashable, Codable {
     public var rung: String
     /// Instances at the bucket's end.
     public var instances: Int
+}
+
+/// One answered request of the first function.
+public struct RequestRecord: Sendable, Hashable {
+    /// Its number in the function's sequence (0 first).
+    public var index: Int
+    /// Its payload size.
+    public var size: Double
+    /// When it arrived, seconds.
+    public var arrival: Double
+    /// Its latency, ms.
+    public var milliseconds: Double
+    /// The rung that served it.
+    public var rung: String
+    /// Whether it waited for a cold start.
+    public var cold: Bool
 }
 
 /// A rung switch of the first function.
@@ -137,6 +155,13 @@ public struct SimulationResult: Sendable, Codable {
     public var series: [SeriesPoint]
     /// The first function's switches.
     public var switchMarks: [SwitchMark]
+    /// Every answered request of the first function, when `recordRequests` was set (not in the JSON).
+    public var requestLog: [RequestRecord] = []
+
+    enum CodingKeys: String, CodingKey {
+        case policy, arrivals, completed, rejected, timedOut, sloViolations, p50Ms, p95Ms, p99Ms, meanMs, coldStarts, billUSD, providerUSD
+        case instanceSeconds, gpuShareSeconds, peakGPUPercent, availableGPUPercent, switches, simulatedSeconds, events, series, switchMarks
+    }
 
     /// The SLO violation rate, 0…1.
     public var violationRate: Double { arrivals == 0 ? 0 : Double(sloViolations) / Double(arrivals) }
@@ -223,6 +248,8 @@ private struct Request {
     var function: Int32
     var arrival: Double
     var size: Double
+    /// Its number in its function's sequence.
+    var index: Int
     /// When an instance took it.
     var started = 0.0
 }
@@ -277,6 +304,7 @@ private struct Engine {
     var series: [SeriesPoint] = []
     var bucketCount = 0, bucketSum = 0.0
     var marks: [SwitchMark] = []
+    var requestLog: [RequestRecord] = []
 
     init(functions specs: [FunctionSpec], policy: PolicyKind, settings: SimulationSettings) {
         self.settings = settings
@@ -388,7 +416,7 @@ private struct Engine {
             nextClosedLoopRequest(f)
             return
         }
-        let request = Request(function: f, arrival: now, size: size)
+        let request = Request(function: f, arrival: now, size: size, index: index)
         let id: Int32
         if let free = freeRequests.popLast() {
             id = free
@@ -520,6 +548,10 @@ private struct Engine {
         if fi == 0 {
             bucketCount += 1
             bucketSum += ms
+            if settings.recordRequests {
+                requestLog.append(RequestRecord(
+                    index: request.index, size: request.size, arrival: request.arrival, milliseconds: ms, rung: instance.rung.description, cold: cold))
+            }
         }
         instances[Int(i)].busy -= 1
         if instances[Int(i)].state == .draining && instances[Int(i)].busy == 0 { stop(i) }
@@ -688,6 +720,6 @@ private struct Engine {
             sloViolations: violations, p50Ms: percentile(0.5), p95Ms: percentile(0.95), p99Ms: percentile(0.99), meanMs: mean,
             coldStarts: coldStarts, billUSD: bill, providerUSD: provider, instanceSeconds: instanceSeconds, gpuShareSeconds: gpuShareSeconds,
             peakGPUPercent: cluster.peakGPUPercentInUse, availableGPUPercent: settings.cluster.totalGPUs * 100, switches: switches,
-            simulatedSeconds: now, events: processed, series: series, switchMarks: marks)
+            simulatedSeconds: now, events: processed, series: series, switchMarks: marks, requestLog: requestLog)
     }
 }

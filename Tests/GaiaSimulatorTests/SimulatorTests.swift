@@ -137,10 +137,12 @@ struct SimulatorTests {
         workload.mode = .cpuPreferred
         var s = settings(900, cluster: .single(cores: 4, gpus: 1))
         s.autoscaler.maxScale = 4
+        s.recordRequests = true
         let f = FunctionSpec(name: "t", workload: workload, arrivals: .poisson(rate: 1))
         let r = Simulation(functions: [f], policy: .gaia, settings: s).run()
         #expect(r.switchMarks.last?.to == "gpu0", "\(r.switchMarks)")
         #expect(r.series.last?.rung == "gpu0")
+        #expect(r.requestLog.count == r.completed && r.requestLog.last?.rung == "gpu0", "every answered request is in the log")
         let prototype = Simulation(functions: [f], policy: .gaiaPrototype, settings: s).run()
         print("tinyllama, 1/s: gaia \(r.switchMarks.map { "\($0.from)->\($0.to)@\(Int($0.t))" }) p95 \(r.p95Ms) cold \(r.coldStarts); prototype \(prototype.switchMarks.map { "\($0.from)->\($0.to)@\(Int($0.t))" }) p95 \(prototype.p95Ms) cold \(prototype.coldStarts)")
         #expect(prototype.coldStarts > r.coldStarts, "every prototype switch redeploys: its next requests wait for a cold start")
