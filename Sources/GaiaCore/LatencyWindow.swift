@@ -41,7 +41,7 @@ public struct LatencyWindow: Sendable {
     public func latencies(
         on backend: Backend, over window: Duration, at now: ContinuousClock.Instant, since: ContinuousClock.Instant? = nil
     ) -> [Double] {
-        samples(on: backend, over: window, at: now, since: since).map(\.milliseconds)
+        latenciesAndServiceTimes(on: backend, over: window, at: now, since: since).latencies
     }
 
     /// Latencies and service times served by `backend` recorded in `(now - window, now]` and not
@@ -61,19 +61,6 @@ public struct LatencyWindow: Sendable {
             }
         }
         return (latencies, service)
-    }
-
-    /// The samples served by `backend` recorded in `(now - window, now]` and not before `since`, newest first.
-    public func samples(
-        on backend: Backend, over window: Duration, at now: ContinuousClock.Instant, since: ContinuousClock.Instant? = nil
-    ) -> [Sample] {
-        var result: [Sample] = []
-        for sample in samples.reversed() {
-            if now - sample.at >= window { break }
-            if let since, sample.at < since { break }
-            if sample.backend == backend { result.append(sample) }
-        }
-        return result
     }
 }
 

@@ -78,16 +78,9 @@ public struct ModeController: Sendable {
         window.record(latencyMs, service: serviceMs, on: backend, at: now)
     }
 
-    /// The SLO statistic on the current rung over the SLO window, with its sample count.
-    public func measured(at now: ContinuousClock.Instant) -> (milliseconds: Double?, samples: Int) {
-        let values = window.latencies(on: current, over: sloWindow, at: now, since: since)
-        return (slo.statistic.of(values), values.count)
-    }
-
-    /// The SLO statistic of the service times (no queueing) on the current rung over `over`: what
-    /// the rung itself does, which the latency model learns (queueing is the autoscaler's to fix).
-    private func service(over: Duration, at now: ContinuousClock.Instant) -> Double? {
-        slo.statistic.of(window.samples(on: current, over: over, at: now, since: since).map(\.serviceMilliseconds))
+    /// The current rung's latencies and service times over `over`, since it became current.
+    private func recent(over: Duration, at now: ContinuousClock.Instant) -> (latencies: [Double], service: [Double]) {
+        window.latenciesAndServiceTimes(on: current, over: over, at: now, since: since)
     }
 
     /// What 1,000 invocations are expected to cost on a rung, from a latency.
@@ -98,7 +91,9 @@ public struct ModeController: Sendable {
     /// The switch to make now, if any.
     public mutating func evaluate(at now: ContinuousClock.Instant) -> RungSwitch? {
         guard now - since >= settings.cooldown else { return nil }
-        var (latencies, serviceTimes) = window.latenciesAndServiceTimes(on: current, over: sloWindow, at: now, since: since)
+        // The model learns the service time (what the rung itself does; queueing is the
+        // autoscaler's to fix); the SLO is judged on latency.
+        var (latencies, serviceTimes) = recent(over: sloWindow, at: now)
         let count = latencies.count
         if count >= settings.minSamples, let stat = slo.statistic.of(reordering: &latencies) {
             model.observe(slo.statistic.of(reordering: &serviceTimes) ?? stat, samples: count, on: current)
@@ -106,8 +101,8 @@ public struct ModeController: Sendable {
             if stat > slo.thresholdMs { return promotion(measured: stat, at: now) }
             return demotion(measured: stat, at: now)
         }
-        if let (stat, count, over) = certainViolation(at: now) {
-            model.observe(service(over: over, at: now) ?? stat, samples: count, on: current)
+        if let (stat, service, count, over) = certainViolation(at: now) {
+            model.observe(service ?? stat, samples: count, on: current)
             if let decision = judgePromotion(measured: stat, at: now) { return decision }
             let what = "all \(count) invocations over the last \(over) took longer than the SLO's \(ms(slo.thresholdMs)) (\(slo.statistic.rawValue) \(ms(stat))): too few for the statistic, but certainly a violation"
             return promotion(measured: stat, at: now, what: what)
@@ -156,14 +151,16 @@ public struct ModeController: Sendable {
     }
 
     /// Too few invocations in the window for the statistic, but every one over the longer window
-    /// missed the threshold: the statistic, the count and the window.
-    private func certainViolation(at now: ContinuousClock.Instant) -> (Double, Int, Duration)? {
+    /// missed the threshold: the statistic of their latencies and of their service times, their
+    /// count and the window.
+    private func certainViolation(at now: ContinuousClock.Instant) -> (Double, Double?, Int, Duration)? {
         let over = max(sloWindow, settings.demotionWindow)
-        let values = window.latencies(on: current, over: over, at: now, since: since)
-        guard values.count >= max(1, settings.minCertainSamples), let fastest = values.min(), fastest > slo.thresholdMs,
-            let stat = slo.statistic.of(values)
+        var (latencies, service) = recent(over: over, at: now)
+        let count = latencies.count
+        guard count >= max(1, settings.minCertainSamples), let fastest = latencies.min(), fastest > slo.thresholdMs,
+            let stat = slo.statistic.of(reordering: &latencies)
         else { return nil }
-        return (stat, values.count, over)
+        return (stat, slo.statistic.of(reordering: &service), count, over)
     }
 
     private func promotion(measured stat: Double, at now: ContinuousClock.Instant, what: String? = nil) -> RungSwitch? {
@@ -200,15 +197,17 @@ public struct ModeController: Sendable {
         guard current > start, now - since >= settings.demotionWindow,
             let target = rungs.last(where: { $0 < current && $0 >= start && usable($0, at: now) })
         else { return nil }
-        let recent = window.samples(on: current, over: settings.demotionWindow, at: now, since: since)
-        guard recent.count < settings.minSamples else { return nil }
+        let times = recent(over: settings.demotionWindow, at: now)
+        var service = times.service
+        let count = times.latencies.count
+        guard count < settings.minSamples else { return nil }
         // Never down to a rung expected to miss the SLO: the few recent invocations' service times,
         // scaled to the target by the model, else the model's own prediction.
-        let expected = slo.statistic.of(recent.map(\.serviceMilliseconds)).map { model.scale($0, from: current, to: target) } ?? model.predict(target)
+        let expected = slo.statistic.of(reordering: &service).map { model.scale($0, from: current, to: target) } ?? model.predict(target)
         guard (expected ?? 0) <= slo.thresholdMs else { return nil }
         return RungSwitch(
             from: current, to: target, direction: .demote, measuredMs: nil, predictedMs: expected,
-            reason: "low load: \(recent.count) invocations in the last \(settings.demotionWindow), too few to judge the SLO, so the cheaper \(target)"
+            reason: "low load: \(count) invocations in the last \(settings.demotionWindow), too few to judge the SLO, so the cheaper \(target)"
                 + (expected.map { ", expected at \(ms($0))" } ?? ""))
     }
 
