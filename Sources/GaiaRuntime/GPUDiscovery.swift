@@ -173,8 +173,8 @@ public enum NvidiaSMI {
     /// Runs `nvidia-smi` (query, then `-L` for MIG devices); nil when it is not installed.
     static func run() -> (query: String, status: Int32, list: String?)? {
         guard let path = findExecutable("nvidia-smi") else { return nil }
-        guard let (status, output) = capture(path, queryArguments) else { return nil }
-        let list = status == 0 ? capture(path, ["-L"]).flatMap { $0.status == 0 ? $0.output : nil } : nil
+        guard let (status, output) = try? ShortCommand.run(path, queryArguments, includingStderr: true) else { return nil }
+        let list = status == 0 ? (try? ShortCommand.run(path, ["-L"])).flatMap { $0.status == 0 ? $0.output : nil } : nil
         return (output, status, list)
     }
 
@@ -241,19 +241,5 @@ public enum NvidiaSMI {
     private static func findExecutable(_ name: String) -> String? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }
-
-    /// Runs a short command and returns its status and its output (stdout and stderr together).
-    private static func capture(_ path: String, _ arguments: [String]) -> (status: Int32, output: String)? {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        guard (try? process.run()) != nil else { return nil }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

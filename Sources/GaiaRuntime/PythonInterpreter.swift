@@ -4,21 +4,14 @@ import Foundation
 public enum PythonInterpreter {
     /// The absolute path of the interpreter a command (`python3`, a path) runs.
     public static func resolve(_ command: String = "python3") throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [command, "-c", "import sys; print(sys.executable)"]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
+        let run: (status: Int32, output: String)
         do {
-            try process.run()
+            run = try ShortCommand.run("/usr/bin/env", [command, "-c", "import sys; print(sys.executable)"])
         } catch {
             throw WorkerError.launchFailed("cannot run \(command): \(error)")
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let path = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard process.terminationStatus == 0, !path.isEmpty else {
+        let path = run.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard run.status == 0, !path.isEmpty else {
             throw WorkerError.launchFailed("\(command) is not a working Python interpreter (install python3 or pass --python)")
         }
         return path
@@ -26,13 +19,26 @@ public enum PythonInterpreter {
 
     /// Whether `python` can import every one of `modules` (for optional frameworks).
     public static func canImport(_ modules: [String], python: String) -> Bool {
-        let check = Process()
-        check.executableURL = URL(fileURLWithPath: python)
-        check.arguments = ["-c", "import " + modules.joined(separator: ", ")]
-        check.standardOutput = FileHandle.nullDevice
-        check.standardError = FileHandle.nullDevice
-        guard (try? check.run()) != nil else { return false }
-        check.waitUntilExit()
-        return check.terminationStatus == 0
+        (try? ShortCommand.run(python, ["-c", "import " + modules.joined(separator: ", ")]))?.status == 0
+    }
+}
+
+/// A short command run to its end, its output captured: for discovery at start-up (the Python
+/// interpreter, nvidia-smi), never for workers (those are `ChildProcess`es). It blocks its caller
+/// until the command exits, so it must not run on an actor's executor.
+enum ShortCommand {
+    /// Runs `executable` with `arguments`; returns its exit status and its stdout (with stderr
+    /// too when `includingStderr`, else stderr is discarded).
+    static func run(_ executable: String, _ arguments: [String], includingStderr: Bool = false) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = includingStderr ? output : FileHandle.nullDevice
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
