@@ -244,6 +244,31 @@ private struct EventQueue {
     }
 }
 
+/// Elements stored by an `Int32` index, the indices of released ones reused (requests and
+/// instances come and go by the million; their arrays stay as large as the most alive at once).
+private struct Slots<Element> {
+    private(set) var elements: [Element] = []
+    private var free: [Int32] = []
+
+    /// Stores `element` and returns its index.
+    mutating func insert(_ element: Element) -> Int32 {
+        if let index = free.popLast() {
+            elements[Int(index)] = element
+            return index
+        }
+        elements.append(element)
+        return Int32(elements.count - 1)
+    }
+
+    /// Lets `index` be reused (its element stays readable until then).
+    mutating func release(_ index: Int32) { free.append(index) }
+
+    subscript(index: Int32) -> Element {
+        get { elements[Int(index)] }
+        _modify { yield &elements[Int(index)] }
+    }
+}
+
 private struct Request {
     var function: Int32
     var arrival: Double
@@ -289,10 +314,8 @@ private struct Engine {
     let policy: PolicyKind
     var functions: [FunctionState] = []
     var events = EventQueue()
-    var requests: [Request] = []
-    var freeRequests: [Int32] = []
-    var instances: [Instance] = []
-    var freeInstances: [Int32] = []
+    var requests = Slots<Request>()
+    var instances = Slots<Instance>()
     var cluster: ClusterState
     let base = ContinuousClock.now
     var now = 0.0
@@ -348,7 +371,7 @@ private struct Engine {
 
     mutating func run(progress: ((Double) -> Void)?) -> SimulationResult {
         for f in functions.indices {
-            for _ in 0..<settings.autoscaler.minScale { _ = startInstance(Int32(f), on: functions[f].rung, coldStart: 0, into: .pool) }
+            for _ in 0..<settings.autoscaler.minScale { _ = startInstance(Int32(f), on: functions[f].rung, coldStart: 0) }
             scheduleFirstArrival(Int32(f))
         }
         events.push(settings.tick, .tick, 0)
@@ -368,7 +391,7 @@ private struct Engine {
                 progress(min(1, now / max(settings.duration, 1e-9)))
             }
         }
-        for i in instances.indices where instances[i].state != .stopped { stop(Int32(i)) }
+        for i in instances.elements.indices where instances.elements[i].state != .stopped { stop(Int32(i)) }
         return result()
     }
 
@@ -417,15 +440,7 @@ private struct Engine {
             return
         }
         let request = Request(function: f, arrival: now, size: size, index: index)
-        let id: Int32
-        if let free = freeRequests.popLast() {
-            id = free
-            requests[Int(id)] = request
-        } else {
-            id = Int32(requests.count)
-            requests.append(request)
-        }
-        functions[fi].queue.append(id)
+        functions[fi].queue.append(requests.insert(request))
         dispatch(f)
     }
 
@@ -439,20 +454,15 @@ private struct Engine {
 
     enum Destination { case pool, nextPool }
 
-    /// Starts an instance of `f` on `rung`, ready after `coldStart` seconds; nil when no node has room.
-    mutating func startInstance(_ f: Int32, on rung: Backend, coldStart: Double, into destination: Destination) -> Int32? {
+    /// Starts an instance of `f` on `rung`, ready after `coldStart` seconds (the workload's cold
+    /// start on that rung when nil); nil when no node has room.
+    mutating func startInstance(_ f: Int32, on rung: Backend, coldStart: Double? = nil, into destination: Destination = .pool) -> Int32? {
         guard let node = cluster.place(rung) else { return nil }
+        let coldStart = coldStart ?? functions[Int(f)].spec.workload.coldStart(on: rung)
         let instance = Instance(
             function: f, rung: rung, node: Int32(node), rtt: cluster.rtt(node), startedAt: now, readyAt: now + coldStart,
             slots: Int32(functions[Int(f)].spec.concurrency), state: coldStart > 0 ? .starting : .ready)
-        let id: Int32
-        if let free = freeInstances.popLast() {
-            id = free
-            instances[Int(id)] = instance
-        } else {
-            id = Int32(instances.count)
-            instances.append(instance)
-        }
+        let id = instances.insert(instance)
         switch destination {
         case .pool: functions[Int(f)].pool.append(id)
         case .nextPool: functions[Int(f)].nextPool.append(id)
@@ -462,10 +472,10 @@ private struct Engine {
     }
 
     mutating func ready(_ i: Int32) {
-        guard instances[Int(i)].state == .starting else { return }
-        instances[Int(i)].state = .ready
-        let f = instances[Int(i)].function
-        if !functions[Int(f)].nextPool.isEmpty, functions[Int(f)].nextPool.allSatisfy({ instances[Int($0)].state == .ready }) {
+        guard instances[i].state == .starting else { return }
+        instances[i].state = .ready
+        let f = instances[i].function
+        if !functions[Int(f)].nextPool.isEmpty, functions[Int(f)].nextPool.allSatisfy({ instances[$0].state == .ready }) {
             finishSwitch(f)
         }
         dispatch(f)
@@ -473,20 +483,20 @@ private struct Engine {
 
     /// Stops an instance now (it must be idle), accounting for its lifetime.
     mutating func stop(_ i: Int32) {
-        let instance = instances[Int(i)]
+        let instance = instances[i]
         guard instance.state != .stopped else { return }
         let seconds = now - instance.startedAt
         instanceSeconds += seconds
         provider += settings.prices.cost(seconds: seconds, on: instance.rung)
         if case .gpu(_, let sm) = instance.rung { gpuShareSeconds += seconds * Double(sm) / 100 }
         if instance.node >= 0 { cluster.release(instance.rung, node: Int(instance.node)) }
-        instances[Int(i)].state = .stopped
-        freeInstances.append(i)
+        instances[i].state = .stopped
+        instances.release(i)
     }
 
     /// Takes an instance out of service: stopped now if idle, else once its requests end.
     mutating func retire(_ i: Int32) {
-        if instances[Int(i)].busy == 0 { stop(i) } else { instances[Int(i)].state = .draining }
+        if instances[i].busy == 0 { stop(i) } else { instances[i].state = .draining }
     }
 
     // MARK: Dispatch and completion
@@ -494,21 +504,21 @@ private struct Engine {
     mutating func dispatch(_ f: Int32) {
         let fi = Int(f)
         while let id = functions[fi].queue.first {
-            let request = requests[Int(id)]
+            let request = requests[id]
             if now - request.arrival > settings.timeout {
                 functions[fi].queue.removeFirst()
                 timedOut += 1
                 violations += 1
-                freeRequests.append(id)
+                requests.release(id)
                 nextClosedLoopRequest(f)
                 continue
             }
-            guard let i = functions[fi].pool.first(where: { instances[Int($0)].state == .ready && instances[Int($0)].busy < instances[Int($0)].slots })
+            guard let i = functions[fi].pool.first(where: { instances[$0].state == .ready && instances[$0].busy < instances[$0].slots })
             else { break }
             functions[fi].queue.removeFirst()
-            requests[Int(id)].started = now
-            instances[Int(i)].busy += 1
-            let service = functions[fi].spec.workload.serviceSeconds(on: instances[Int(i)].rung, size: request.size, random: &functions[fi].random)
+            requests[id].started = now
+            instances[i].busy += 1
+            let service = functions[fi].spec.workload.serviceSeconds(on: instances[i].rung, size: request.size, random: &functions[fi].random)
             events.push(now + service, .completion, i, id)
         }
         // A request that nothing running or starting can take starts an instance (a cold start),
@@ -516,23 +526,22 @@ private struct Engine {
         guard !functions[fi].queue.isEmpty else { return }
         var capacity = 0
         var busy = 0
-        for i in functions[fi].pool where instances[Int(i)].state == .ready || instances[Int(i)].state == .starting {
-            capacity += Int(instances[Int(i)].slots)
-            busy += Int(instances[Int(i)].busy)
+        for i in functions[fi].pool where instances[i].state == .ready || instances[i].state == .starting {
+            capacity += Int(instances[i].slots)
+            busy += Int(instances[i].busy)
         }
         var missing = functions[fi].queue.count + busy - capacity
         while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
-            let rung = functions[fi].rung
-            guard startInstance(f, on: rung, coldStart: functions[fi].spec.workload.coldStart(on: rung), into: .pool) != nil else { break }
+            guard startInstance(f, on: functions[fi].rung) != nil else { break }
             missing -= functions[fi].spec.concurrency
         }
     }
 
     mutating func complete(instance i: Int32, request id: Int32) {
-        let request = requests[Int(id)]
-        freeRequests.append(id)
+        let request = requests[id]
+        requests.release(id)
         let fi = Int(request.function)
-        let instance = instances[Int(i)]
+        let instance = instances[i]
         let service = now - request.arrival
         let latency = service + instance.rtt
         let ms = latency * 1000
@@ -553,8 +562,8 @@ private struct Engine {
                     index: request.index, size: request.size, arrival: request.arrival, milliseconds: ms, rung: instance.rung.description, cold: cold))
             }
         }
-        instances[Int(i)].busy -= 1
-        if instances[Int(i)].state == .draining && instances[Int(i)].busy == 0 { stop(i) }
+        instances[i].busy -= 1
+        if instances[i].state == .draining && instances[i].busy == 0 { stop(i) }
         dispatch(request.function)
         if case .closedLoop(let total) = functions[fi].spec.arrivals, functions[fi].sent < total {
             events.push(now + instance.rtt, .arrival, request.function)
@@ -580,7 +589,7 @@ private struct Engine {
         dispatch(f)  // requests waiting past the timeout end even when nothing else happens
         guard functions[fi].pendingSwitch == nil else { return }
         var inPool = Double(functions[fi].queue.count)
-        for i in functions[fi].pool { inPool += Double(instances[Int(i)].busy) }
+        for i in functions[fi].pool { inPool += Double(instances[i].busy) }
         let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count)
         let actions = functions[fi].controller.evaluate(at: instant(now), observing: observation)
         for action in actions {
@@ -595,14 +604,13 @@ private struct Engine {
         let fi = Int(f)
         let target = min(max(0, desired), settings.autoscaler.maxScale)
         while functions[fi].pool.count < target {
-            let rung = functions[fi].rung
-            guard startInstance(f, on: rung, coldStart: functions[fi].spec.workload.coldStart(on: rung), into: .pool) != nil else { break }
+            guard startInstance(f, on: functions[fi].rung) != nil else { break }
         }
         while functions[fi].pool.count > target {
             // Idle instances go first, then starting ones, then busy ones (they drain).
             let pool = functions[fi].pool
-            let pick = pool.firstIndex { instances[Int($0)].state == .ready && instances[Int($0)].busy == 0 }
-                ?? pool.firstIndex { instances[Int($0)].state == .starting } ?? pool.count - 1
+            let pick = pool.firstIndex { instances[$0].state == .ready && instances[$0].busy == 0 }
+                ?? pool.firstIndex { instances[$0].state == .starting } ?? pool.count - 1
             let i = functions[fi].pool.remove(at: pick)
             retire(i)
         }
@@ -618,18 +626,18 @@ private struct Engine {
             // In place: every instance gives its cores back and takes the new rung's; those that no
             // longer fit (vertical scaling trades replicas for cores) leave the pool, finishing their
             // requests on the cores they had.
-            let pool = functions[fi].pool.filter { instances[Int($0)].state != .stopped }
-            for i in pool { cluster.release(instances[Int(i)].rung, node: Int(instances[Int(i)].node)) }
+            let pool = functions[fi].pool.filter { instances[$0].state != .stopped }
+            for i in pool { cluster.release(instances[i].rung, node: Int(instances[i].node)) }
             var kept: [Int32] = []
             for i in pool {
                 settle(i, at: now)
                 if let node = cluster.place(decision.to) {
-                    instances[Int(i)].node = Int32(node)
-                    instances[Int(i)].rtt = cluster.rtt(node)
-                    instances[Int(i)].rung = decision.to
+                    instances[i].node = Int32(node)
+                    instances[i].rtt = cluster.rtt(node)
+                    instances[i].rung = decision.to
                     kept.append(i)
                 } else {
-                    instances[Int(i)].node = -1  // holds nothing now
+                    instances[i].node = -1  // holds nothing now
                     retire(i)
                 }
             }
@@ -647,7 +655,7 @@ private struct Engine {
         // Warm as many instances on the target as run now, or as many as fit (at least one).
         let count = max(1, functions[fi].pool.count)
         for _ in 0..<count {
-            guard startInstance(f, on: decision.to, coldStart: functions[fi].spec.workload.coldStart(on: decision.to), into: .nextPool) != nil
+            guard startInstance(f, on: decision.to, into: .nextPool) != nil
             else { break }
         }
         guard !functions[fi].nextPool.isEmpty else {
@@ -659,10 +667,10 @@ private struct Engine {
 
     /// Accounts an instance's time on its old rung before it moves to another in place.
     mutating func settle(_ i: Int32, at t: Double) {
-        let seconds = t - instances[Int(i)].startedAt
+        let seconds = t - instances[i].startedAt
         instanceSeconds += seconds
-        provider += settings.prices.cost(seconds: seconds, on: instances[Int(i)].rung)
-        instances[Int(i)].startedAt = t
+        provider += settings.prices.cost(seconds: seconds, on: instances[i].rung)
+        instances[i].startedAt = t
     }
 
     mutating func finishSwitch(_ f: Int32) {
