@@ -27,16 +27,17 @@ struct DevicesCommand: ParsableCommand {
     }
 
     func run() throws {
-        let machine = Machine.discover()
+        var machine = Machine.discover()
+        machine.gpuHostCores = max(1, gpuHostCores)
         let report = Report(
             cpus: machine.cpus, gpus: machine.gpus, gpuProblem: machine.gpuProblem,
-            gpuHostCores: min(gpuHostCores, machine.cpus.count), ladder: machine.ladder.rungs.map(\.description))
+            gpuHostCores: machine.hostCores(for: .gpu(device: 0, smPercent: 100)), ladder: machine.ladder.rungs.map(\.description))
         if try output.print(report) { return }
-        print(Self.text(machine, gpuHostCores: gpuHostCores))
+        print(Self.text(machine))
     }
 
     /// The summary for people.
-    static func text(_ machine: Machine, gpuHostCores: Int) -> String {
+    static func text(_ machine: Machine) -> String {
         var lines = ["CPUs: \(machine.cpus.count) (\(cpuList(machine.cpus)))"]
         if machine.gpus.isEmpty {
             lines.append("GPUs: none" + (machine.gpuProblem.map { " (\($0))" } ?? " (no NVIDIA driver on this machine)"))
@@ -50,7 +51,7 @@ struct DevicesCommand: ParsableCommand {
                 if let parent = gpu.migParent { details.append("MIG device of GPU \(parent)") }
                 lines.append("  gpu\(gpu.index)  \(gpu.name)  \(gpu.uuid)  " + details.joined(separator: ", "))
             }
-            lines.append("      each GPU instance gets \(min(gpuHostCores, machine.cpus.count)) host core(s)")
+            lines.append("      each GPU instance gets \(machine.hostCores(for: .gpu(device: 0, smPercent: 100))) host core(s)")
         }
         lines.append("Ladder: " + machine.ladder.rungs.map(\.description).joined(separator: ", "))
         return lines.joined(separator: "\n")
