@@ -60,12 +60,12 @@ public struct LatencyModel: Sendable, Hashable {
     public func predict(_ backend: Backend) -> Double? {
         guard let base = latestOfClass[backend.deviceClass] ?? latest, let m = measurements[base] else { return nil }
         if base == backend { return m.milliseconds }
-        return m.milliseconds * amdahl(backend.capacity) / amdahl(base.capacity)
+        return m.milliseconds * amdahl(backend.computeShare) / amdahl(base.computeShare)
     }
 
     /// A latency measured on `from`, as expected on `to` (Amdahl's law with the current fraction).
     public func scale(_ milliseconds: Double, from: Backend, to: Backend) -> Double {
-        milliseconds * amdahl(to.capacity) / amdahl(from.capacity)
+        milliseconds * amdahl(to.computeShare) / amdahl(from.computeShare)
     }
 
     /// Relative time on `capacity`: the serial part plus the parallel part divided among it.
@@ -77,11 +77,11 @@ public struct LatencyModel: Sendable, Hashable {
     /// that makes their implied single-core times agree best (least squares on logarithms).
     private mutating func refit() {
         let cpu = measurements.filter { $0.key.deviceClass == .cpu && $0.value.milliseconds > 0 }
-        guard Set(cpu.keys.map(\.capacity)).count >= 2 else { return }
+        guard Set(cpu.keys.map(\.computeShare)).count >= 2 else { return }
         var best = (error: Double.infinity, fraction: parallelFraction)
         for step in 0...100 {
             let f = Double(step) / 100
-            let logs = cpu.map { log($0.value.milliseconds / ((1 - f) + f / $0.key.capacity)) }
+            let logs = cpu.map { log($0.value.milliseconds / ((1 - f) + f / $0.key.computeShare)) }
             let mean = logs.reduce(0, +) / Double(logs.count)
             let error = logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
             if error < best.error - 1e-12 { best = (error, f) }

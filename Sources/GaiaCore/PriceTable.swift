@@ -15,8 +15,9 @@ public struct PriceTable: Sendable, Hashable, Codable {
     /// Price of one second on a rung: its cores and memory, plus its share of a GPU (host share: one core).
     public func perSecond(_ backend: Backend) -> Double {
         switch backend {
-        case .cpu(let cores): Double(cores) * vcpuSecond + memoryGiBPerInstance * memoryGiBSecond
-        case .gpu(_, let sm): vcpuSecond + memoryGiBPerInstance * memoryGiBSecond + gpuSecond * Double(sm) / 100
+        case .cpu(let cores, let quota): Double(cores) * vcpuSecond * Double(quota) / 100 + memoryGiBPerInstance * memoryGiBSecond
+        case .gpu(_, let sm, let quota):
+            vcpuSecond + memoryGiBPerInstance * memoryGiBSecond + gpuSecond * Double(sm) / 100 * Double(quota) / 100
         }
     }
 

@@ -12,13 +12,16 @@ public struct Machine: Sendable, Hashable {
     /// Host cores a GPU instance is pinned to, for its framework's CPU side (data loading,
     /// tokenisation, kernel launches).
     public var gpuHostCores: Int
+    /// The shares of each GPU the ladder offers beside the whole GPU.
+    public var shares: ShareGrid
 
     /// A machine with the given resources.
-    public init(cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2) {
+    public init(cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2, shares: ShareGrid = .standard) {
         self.cpus = cpus.isEmpty ? [0] : cpus
         self.gpus = gpus
         self.gpuProblem = gpuProblem
         self.gpuHostCores = max(1, gpuHostCores)
+        self.shares = shares
     }
 
     /// The machine this process runs on: `Cpus_allowed_list` of /proc/self/status (the affinity
@@ -49,12 +52,12 @@ public struct Machine: Sendable, Hashable {
     /// Whether a GPU rung exists (a stand-in counts: its rung is served as a GPU rung).
     public var hasGPU: Bool { !gpus.isEmpty }
 
-    /// The ladder of this machine: `cpu(1…cores)`, then a whole-GPU rung per GPU.
-    public var ladder: BackendLadder { BackendLadder(cpuCores: cpus.count, gpuDevices: gpus.count) }
+    /// The ladder of this machine: `cpu(1…cores)`, then per GPU its shares and the whole GPU.
+    public var ladder: BackendLadder { BackendLadder(cpuCores: cpus.count, gpuDevices: gpus.count, shares: shares) }
 
     /// The GPU of a rung, if it is a GPU rung of this machine.
     public func gpu(of backend: Backend) -> GPUDevice? {
-        guard case .gpu(let device, _) = backend, gpus.indices.contains(device) else { return nil }
+        guard case .gpu(let device, _, _) = backend, gpus.indices.contains(device) else { return nil }
         return gpus[device]
     }
 
@@ -62,7 +65,7 @@ public struct Machine: Sendable, Hashable {
     /// GPU rung (at most the machine's).
     public func hostCores(for backend: Backend) -> Int {
         switch backend {
-        case .cpu(let cores): min(max(1, cores), cpus.count)
+        case .cpu(let cores, _): min(max(1, cores), cpus.count)
         case .gpu: min(gpuHostCores, cpus.count)
         }
     }
@@ -77,19 +80,25 @@ public struct Machine: Sendable, Hashable {
 
     /// The environment of an instance on `backend`: thread counts for its host cores, the one GPU
     /// it may see (by UUID, so CUDA numbers it `cuda:0`) or none, and `GAIA_DEVICE`, which the
-    /// shim shows the handler as `context.device` (`"cuda:0"` or `"cpu"`).
+    /// shim shows the handler as `context.device` (`"cuda:0"` or `"cpu"`). An SM share is set with
+    /// `CUDA_MPS_ACTIVE_THREAD_PERCENTAGE` (it takes effect where an MPS control daemon runs) and
+    /// bounds the instance's GPU memory to the same fraction (`GAIA_GPU_MEMORY_FRACTION`, applied
+    /// by the shim through the framework's allocator), so shares do not run each other out of memory.
     public func environment(for backend: Backend) -> [String: String] {
         var environment = Self.threadEnvironment(hostCores(for: backend))
         environment["CUDA_VISIBLE_DEVICES"] = ""
         environment["GAIA_DEVICE"] = "cpu"
-        guard case .gpu(_, let sm) = backend, let gpu = gpu(of: backend) else { return environment }
+        guard case .gpu(_, let sm, _) = backend, let gpu = gpu(of: backend) else { return environment }
         if gpu.standIn {
             environment["GAIA_GPU_STAND_IN"] = "1"
             return environment
         }
         environment["CUDA_VISIBLE_DEVICES"] = gpu.uuid
         environment["GAIA_DEVICE"] = "cuda:0"
-        if sm < 100 { environment["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = String(sm) }
+        if sm < 100 {
+            environment["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = String(sm)
+            environment["GAIA_GPU_MEMORY_FRACTION"] = String(Double(sm) / 100)
+        }
         return environment
     }
 

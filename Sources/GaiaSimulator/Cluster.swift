@@ -117,8 +117,8 @@ struct ClusterState {
     /// every core.
     func demand(_ backend: Backend) -> (cores: Int, gpuPercent: Int) {
         switch backend {
-        case .cpu(let cores): (cores, 0)
-        case .gpu(_, let sm): (0, sm)
+        case .cpu(let cores, _): (cores, 0)
+        case .gpu(_, let sm, _): (0, sm)
         }
     }
 

@@ -1,4 +1,4 @@
-public import GaiaCore
+import GaiaCore
 
 /// The control policies a simulation compares. Gaia's and the static ones are Gaia's own
 /// `FunctionController` (GaiaCore), the code `gaia serve` runs, unchanged; the others model

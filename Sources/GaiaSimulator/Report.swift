@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The results of one scenario under several policies, and how to print them: a text table, CSV,
 /// JSON, and SVG plots. Everything printed depends only on the simulation (no wall clock), so the

@@ -488,7 +488,7 @@ private struct Engine {
         let seconds = now - instance.startedAt
         instanceSeconds += seconds
         provider += settings.prices.cost(seconds: seconds, on: instance.rung)
-        if case .gpu(_, let sm) = instance.rung { gpuShareSeconds += seconds * Double(sm) / 100 }
+        if case .gpu(_, let sm, _) = instance.rung { gpuShareSeconds += seconds * Double(sm) / 100 }
         if instance.node >= 0 { cluster.release(instance.rung, node: Int(instance.node)) }
         instances[i].state = .stopped
         instances.release(i)

@@ -1,5 +1,5 @@
 import Foundation
-public import GaiaCore
+import GaiaCore
 
 /// When requests for one function arrive and how large each is.
 public enum ArrivalProcess: Sendable, Hashable {

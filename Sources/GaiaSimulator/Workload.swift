@@ -78,11 +78,11 @@ public struct Workload: Sendable, Hashable {
     /// Amdahl's law, or the GPU curve (a share of `sm%` runs the GPU part `100/sm` times slower).
     public func meanMilliseconds(on backend: Backend, size n: Double) -> Double {
         switch backend {
-        case .cpu(let cores):
+        case .cpu(let cores, _):
             let f = parallelFraction
             let scale = ((1 - f) + f / Double(max(1, cores))) / ((1 - f) + f / Double(max(1, referenceCores)))
             return cpu.milliseconds(size: n) * scale
-        case .gpu(_, let sm):
+        case .gpu(_, let sm, _):
             return gpu.milliseconds(size: n) * 100 / Double(max(1, min(100, sm)))
         }
     }
