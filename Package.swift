@@ -139,6 +139,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "share-bench",
+            dependencies: ["GaiaRuntime", "GaiaCore", "GaiaStore"],
+            path: "bench/share",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "overhead-bench",
             dependencies: [
                 "GaiaRuntime", "GaiaServer", "GaiaStore", "GaiaCore",

@@ -68,6 +68,12 @@ public enum Backend: Sendable, Hashable, Codable, CustomStringConvertible, Compa
         }
     }
 
+    /// The share of its device's compute an instance holds while it runs, percent (a CPU rung
+    /// holds its cores whole).
+    public var smPercent: Int {
+        if case .gpu(_, let sm, _) = self { min(max(sm, 1), 100) } else { 100 }
+    }
+
     /// Whether instances on this rung share their device under the quota scheduler.
     public var isShare: Bool { quotaPercent < 100 }
 

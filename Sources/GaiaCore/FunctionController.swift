@@ -198,13 +198,13 @@ public struct FunctionPolicyInputs: Sendable {
 
     /// The rungs it may use: the pinned rung alone (when the ladder has it), else the mode's.
     public var rungs: [Backend] {
-        if let pinned, ladder.rungs.contains(pinned) { return [pinned] }
+        if let pinned, ladder.offers(pinned) { return [pinned] }
         return ladder.rungs(for: mode)
     }
 
     /// Where it starts: the pinned rung, else the mode's start rung.
     public var start: Backend {
-        if let pinned, ladder.rungs.contains(pinned) { return pinned }
+        if let pinned, ladder.offers(pinned) { return pinned }
         return ladder.start(for: mode)
     }
 }

@@ -37,6 +37,8 @@ public struct RuntimeConfiguration: Sendable {
     /// GPU memory one instance is given room for, MiB, bounding the instances of a function on one
     /// GPU (nil: estimated from the analyzer's model size, `WorkEstimate.gpuMemoryMiB`).
     public var gpuMemoryPerInstanceMiB: Int?
+    /// The window the quota scheduler of a shared device measures time quotas over.
+    public var shareWindow: Duration = .seconds(1)
 
     /// Creates a configuration.
     public init(dataDirectory: String, python: String) {
@@ -182,12 +184,15 @@ public actor FunctionRuntime {
     private var deploying: Set<String> = []
     /// Set by `shutdown()`: no deploy completes after it (one in flight stops its instance).
     private var closed = false
+    /// The quota schedulers of shared devices (GPUs, and CPU cores shared by share rungs).
+    public nonisolated let schedulers: DeviceSchedulers
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
         self.configuration = configuration
         self.database = database
         self.logger = logger
+        self.schedulers = DeviceSchedulers(window: configuration.shareWindow)
         let logs = "\(configuration.dataDirectory)/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
@@ -221,9 +226,9 @@ public actor FunctionRuntime {
         manifest.keepAlive = request.keepAlive?.description
         manifest.prewarm = request.prewarm
         manifest.rung = request.rung?.description
-        if let rung = request.rung, !configuration.machine.ladder.rungs.contains(rung) {
+        if let rung = request.rung, !configuration.machine.ladder.offers(rung) {
             throw PlatformError(
-                "invalid_rung", "this machine has no rung \(rung); its ladder is \(configuration.machine.ladder.rungs.map(\.description).joined(separator: ", "))",
+                "invalid_rung", "this machine has no rung \(rung) (nor \(rung.wholeTime) to take a time quota of); its ladder is \(configuration.machine.ladder.rungs.map(\.description).joined(separator: ", "))",
                 status: 400)
         }
         if manifest.partial {
@@ -351,7 +356,8 @@ public actor FunctionRuntime {
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
-        return InstancePool(backend: backend, settings: poolSettings) { id, backend in
+        let gate = ShareGate(schedulers: schedulers, client: "\(stored.name)/r\(stored.revision)")
+        return InstancePool(backend: backend, settings: poolSettings, shareGate: gate) { id, backend in
             WorkerConfiguration(
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
@@ -522,15 +528,21 @@ public actor FunctionRuntime {
         }
     }
 
-    /// Moves a function to another rung without exposing a cold start: in place when both rungs are
-    /// CPU rungs (vertical scaling), else by starting as many instances on the target rung as run
+    /// Moves a function to another rung without exposing a cold start: in place when only the time
+    /// quota changes (the quota scheduler takes the new one at the next invocation) or when both
+    /// rungs are CPU rungs (vertical scaling), else by starting as many instances on the target rung as run
     /// now, moving traffic once they are ready, and draining the old ones.
     private func switchRung(_ name: String, _ decision: RungSwitch, at now: ContinuousClock.Instant) async {
         guard let f = live[name] else { return }
         let started = ContinuousClock.now
         let how: String
         do {
-            if configuration.verticalScaling && decision.from.deviceClass == .cpu && decision.to.deviceClass == .cpu {
+            if decision.from.wholeTime == decision.to.wholeTime {
+                await f.pool.changeQuota(to: decision.to)
+                guard live[name]?.pool === f.pool else { return }
+                live[name]!.backend = decision.to
+                how = "time quota changed in place"
+            } else if configuration.verticalScaling && decision.from.deviceClass == .cpu && decision.to.deviceClass == .cpu {
                 try await f.pool.resize(to: decision.to)
                 guard live[name]?.pool === f.pool else { return }
                 live[name]!.backend = decision.to

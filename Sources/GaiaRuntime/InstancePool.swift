@@ -78,20 +78,29 @@ public actor InstancePool {
     private var nextChore = 0
     private var drainers: [CheckedContinuation<Void, Never>] = []
     private let clock = ContinuousClock()
+    /// Where invocations on a share rung wait for their device (nil: never shared).
+    private let shareGate: ShareGate?
+    /// Requests waiting for the device's quota scheduler.
+    private var gated = 0
 
-    /// Creates an empty pool; `configuration(id, backend)` describes instance `id`'s worker on a rung.
+    /// Creates an empty pool; `configuration(id, backend)` describes instance `id`'s worker on a
+    /// rung. On a share rung (a time quota under 100%) each invocation first waits for its device's
+    /// quota scheduler through `shareGate`.
     public init(
-        backend: Backend, settings: PoolSettings = PoolSettings(), configuration: @escaping @Sendable (Int, Backend) -> WorkerConfiguration
+        backend: Backend, settings: PoolSettings = PoolSettings(), shareGate: ShareGate? = nil,
+        configuration: @escaping @Sendable (Int, Backend) -> WorkerConfiguration
     ) {
         self.backend = backend
         self.settings = settings
+        self.shareGate = shareGate
         self.makeConfiguration = configuration
         self.machine = StateMachine(limits: .init(
             maxScale: settings.maxScale, queueLimit: settings.queueLimit, slotsPerInstance: settings.instanceConcurrency))
     }
 
-    /// Requests in the pool (running, queued or waiting on a cold start): what the autoscaler observes.
-    public var concurrency: Double { Double(machine.requestCount) }
+    /// Requests in the pool (running, queued, waiting on a cold start or for their share of the
+    /// device): what the autoscaler observes.
+    public var concurrency: Double { Double(machine.requestCount + gated) }
 
     /// Instances running or starting.
     public var instanceCount: Int { machine.instanceCount }
@@ -107,9 +116,30 @@ public actor InstancePool {
         }
     }
 
-    /// Runs one invocation on an instance of this pool.
+    /// Runs one invocation on an instance of this pool; on a share rung, once the device's quota
+    /// scheduler admits it (every request of the pool asks, so the scheduler sees its demand; it
+    /// admits no more than the pool's instances can run). The wait counts as queueing.
     public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
         let arrived = clock.now
+        guard backend.isShare, let shareGate else { return try await run(body, contentType: contentType, arrived: arrived) }
+        let scheduler = shareGate.schedulers.scheduler(for: backend, cores: makeConfiguration(1, backend).cpus)
+        gated += 1
+        let ticket = await scheduler.admit(
+            client: shareGate.client, quotaPercent: backend.quotaPercent, smPercent: backend.smPercent,
+            slots: max(1, machine.instanceCount) * settings.instanceConcurrency)
+        gated -= 1
+        do {
+            let outcome = try await run(body, contentType: contentType, arrived: arrived)
+            await scheduler.finished(ticket)
+            return outcome
+        } catch {
+            await scheduler.finished(ticket)
+            throw error
+        }
+    }
+
+    /// Runs one invocation that arrived at `arrived` on an instance.
+    private func run(_ body: [UInt8], contentType: String, arrived: ContinuousClock.Instant) async throws -> InvocationOutcome {
         nextRequest += 1
         let request = nextRequest
         let id: StateMachine.InstanceID
@@ -167,6 +197,13 @@ public actor InstancePool {
             if case .failure(let error) = outcome { firstError = firstError ?? error }
         }
         if let firstError { throw firstError }
+    }
+
+    /// Changes the time quota of a share rung (`target` differs from the rung only in its quota):
+    /// the next invocation asks the device's scheduler with it; no instance restarts.
+    public func changeQuota(to target: Backend) {
+        guard target.wholeTime == backend.wholeTime else { return }
+        backend = target
     }
 
     /// Vertical scaling: moves every running instance to `target` in place (new cores and thread
