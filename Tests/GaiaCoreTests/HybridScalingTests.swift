@@ -1,0 +1,122 @@
+import GaiaCore
+import Testing
+
+/// The performance predictor and the hybrid autoscaler, on synthetic curves and a manual clock.
+struct PerformancePredictorTests {
+    @Test func fitsTheCurveOfSharesAndReportsItsError() {
+        var p = PerformancePredictor(priorFraction: 0.5)
+        var random = SplitMix64(seed: 7)
+        // True curve: 4 ms + 800 ms·share⁻¹ on GPU shares (core equivalents 8, 16, 32), ±5% noise.
+        for i in 0..<300 {
+            let sm = [25, 50, 100][i % 3]
+            let rung = Backend.gpu(device: 0, smPercent: sm, quotaPercent: 50)
+            let share = rung.computeShare
+            p.observe(serviceMs: (4 + 800 / share) * random.uniform(0.95, 1.05), on: rung)
+        }
+        let curve = p.curve(.gpu)!
+        #expect(abs(curve.a - 4) < 1.5 && abs(curve.b - 800) < 25, "\(curve)")
+        #expect(abs(p.serviceMs(on: .gpu(device: 0, smPercent: 75))! - (4 + 800 / 24)) < 2)
+        #expect(p.error! < 5, "held-out error \(p.error!)% with ±5% noise")
+        #expect(p.serviceMs(on: .cpu(cores: 2)) == nil, "nothing measured on CPU rungs")
+    }
+
+    @Test func amdahlOfCPURungsIsTheSpecialCase() {
+        var p = PerformancePredictor(priorFraction: 0)
+        // T = 100 ms, p = 0.8: t(c) = 20 + 80 / c.
+        for cores in [1, 2, 4] { for _ in 0..<5 { p.observe(serviceMs: 20 + 80 / Double(cores), on: .cpu(cores: cores)) } }
+        #expect(abs(p.serviceMs(on: .cpu(cores: 8))! - 30) < 1e-6)
+        #expect(p.error! < 1e-6)
+    }
+
+    @Test func oneShareFallsBackToThePrior() {
+        var p = PerformancePredictor(priorFraction: 0.9)
+        for _ in 0..<5 { p.observe(serviceMs: 100, on: .cpu(cores: 1)) }
+        // T = 100 on one core, 90% parallel: 10 + 90 / 2 on two.
+        #expect(abs(p.serviceMs(on: .cpu(cores: 2))! - 55) < 1e-9)
+        #expect(p.error == nil, "too few samples to hold any out")
+    }
+
+    @Test func throughputScalesWithQuotaSlotsAndBatch() {
+        var p = PerformancePredictor(priorFraction: 0.5)
+        for _ in 0..<3 { p.observe(serviceMs: 50, on: .gpu(device: 0, smPercent: 50, quotaPercent: 40)) }
+        #expect(abs(p.throughput(on: .gpu(device: 0, smPercent: 50, quotaPercent: 40))! - 8) < 1e-9)
+        #expect(abs(p.throughput(on: .gpu(device: 0, smPercent: 50, quotaPercent: 100), slots: 2)! - 40) < 1e-9)
+        #expect(p.throughput(on: .gpu(device: 0, smPercent: 50), batch: 8) == nil, "batch 8 not measured")
+    }
+}
+
+struct HybridAutoscalerTests {
+    static let family = (1...10).map { Backend.gpu(device: 0, smPercent: 50, quotaPercent: $0 * 10) }
+    static let t0 = ContinuousClock.now
+
+    /// A predictor that measured 20 ms on the SM-50 family.
+    static var predictor: PerformancePredictor {
+        var p = PerformancePredictor(priorFraction: 0.9)
+        for _ in 0..<10 { p.observe(serviceMs: 20, on: .gpu(device: 0, smPercent: 50, quotaPercent: 30)) }
+        return p
+    }
+
+    static func scaler(rate: Double) -> HybridAutoscaler {
+        var h = HybridAutoscaler()
+        for s in 0..<10 { h.observe(rate: rate, at: t0 + .seconds(s)) }
+        return h
+    }
+
+    @Test func growsVerticallyBeforeHorizontally() {
+        // 20 ms at quota q serves 50·q req/s; 13 req/s at ≤ 70% busy needs q ≥ 40% (37%) on one instance.
+        var h = Self.scaler(rate: 13)
+        let d = h.evaluate(
+            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[1]), quotas: Self.family,
+            maxInstances: 4, room: 100, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
+        #expect(d.configuration == ShareConfiguration(instances: 1, rung: Self.family[3]), "\(d.reason)")
+        #expect(d.reason.contains("vertically"))
+    }
+
+    @Test func growsHorizontallyWhenNoQuotaSuffices() {
+        // 60 req/s: one instance at 100% serves 50 (35 at 70% busy): two instances are needed.
+        var h = Self.scaler(rate: 60)
+        let d = h.evaluate(
+            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[9]), quotas: Self.family,
+            maxInstances: 4, room: 100, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
+        #expect(d.configuration.instances == 2 && d.configuration.rung.quotaPercent >= 90, "\(d.configuration) \(d.reason)")
+        #expect(d.reason.contains("horizontally"))
+    }
+
+    @Test func choosesTheCheapestThatMeetsTheSLOAndShrinksOnlyAfterTheCooldown() {
+        var h = Self.scaler(rate: 60)
+        let big = ShareConfiguration(instances: 4, rung: Self.family[9])
+        // Just changed (the growth above): no shrink within the cooldown.
+        var d = h.evaluate(
+            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[0]), quotas: Self.family,
+            maxInstances: 4, room: 100, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
+        #expect(d.configuration != ShareConfiguration(instances: 1, rung: Self.family[0]))
+        d = h.evaluate(
+            at: Self.t0 + .seconds(20), current: big, quotas: Self.family, maxInstances: 4, room: 200, thresholdMs: 200,
+            predictor: Self.predictor, prices: PriceTable())
+        #expect(d.configuration == big, "within the 30 s cooldown: \(d.reason)")
+        d = h.evaluate(
+            at: Self.t0 + .seconds(45), current: big, quotas: Self.family, maxInstances: 4, room: 200, thresholdMs: 200,
+            predictor: Self.predictor, prices: PriceTable())
+        // Cheapest meeting 60 req/s at ≤ 70%: total quota ≥ 60 / 35 = 1.72 instances' worth; prices
+        // are linear in quota with a fixed host share per instance, so 2 × 90%.
+        #expect(d.configuration == ShareConfiguration(instances: 2, rung: Self.family[8]), "\(d.reason)")
+    }
+
+    @Test func sharesOnOneGPUNeverPass100Percent() {
+        // Room for 30% of the GPU (others hold the rest): SM 50 × quota q × n ≤ 30 → n·q ≤ 60%.
+        var h = Self.scaler(rate: 60)
+        let d = h.evaluate(
+            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[0]), quotas: Self.family,
+            maxInstances: 4, room: 30, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
+        let c = d.configuration
+        #expect(Double(c.instances * c.rung.smPercent * c.rung.quotaPercent) / 100 <= 30, "\(c)")
+        #expect(d.reason.contains("no configuration"))
+    }
+
+    @Test func holtFollowsATrend() {
+        var f = HoltForecast(alpha: 0.5, beta: 0.3)
+        for s in 0..<30 { f.observe(Double(s) * 2, at: Self.t0 + .seconds(s)) }
+        // A rate rising 2 req/s every second, last seen at 58: 5 s ahead ≈ 68.
+        #expect(abs(f.rate(ahead: .seconds(5)) - 68) < 3, "\(f.rate(ahead: .seconds(5)))")
+    }
+}
