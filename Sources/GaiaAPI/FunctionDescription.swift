@@ -63,14 +63,26 @@ public struct FunctionDescription: Codable, Sendable, Equatable {
         public var parallelFraction: Double
         /// Whether that fraction was fitted from two measured rungs (else the analyzer's prior).
         public var fitted: Bool
+        /// The performance predictor's error (mean absolute percentage) on held-out recent
+        /// invocations (nil: too few yet).
+        public var predictorErrorPercent: Double?
+        /// The request rate the hybrid autoscaler plans for (its forecast), per second.
+        public var demandForecast: Double?
 
         enum CodingKeys: String, CodingKey {
             case current, start, slo, ladder, fitted
             case parallelFraction = "parallel_fraction"
+            case predictorErrorPercent = "predictor_error_percent"
+            case demandForecast = "demand_forecast_rps"
         }
 
         /// A rung state.
-        public init(current: String, start: String, slo: String, ladder: [Rung], parallelFraction: Double, fitted: Bool) {
+        public init(
+            current: String, start: String, slo: String, ladder: [Rung], parallelFraction: Double, fitted: Bool,
+            predictorErrorPercent: Double? = nil, demandForecast: Double? = nil
+        ) {
+            self.predictorErrorPercent = predictorErrorPercent
+            self.demandForecast = demandForecast
             self.current = current
             self.start = start
             self.slo = slo

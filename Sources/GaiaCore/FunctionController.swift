@@ -4,11 +4,15 @@ public struct FunctionObservation: Sendable, Hashable {
     public var requestsInPool: Double
     /// Its instances now, running or starting.
     public var instances: Int
+    /// Percent of its device (SM × quota / 100, summed over its instances) it may hold: 100 less
+    /// what other functions' share instances hold there.
+    public var deviceRoom: Double
 
     /// An observation.
-    public init(requestsInPool: Double, instances: Int) {
+    public init(requestsInPool: Double, instances: Int, deviceRoom: Double = 100) {
         self.requestsInPool = requestsInPool
         self.instances = instances
+        self.deviceRoom = deviceRoom
     }
 }
 
@@ -33,8 +37,17 @@ public struct FunctionController: Sendable {
     public private(set) var keepAlive: KeepAlivePolicy
     /// Which rung.
     public private(set) var mode: ModeController
+    /// Service time per rung, share and batch size, learned as it runs.
+    public private(set) var predictor: PerformancePredictor
+    /// Instances × time quota on a share rung.
+    public private(set) var hybrid: HybridAutoscaler
+    /// Requests one instance runs at once.
+    public var slotsPerInstance = 1
     /// Invocations finished since the last evaluation, fed to the policies in time order.
     private var finished: [Invocation] = []
+    /// The last evaluation, and the requests in the pool then (the demand between two is what
+    /// finished plus what the pool grew by).
+    private var lastEvaluation: (at: ContinuousClock.Instant, inPool: Double)?
 
     private struct Invocation {
         var arrived: ContinuousClock.Instant
@@ -46,10 +59,15 @@ public struct FunctionController: Sendable {
     }
 
     /// A controller for a function loaded at `now` (a deploy or a restart).
-    public init(autoscaler: AutoscalerSettings, keepAlive: KeepAliveSettings, mode: ModeController, at now: ContinuousClock.Instant) {
+    public init(
+        autoscaler: AutoscalerSettings, keepAlive: KeepAliveSettings, mode: ModeController,
+        hybrid: HybridAutoscalerSettings = HybridAutoscalerSettings(), at now: ContinuousClock.Instant
+    ) {
         self.autoscaler = Autoscaler(settings: autoscaler)
         self.keepAlive = KeepAlivePolicy(settings: keepAlive, loadedAt: now)
         self.mode = mode
+        self.predictor = PerformancePredictor(priorFraction: mode.model.parallelFraction)
+        self.hybrid = HybridAutoscaler(settings: hybrid)
     }
 
     /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`, of
@@ -66,26 +84,55 @@ public struct FunctionController: Sendable {
             backend: backend, warmAndSuccessful: warmAndSuccessful))
     }
 
-    /// The actions to take at `now`, given what the runtime observes.
+    /// The actions to take at `now`, given what the runtime observes. On a share rung the hybrid
+    /// autoscaler chooses the instances and the time quota while there is load (the mode controller
+    /// still moves the function off the rung's family: to CPU, another SM share, a whole GPU).
     public mutating func evaluate(at now: ContinuousClock.Instant, observing observation: FunctionObservation) -> [RuntimeAction] {
+        let completed = finished.count
         feedFinished()
+        if let last = lastEvaluation, now > last.at {
+            let seconds = (now - last.at).inSeconds
+            hybrid.observe(rate: (Double(completed) + max(0, observation.requestsInPool - last.inPool)) / seconds, at: now)
+        }
+        lastEvaluation = (now, observation.requestsInPool)
         autoscaler.record(concurrency: observation.requestsInPool, at: now)
-        let scaling = autoscaler.evaluate(current: observation.instances, at: now)
+        var scaling = autoscaler.evaluate(current: observation.instances, at: now)
         var actions: [RuntimeAction] = []
-        if scaling.desired > 0 {
-            if scaling.desired != observation.instances {
-                actions.append(.scale(from: observation.instances, to: scaling.desired, reason: scaling.reason))
+        var rungSwitch = mode.evaluate(at: now)
+        let current = mode.current
+        if current.isShare {
+            if let proposed = rungSwitch, proposed.to.wholeTime == current.wholeTime { rungSwitch = nil }  // the quota is the hybrid's
+            let family = mode.rungs.filter { $0.wholeTime == current.wholeTime }
+            let decision = hybrid.evaluate(
+                at: now, current: ShareConfiguration(instances: max(1, observation.instances), rung: current), quotas: family,
+                maxInstances: autoscaler.settings.maxScale, room: observation.deviceRoom, slots: slotsPerInstance,
+                thresholdMs: mode.slo.thresholdMs, predictor: predictor, prices: mode.prices)
+            if scaling.desired > 0 {
+                scaling.desired = min(max(decision.configuration.instances, autoscaler.settings.minScale, 1), autoscaler.settings.maxScale)
+                if scaling.desired != observation.instances {
+                    actions.append(.scale(from: observation.instances, to: scaling.desired, reason: decision.reason))
+                }
             }
-        } else {
+            if rungSwitch == nil, decision.configuration.rung != current {
+                let to = decision.configuration.rung
+                rungSwitch = RungSwitch(
+                    from: current, to: to, direction: to.quotaPercent > current.quotaPercent ? .promote : .demote,
+                    measuredMs: nil, predictedMs: predictor.serviceMs(on: to), reason: decision.reason)
+            }
+        } else if scaling.desired > 0, scaling.desired != observation.instances {
+            actions.append(.scale(from: observation.instances, to: scaling.desired, reason: scaling.reason))
+        }
+        if scaling.desired == 0 {
             // No load the autoscaler can see: the keep-alive policy decides whether one stays.
             let desired = idleInstances(at: now)
             if desired != observation.instances {
                 actions.append(.scale(from: observation.instances, to: desired, reason: idleReason(at: now, instances: observation.instances)))
             }
         }
-        if let rungSwitch = mode.evaluate(at: now) { actions.append(.switchRung(rungSwitch)) }
+        if let rungSwitch { actions.append(.switchRung(rungSwitch)) }
         return actions
     }
+
 
     /// Traffic has moved to `rungSwitch.to`.
     public mutating func switched(_ rungSwitch: RungSwitch, at now: ContinuousClock.Instant) {
@@ -119,6 +166,7 @@ public struct FunctionController: Sendable {
                 // (keyed by its arrival, the slowest requests of an overload would fall outside).
                 mode.record(
                     latencyMs: invocation.milliseconds, serviceMs: invocation.serviceMilliseconds, on: invocation.backend, at: invocation.ended)
+                predictor.observe(serviceMs: invocation.serviceMilliseconds ?? invocation.milliseconds, on: invocation.backend)
             }
         }
         finished = []
@@ -175,6 +223,8 @@ public struct FunctionPolicyInputs: Sendable {
     public var keepAlive: KeepAliveSettings
     /// The mode controller's settings.
     public var controller: ModeControllerSettings
+    /// The hybrid autoscaler's settings (share rungs).
+    public var hybrid = HybridAutoscalerSettings()
     /// Prices, for the SLO's cost ceiling.
     public var prices: PriceTable
 
@@ -220,6 +270,7 @@ extension FunctionController {
             rungs: inputs.rungs, start: inputs.start, slo: inputs.slo,
             model: LatencyModel(parallelFraction: LatencyModel.prior(for: inputs.work)),
             prices: inputs.prices, settings: inputs.controller, at: now)
-        self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, at: now)
+        self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, hybrid: inputs.hybrid, at: now)
+        slotsPerInstance = max(1, inputs.concurrency)
     }
 }

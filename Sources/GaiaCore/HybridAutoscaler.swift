@@ -146,8 +146,8 @@ public struct HybridAutoscaler: Sendable {
             return HybridDecision(
                 configuration: c, reason: "demand \((demand * 100).rounded() / 100) req/s forecast \(settings.horizon) ahead: " + why + figures)
         }
-        guard predictor.serviceMs(on: current.rung) != nil, !rungs.isEmpty else {
-            return HybridDecision(configuration: current, reason: "no service time measured yet: keep \(current)")
+        guard forecast.level != nil, predictor.serviceMs(on: current.rung) != nil, !rungs.isEmpty else {
+            return HybridDecision(configuration: current, reason: "no demand or service time measured yet: keep \(current)")
         }
         let n = max(1, current.instances)
         let canShrink = lastChange.map { now - $0 >= settings.shrinkCooldown } ?? true

@@ -139,6 +139,10 @@ public struct RungStatus: Sendable {
     public var fitted: Bool
     /// Rungs that failed to start recently, with the reason; the controller keeps off them.
     public var failed: [Backend: String] = [:]
+    /// The performance predictor's error on held-out recent invocations, percent (nil: too few).
+    public var predictorError: Double?
+    /// The demand forecast the hybrid autoscaler plans for, requests per second.
+    public var demandForecast: Double = 0
 }
 
 /// The embedded platform on one machine: deploys functions, routes invocations to their
@@ -154,6 +158,8 @@ public actor FunctionRuntime {
         var usageCountedTo: ContinuousClock.Instant
         /// Instance-seconds with no request running, since the function was loaded.
         var idleInstanceSeconds = 0.0
+        /// Instances at the last tick.
+        var instances = 0
     }
 
     /// One finished invocation, on its way to the mode controller.
@@ -499,7 +505,9 @@ public actor FunctionRuntime {
                 f.idleInstanceSeconds += elapsed * max(0, Double(current) - concurrency)
                 f.usageCountedTo = now
             }
-            let actions = f.controller.evaluate(at: now, observing: FunctionObservation(requestsInPool: concurrency, instances: current))
+            f.instances = current
+            let observation = FunctionObservation(requestsInPool: concurrency, instances: current, deviceRoom: deviceRoom(for: name, on: f.backend))
+            let actions = f.controller.evaluate(at: now, observing: observation)
             live[name] = f
             for action in actions {
                 switch action {
@@ -512,6 +520,17 @@ public actor FunctionRuntime {
         }
         try? database.addUsage(usage)
         flushRecords()
+    }
+
+    /// Percent of the GPU of `backend` that function `name` may hold: 100 less what the other
+    /// functions' instances there hold (SM × quota each, a whole GPU 100); 100 off GPUs.
+    private func deviceRoom(for name: String, on backend: Backend) -> Double {
+        guard case .gpu(let device, _, _) = backend else { return 100 }
+        var used = 0.0
+        for (other, f) in live where other != name {
+            if case .gpu(device, let sm, let quota) = f.backend { used += Double(f.instances * sm * quota) / 100 }
+        }
+        return max(0, 100 - used)
     }
 
     /// Scales a function's pool and records what really happened: done, or failed with the error.
@@ -612,7 +631,8 @@ public actor FunctionRuntime {
             current: f.backend, start: c.start, rungs: c.rungs, slo: c.slo,
             predictedMs: Dictionary(uniqueKeysWithValues: c.rungs.compactMap { r in c.model.predict(r).map { (r, $0) } }),
             measured: Set(c.rungs.filter { c.model.isMeasured($0) }), parallelFraction: c.model.parallelFraction,
-            fitted: c.model.fitted, failed: c.failedRungs(at: .now))
+            fitted: c.model.fitted, failed: c.failedRungs(at: .now), predictorError: f.controller.predictor.error,
+            demandForecast: f.controller.hybrid.forecast.rate(ahead: f.controller.hybrid.settings.horizon))
     }
 
     /// Writes the invocation records gathered since the last tick. A write that fails is logged

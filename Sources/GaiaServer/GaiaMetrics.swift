@@ -63,6 +63,16 @@ public final class GaiaMetrics: Sendable {
                     labels: [("function", f.name), ("backend", r.description)]
                 ).set(r == rung.current ? 1.0 : 0.0)
             }
+            if let error = rung.predictorError {
+                registry.makeGauge(
+                    descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "predictor_error", unitName: "ratio", helpText: "The performance predictor's mean absolute percentage error on held-out recent invocations"),
+                    labels: [("function", f.name)]
+                ).set(error / 100)
+            }
+            registry.makeGauge(
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "demand_forecast", unitName: "requests_per_second", helpText: "The request rate the hybrid autoscaler plans for (Holt forecast)"),
+                labels: [("function", f.name)]
+            ).set(rung.demandForecast)
         }
         return registry.emitToString()
     }

@@ -139,7 +139,8 @@ struct FunctionRoutes {
             ladder: rung.rungs.map {
                 .init(backend: $0.description, predictedMs: rung.predictedMs[$0], measured: rung.measured.contains($0), failed: rung.failed[$0])
             },
-            parallelFraction: rung.parallelFraction, fitted: rung.fitted)
+            parallelFraction: rung.parallelFraction, fitted: rung.fitted, predictorErrorPercent: rung.predictorError,
+            demandForecast: rung.demandForecast)
         return jsonResponse(FunctionDescription(
             name: f.name, revision: f.revision, instances: await runtime.instanceCount(name), deployedAt: f.deployedAt,
             manifest: f.manifest, invocations: totals.invocations, coldStarts: totals.coldStarts, costUSD: totals.costUSD,

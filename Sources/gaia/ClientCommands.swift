@@ -241,6 +241,11 @@ struct DescribeCommand: AsyncParsableCommand {
             "          (the SLO statistic on each rung: measured once it served \(ModeControllerSettings().minSamples)+ requests, else predicted "
                 + "by Amdahl's law with \(Int((r.parallelFraction * 100).rounded()))% of the work parallel, "
                 + (r.fitted ? "fitted from two measured rungs)" : "the analyzer's estimate until two rungs are measured)"))
+        if r.predictorErrorPercent != nil || (r.demandForecast ?? 0) > 0 {
+            lines.append(
+                "predictor: " + (r.predictorErrorPercent.map { String(format: "%.1f%% error on held-out recent invocations", $0) } ?? "too few invocations to measure its error")
+                    + String(format: "; demand forecast %.2f req/s", r.demandForecast ?? 0))
+        }
         lines.append(
             "usage:    \(cost.invocations) invocations, billed \(usd(cost.billedUSD)) (\(usd(cost.billedPer1000USD)) per 1,000); "
                 + String(format: "%.1f", cost.instanceSeconds) + " instance-seconds, provider cost \(usd(cost.providerCostUSD))")

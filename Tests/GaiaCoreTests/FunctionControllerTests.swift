@@ -88,4 +88,45 @@ struct FunctionControllerTests {
         #expect(window.latencies(on: .cpu(cores: 1), over: .seconds(5), at: at(14)).sorted() == [100, 5000])
         #expect(window.latencies(on: .cpu(cores: 1), over: .seconds(3), at: at(14)) == [100], "the window is by arrival time")
     }
+
+    /// On a share rung the hybrid autoscaler owns the time quota: a rising load raises the quota
+    /// in place (vertical) before adding instances, within the room the device has.
+    @Test func onAShareRungLoadGrowsTheQuotaFirstThenInstances() {
+        let family = (1...10).map { Backend.gpu(device: 0, smPercent: 50, quotaPercent: $0 * 10) }
+        let mode = ModeController(
+            rungs: [.cpu(cores: 1)] + family, start: family[1], slo: SLO(statistic: .p95, thresholdMs: 200),
+            model: LatencyModel(parallelFraction: 0.9), at: at(0))
+        var c = FunctionController(autoscaler: AutoscalerSettings(), keepAlive: KeepAliveSettings(), mode: mode, at: at(0))
+        var rung = family[1]
+        var instances = 1
+        var switches: [RungSwitch] = []
+        var scaledTo: [Int] = []
+        // 20 ms invocations; the rate climbs 5 req/s every 5 s up to 60 req/s.
+        for second in 1...80 {
+            let rate = min(60, 5 * (second / 5 + 1))
+            for k in 0..<rate {
+                c.invocationFinished(
+                    arrived: at(Double(second) - 1 + Double(k) / Double(rate)), milliseconds: 20, serviceMilliseconds: 20, on: rung,
+                    warmAndSuccessful: true)
+            }
+            for action in c.evaluate(at: at(Double(second)), observing: FunctionObservation(requestsInPool: Double(rate) * 0.02, instances: instances, deviceRoom: 100)) {
+                switch action {
+                case .switchRung(let s):
+                    #expect(s.from.wholeTime == s.to.wholeTime, "the quota changes, not the SM share or device: \(s.from) -> \(s.to)")
+                    switches.append(s)
+                    c.switched(s, at: at(Double(second)))
+                    rung = s.to
+                case .scale(_, let to, _):
+                    scaledTo.append(to)
+                    instances = to
+                }
+            }
+        }
+        let quotas = switches.map(\.to.quotaPercent)
+        #expect(quotas.count >= 3 && quotas.first! < quotas.last!, "the quota rose step by step: \(quotas)")
+        #expect(rung.quotaPercent >= 90 && instances == 2, "60 req/s of 20 ms needs two instances near full quota: \(instances) × \(rung)")
+        let firstScaleUp = scaledTo.firstIndex { $0 > 1 }
+        #expect(firstScaleUp != nil)
+        #expect(switches.first!.reason.contains("vertically"), "\(switches.first!.reason)")
+    }
 }

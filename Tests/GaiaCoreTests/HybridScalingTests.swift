@@ -120,3 +120,47 @@ struct HybridAutoscalerTests {
         #expect(abs(f.rate(ahead: .seconds(5)) - 68) < 3, "\(f.rate(ahead: .seconds(5)))")
     }
 }
+
+struct BatchPolicyTests {
+    static let t0 = ContinuousClock.now
+
+    @Test func neverHoldsARequestPastItsBudget() {
+        // Random arrivals, random service curves: whenever the policy says wait, the wait ends
+        // early enough for the oldest request to finish the larger batch within its budget.
+        var random = SplitMix64(seed: 3)
+        for _ in 0..<10_000 {
+            let policy = BatchPolicy(maxBatch: Int(random.uniform(2, 16)), budgetMs: random.uniform(10, 500))
+            let count = Int(random.uniform(1, Double(policy.maxBatch)))
+            let perItem = random.uniform(0.5, 40)
+            let fixed = random.uniform(0, 50)
+            let measured = random.uniform(0, 1) < 0.5
+            let service: (Int) -> Double? = { k in measured || k == 1 ? fixed + perItem * Double(k) : nil }
+            let waited = random.uniform(0, 600)
+            let now = Self.t0 + .clamped(milliseconds: waited)
+            let decision = policy.decide(count: count, oldest: Self.t0, now: now, rate: random.uniform(0.1, 500), serviceMs: service)
+            if case .wait(let until) = decision {
+                let finish = (until - Self.t0).inMilliseconds + (service(count + 1) ?? service(1)! * Double(count + 1))
+                #expect(finish <= policy.budgetMs + 1e-6, "\(policy) \(count) waited \(waited)")
+                #expect(until > now)
+            }
+        }
+    }
+
+    @Test func sendsWhenFullOrNothingMoreIsExpectedInTime() {
+        let policy = BatchPolicy(maxBatch: 4, budgetMs: 100)
+        let service: (Int) -> Double? = { 10 + 2 * Double($0) }
+        #expect(policy.decide(count: 4, oldest: Self.t0, now: Self.t0, rate: 1000, serviceMs: service) == .send)
+        #expect(policy.decide(count: 1, oldest: Self.t0, now: Self.t0, rate: 1, serviceMs: service) == .send, "the next request is due in 1 s, past the budget")
+        guard case .wait(let until) = policy.decide(count: 1, oldest: Self.t0, now: Self.t0, rate: 100, serviceMs: service) else {
+            Issue.record("100 req/s: the next one is due in 10 ms")
+            return
+        }
+        #expect(until == Self.t0 + .milliseconds(20))
+        #expect(policy.decide(count: 2, oldest: Self.t0, now: Self.t0 + .milliseconds(90), rate: 100, serviceMs: service) == .send, "past the budget")
+    }
+
+    @Test func sendsAtOnceWhenBatchingIsMeasuredToBringNothing() {
+        let policy = BatchPolicy(maxBatch: 8, budgetMs: 1000)
+        #expect(policy.decide(count: 2, oldest: Self.t0, now: Self.t0, rate: 100, serviceMs: { 10 * Double($0) }) == .send)
+    }
+}
