@@ -20,11 +20,15 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     public var keepAlive: String?
     /// Pre-warm an instance before the next request is expected.
     public var prewarm: Bool?
-    /// Pin the function to one rung of this machine's ladder (`cpu-4`, `gpu0`).
+    /// Pin the function to one rung of this machine's ladder (`cpu-4`, `gpu0`, `gpu0-50q30`), or to a
+    /// time-quota share of one (`cpu-1q30`).
     public var rung: String?
+    /// The largest batch for a function that defines `handle_batch` (default 8).
+    public var maxBatch: Int?
 
     enum CodingKeys: String, CodingKey {
         case name, files, mode, slo, concurrency, prewarm, rung
+        case maxBatch = "max_batch"
         case keepAlive = "keep_alive"
         case minScale = "min_scale"
         case maxScale = "max_scale"
@@ -33,9 +37,11 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     /// A deploy body.
     public init(
         name: String, files: [String: String], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
-        slo: String? = nil, concurrency: Int? = nil, keepAlive: String? = nil, prewarm: Bool? = nil, rung: String? = nil
+        slo: String? = nil, concurrency: Int? = nil, keepAlive: String? = nil, prewarm: Bool? = nil, rung: String? = nil,
+        maxBatch: Int? = nil
     ) {
         self.rung = rung
+        self.maxBatch = maxBatch
         self.name = name
         self.files = files
         self.mode = mode

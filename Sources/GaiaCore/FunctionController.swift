@@ -56,6 +56,7 @@ public struct FunctionController: Sendable {
         var serviceMilliseconds: Double?
         var backend: Backend
         var warmAndSuccessful: Bool
+        var batch: Int
     }
 
     /// A controller for a function loaded at `now` (a deploy or a restart).
@@ -72,16 +73,17 @@ public struct FunctionController: Sendable {
 
     /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`, of
     /// which the function ran `serviceMilliseconds` (the rest queued; nil: unknown);
-    /// `warmAndSuccessful` when it is a latency of the rung (not a cold start, not a failure).
+    /// `warmAndSuccessful` when it is a latency of the rung (not a cold start, not a failure); it
+    /// ran in a batch of `batch` requests (the service time is the batch's).
     public mutating func invocationFinished(
         arrived: ContinuousClock.Instant, milliseconds: Double, serviceMilliseconds: Double? = nil, on backend: Backend,
-        warmAndSuccessful: Bool
+        warmAndSuccessful: Bool, batch: Int = 1
     ) {
         let ms = milliseconds.isFinite ? max(0, min(milliseconds, 1e9)) : 0
         let service = serviceMilliseconds.map { $0.isFinite ? max(0, min($0, ms)) : ms }
         finished.append(Invocation(
             arrived: arrived, ended: arrived.advanced(by: .clamped(milliseconds: ms)), milliseconds: ms, serviceMilliseconds: service,
-            backend: backend, warmAndSuccessful: warmAndSuccessful))
+            backend: backend, warmAndSuccessful: warmAndSuccessful, batch: max(1, batch)))
     }
 
     /// The actions to take at `now`, given what the runtime observes. On a share rung the hybrid
@@ -166,7 +168,7 @@ public struct FunctionController: Sendable {
                 // (keyed by its arrival, the slowest requests of an overload would fall outside).
                 mode.record(
                     latencyMs: invocation.milliseconds, serviceMs: invocation.serviceMilliseconds, on: invocation.backend, at: invocation.ended)
-                predictor.observe(serviceMs: invocation.serviceMilliseconds ?? invocation.milliseconds, on: invocation.backend)
+                predictor.observe(serviceMs: invocation.serviceMilliseconds ?? invocation.milliseconds, on: invocation.backend, batch: invocation.batch)
             }
         }
         finished = []

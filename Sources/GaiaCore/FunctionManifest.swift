@@ -37,6 +37,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     /// A rung the user pinned the function to (`cpu-16`, `gpu0`): it runs there and nowhere else
     /// (nil: the mode controller chooses among the mode's rungs).
     public var rung: String?
+    /// The largest batch the router groups for `handle_batch(payloads, context)` (nil: the function
+    /// defines no `handle_batch`; its requests run one by one).
+    public var maxBatch: Int?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -54,6 +57,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case minScale = "min_scale"
         case maxScale = "max_scale"
         case concurrency, prewarm, rung
+        case maxBatch = "max_batch"
         case keepAlive = "keep_alive"
     }
 

@@ -69,14 +69,17 @@ public struct DeployRequest: Sendable {
     public var prewarm: Bool?
     /// Pin to one rung of the ladder (nil: the mode controller chooses).
     public var rung: Backend?
+    /// The largest batch for a function that defines `handle_batch` (nil: 8).
+    public var maxBatch: Int?
 
     /// Creates a deploy request.
     public init(
         name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
         slo: SLO? = nil, concurrency: Int? = nil, keepAlive: KeepAliveSettings.Mode? = nil, prewarm: Bool? = nil,
-        rung: Backend? = nil
+        rung: Backend? = nil, maxBatch: Int? = nil
     ) {
         self.rung = rung
+        self.maxBatch = maxBatch
         self.keepAlive = keepAlive
         self.prewarm = prewarm
         self.slo = slo
@@ -172,6 +175,8 @@ public actor FunctionRuntime {
         var backend: Backend
         /// Warm and successful: a latency of the rung.
         var counts: Bool
+        /// Requests in the batch it ran in.
+        var batch = 1
     }
 
     /// The configuration it runs with.
@@ -241,9 +246,11 @@ public actor FunctionRuntime {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }
         let parsed = PythonParser.parse(bytes: request.files[entry]!)
-        let definesHandle = parsed.module.body.contains {
-            if case .functionDef(let f) = $0.kind { return f.name == "handle" } else { return false }
-        }
+        let topLevel = Set(parsed.module.body.compactMap { statement -> String? in
+            if case .functionDef(let f) = statement.kind { f.name } else { nil }
+        })
+        let definesHandle = topLevel.contains("handle")
+        if topLevel.contains("handle_batch") { manifest.maxBatch = request.maxBatch ?? 8 }
         guard definesHandle else {
             throw PlatformError("invalid_function", "\(entry) defines no top-level function handle(payload, context)", status: 400)
         }
@@ -319,6 +326,9 @@ public actor FunctionRuntime {
         if (request.minScale ?? 0) < 0 || (request.maxScale ?? 1) < 1 || (request.concurrency ?? 1) < 1 || (request.concurrency ?? 1) > 1000 {
             throw PlatformError("invalid_scale", "min scale must be ≥ 0, max scale ≥ 1, and concurrency between 1 and 1000", status: 400)
         }
+        if let batch = request.maxBatch, !(1...1024).contains(batch) {
+            throw PlatformError("invalid_batch", "max batch must be between 1 and 1024 (got \(batch))", status: 400)
+        }
     }
 
     /// A pool and a controller for a revision, with the function's own limits from its manifest,
@@ -341,7 +351,8 @@ public actor FunctionRuntime {
         keepAlive.prewarm = manifest.prewarm ?? keepAlive.prewarm
         return FunctionPolicyInputs(
             ladder: configuration.machine.ladder, mode: manifest.mode, pinned: manifest.rung.flatMap(Backend.init), slo: manifest.slo,
-            work: manifest.estimatedWork, concurrency: manifest.concurrency ?? configuration.pool.instanceConcurrency,
+            work: manifest.estimatedWork,
+            concurrency: max(manifest.concurrency ?? configuration.pool.instanceConcurrency, manifest.maxBatch ?? 1),
             autoscaler: autoscaler, keepAlive: keepAlive, controller: configuration.controller, prices: configuration.prices)
     }
 
@@ -350,6 +361,11 @@ public actor FunctionRuntime {
         var poolSettings = configuration.pool
         if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
         if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
+        if let batch = stored.manifest.maxBatch, batch > 1 {
+            // A batch is `batch` requests on one instance at once.
+            poolSettings.instanceConcurrency = max(poolSettings.instanceConcurrency, batch)
+            poolSettings.batching = BatchPolicy(maxBatch: batch, budgetMs: (stored.manifest.slo ?? .default).thresholdMs)
+        }
         let perInstanceMiB = configuration.gpuMemoryPerInstanceMiB ?? stored.manifest.estimatedWork.gpuMemoryMiB
         if let fit = configuration.machine.gpuInstanceLimit(on: backend, perInstanceMiB: perInstanceMiB) {
             poolSettings.maxScale = min(poolSettings.maxScale, fit)
@@ -398,7 +414,8 @@ public actor FunctionRuntime {
                  queue: outcome.queueMilliseconds, status: 200)
             pendingSamples.append(Sample(
                 function: name, at: instant, milliseconds: outcome.totalMilliseconds,
-                serviceMilliseconds: outcome.response.handlerMilliseconds, backend: function.backend, counts: !outcome.coldStart))
+                serviceMilliseconds: outcome.response.handlerMilliseconds, backend: function.backend, counts: !outcome.coldStart,
+                batch: outcome.response.batchSize))
             return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision)
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
@@ -485,7 +502,7 @@ public actor FunctionRuntime {
         for sample in samples {
             live[sample.function]?.controller.invocationFinished(
                 arrived: sample.at, milliseconds: sample.milliseconds, serviceMilliseconds: sample.serviceMilliseconds, on: sample.backend,
-                warmAndSuccessful: sample.counts)
+                warmAndSuccessful: sample.counts, batch: sample.batch)
         }
         var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
         for name in live.keys.sorted() {
@@ -506,6 +523,11 @@ public actor FunctionRuntime {
                 f.usageCountedTo = now
             }
             f.instances = current
+            if let batcher = f.pool.batcher, let maxBatch = f.stored.manifest.maxBatch {
+                let predictor = f.controller.predictor
+                let expected = (1...maxBatch).compactMap { k in predictor.serviceMs(on: f.backend, batch: k).map { (k, $0) } }
+                await batcher.update(serviceMs: Dictionary(uniqueKeysWithValues: expected), budgetMs: f.controller.mode.slo.thresholdMs)
+            }
             let observation = FunctionObservation(requestsInPool: concurrency, instances: current, deviceRoom: deviceRoom(for: name, on: f.backend))
             let actions = f.controller.evaluate(at: now, observing: observation)
             live[name] = f

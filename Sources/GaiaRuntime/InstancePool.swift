@@ -13,6 +13,8 @@ public struct PoolSettings: Sendable {
     public var startTimeout: Duration = .seconds(120)
     /// Requests one instance runs at once (its worker's `concurrency`).
     public var instanceConcurrency: Int = 1
+    /// How requests are grouped for `handle_batch` (nil: one by one).
+    public var batching: BatchPolicy?
 
     /// The defaults.
     public init() {}
@@ -82,6 +84,8 @@ public actor InstancePool {
     private let shareGate: ShareGate?
     /// Requests waiting for the device's quota scheduler.
     private var gated = 0
+    /// Groups requests into batches (nil: the function does not batch).
+    public nonisolated let batcher: BatchFormer?
 
     /// Creates an empty pool; `configuration(id, backend)` describes instance `id`'s worker on a
     /// rung. On a share rung (a time quota under 100%) each invocation first waits for its device's
@@ -93,6 +97,7 @@ public actor InstancePool {
         self.backend = backend
         self.settings = settings
         self.shareGate = shareGate
+        self.batcher = settings.batching.map { BatchFormer(policy: $0) }
         self.makeConfiguration = configuration
         self.machine = StateMachine(limits: .init(
             maxScale: settings.maxScale, queueLimit: settings.queueLimit, slotsPerInstance: settings.instanceConcurrency))
@@ -162,7 +167,8 @@ public actor InstancePool {
             throw WorkerError.notReady("instance \(id) was removed")
         }
         do {
-            let response = try await worker.invoke(body, contentType: contentType, timeout: settings.invocationTimeout)
+            let batch = await batcher?.join(instance: id, arrived: arrived)
+            let response = try await worker.invoke(body, contentType: contentType, batch: batch, timeout: settings.invocationTimeout)
             execute(machine.requestFinished(request, instanceHealthy: true))
             return InvocationOutcome(
                 response: response, instance: id, coldStart: cold, queueMilliseconds: (handedOver - arrived).inMilliseconds,

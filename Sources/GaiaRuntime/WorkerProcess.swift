@@ -103,8 +103,10 @@ public struct WorkerResponse: Sendable {
     public var body: [UInt8]
     /// Its media type (`application/json`, `text/plain; charset=utf-8`, `application/octet-stream`).
     public var contentType: String
-    /// Time spent in the handler, as the worker measured it.
+    /// Time spent in the handler, as the worker measured it (for a batch: the whole batch's).
     public var handlerMilliseconds: Double
+    /// Requests in the batch it ran in (1: alone).
+    public var batchSize: Int = 1
 }
 
 /// One instance: a real OS process running `gaia_worker.py` with the function loaded, reached
@@ -259,17 +261,26 @@ public actor WorkerProcess {
 
     /// Sends one invocation and waits for its result. On timeout the process is killed (and with it
     /// any other request it was running).
-    public func invoke(_ body: [UInt8], contentType: String, timeout: Duration = .seconds(60)) async throws -> WorkerResponse {
+    /// A request that is part of a `batch` goes with its batch's number and size: the shim runs
+    /// `handle_batch` once it has them all.
+    public func invoke(
+        _ body: [UInt8], contentType: String, batch: BatchFormer.Membership? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> WorkerResponse {
         guard ready, !ended else { throw WorkerError.notReady(ended ? "it has exited" : "it has not started") }
         guard running < configuration.concurrency else {
             throw WorkerError.notReady("it is already running \(running) request(s), its limit")
         }
         running += 1
         defer { running -= 1 }
-        let message = try await send(["type": .string("invoke"), "content_type": .string(contentType)], body: body, timeout: timeout)
+        var header: [String: JSONValue] = ["type": .string("invoke"), "content_type": .string(contentType)]
+        if let batch, batch.size > 1 {
+            header["batch_group"] = .number(Double(batch.group))
+            header["batch_size"] = .number(Double(batch.size))
+        }
+        let message = try await send(header, body: body, timeout: timeout)
         switch message {
         case .result(_, .success(let body, let contentType, let milliseconds)):
-            return WorkerResponse(body: body, contentType: contentType, handlerMilliseconds: milliseconds)
+            return WorkerResponse(body: body, contentType: contentType, handlerMilliseconds: milliseconds, batchSize: batch?.size ?? 1)
         case .result(_, .handlerError(let error, let traceback, _)):
             throw WorkerError.handlerFailed(error: error, traceback: traceback)
         case .result(_, .badRequest(let error)):

@@ -102,14 +102,16 @@ struct FunctionRoutes {
         var rung: Backend?
         if let text = body.rung {
             guard let parsed = Backend(text) else {
-                throw PlatformError("invalid_rung", "'\(text)' is not a rung: write cpu-N (N cores) or gpuN (a whole GPU)", status: 400)
+                throw PlatformError(
+                    "invalid_rung", "'\(text)' is not a rung: write cpu-N (N cores), gpuN (a whole GPU), gpuN-SM (an SM share), with qQ for a time quota (gpu0-50q30, cpu-1q30)",
+                    status: 400)
             }
             rung = parsed
         }
         let manifest = try await runtime.deploy(DeployRequest(
             name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
-            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung))
+            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch))
         return jsonResponse(manifest, status: .created)
     }
 

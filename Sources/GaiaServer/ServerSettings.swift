@@ -77,8 +77,12 @@ public struct ServerSettings: Sendable {
             var hostCores: Int?
             var memoryPerInstanceMib: Int?
             var standIns: Int?
+            var smShares: [Int]?
+            var quotas: [Int]?
+            var shareWindowMs: Int?
             enum CodingKeys: String, CodingKey {
                 case hostCores = "host_cores", memoryPerInstanceMib = "memory_per_instance_mib", standIns = "stand_ins"
+                case smShares = "sm_shares", quotas, shareWindowMs = "share_window_ms"
             }
         }
         var host: String?
@@ -156,6 +160,7 @@ public struct ServerSettings: Sendable {
         }
         if let g = file.gpu {
             try applyGPU(hostCores: g.hostCores, memoryPerInstanceMiB: g.memoryPerInstanceMib, standIns: g.standIns, source: source)
+            try applyShares(smPercents: g.smShares, quotaPercents: g.quotas, windowMs: g.shareWindowMs, source: source)
         }
         if let p = file.prices {
             runtime.prices.vcpuSecond = p.vcpuSecond ?? runtime.prices.vcpuSecond
@@ -181,6 +186,22 @@ public struct ServerSettings: Sendable {
             guard (0...16).contains(n) else { throw ConfigurationError("\(source): gpu stand-ins must be 0…16, not \(n)") }
             let real = runtime.machine.gpus.filter { !$0.standIn }
             runtime.machine.gpus = real + (0..<n).map { GPUDevice.standIn(index: real.count + $0) }
+        }
+    }
+
+    /// Applies the GPU share grid (SM shares × time quotas, percent; an empty list of either: whole
+    /// GPUs only) and the quota scheduler's window.
+    public mutating func applyShares(smPercents: [Int]?, quotaPercents: [Int]?, windowMs: Int?, source: String) throws {
+        for list in [smPercents, quotaPercents].compactMap({ $0 }) where list.contains(where: { !(1...100).contains($0) }) {
+            throw ConfigurationError("\(source): SM shares and quotas are percentages, 1…100 (got \(list.map(String.init).joined(separator: ",")))")
+        }
+        let grid = runtime.machine.shares
+        let sm = smPercents ?? grid.smPercents
+        let quotas = quotaPercents ?? grid.quotaPercents
+        runtime.machine.shares = sm.isEmpty || quotas.isEmpty ? .none : ShareGrid(smPercents: sm, quotaPercents: quotas)
+        if let ms = windowMs {
+            guard (1...600_000).contains(ms) else { throw ConfigurationError("\(source): the share window must be 1…600,000 ms, not \(ms)") }
+            runtime.shareWindow = .milliseconds(ms)
         }
     }
 

@@ -96,8 +96,10 @@ struct DeployCommand: AsyncParsableCommand {
     @Option(help: "Requests one instance runs at once (default 1).") var concurrency: Int?
     @Option(help: "Keep-alive of idle instances: adaptive (from the function's idle-time histogram) or fixed(SECONDS), e.g. fixed(600s).") var keepAlive: String?
     @Option(help: "Pre-warm an instance before the next request is expected: on or off (default on).") var prewarm: String?
-    @Option(help: "Pin the function to one rung of the server's ladder (cpu-N, gpuN; see gaia devices); the mode controller then never moves it.")
+    @Option(help: "Pin the function to one rung of the server's ladder (cpu-N, gpuN, gpuN-SMqQ; see gaia devices) or a time-quota share of one (cpu-1q30); the mode controller then never moves it.")
     var rung: String?
+    @Option(help: "Largest batch the router groups for a function that defines handle_batch(payloads, context) (default 8).")
+    var maxBatch: Int?
     @Option(name: .shortAndLong, help: "How to print the manifest: text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
@@ -121,8 +123,12 @@ struct DeployCommand: AsyncParsableCommand {
             do { body.keepAlive = try KeepAliveSettings.Mode(parsing: keepAlive).description } catch { throw CLIError(description: "--keep-alive: \(error)") }
         }
         if let rung {
-            guard Backend(rung) != nil else { throw CLIError(description: "--rung: write cpu-N or gpuN, not '\(rung)'") }
+            guard Backend(rung) != nil else { throw CLIError(description: "--rung: write cpu-N, gpuN or gpuN-SMqQ, not '\(rung)'") }
             body.rung = rung
+        }
+        if let maxBatch {
+            guard (1...1024).contains(maxBatch) else { throw CLIError(description: "--max-batch must be 1…1024, not \(maxBatch)") }
+            body.maxBatch = maxBatch
         }
         if let prewarm {
             guard ["on", "off"].contains(prewarm) else { throw CLIError(description: "--prewarm: write on or off, not '\(prewarm)'") }

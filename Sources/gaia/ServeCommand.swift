@@ -31,10 +31,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Host cores each GPU instance is pinned to, for its framework's CPU side (default 2).") var gpuHostCores: Int?
     @Option(help: "GPU memory one instance is given room for, in MiB; bounds instances per GPU (default: estimated from the model).")
     var gpuMemoryPerInstance: Int?
+    @Option(help: "SM shares of a GPU the ladder offers, percent, comma-separated (default 25,50,100; 'none': whole GPUs only).")
+    var gpuSmShares: String?
+    @Option(help: "Time quotas of a GPU share, percent, comma-separated (default 10,20,…,100).") var gpuQuotas: String?
+    @Option(help: "Window the quota scheduler measures time quotas over, ms (default 1000).") var shareWindowMs: Int?
     @Option(help: ArgumentHelp(
         "Add N CPU stand-ins for GPUs: GPU rungs whose instances start the GPU way but run on the CPU. For trying the GPU path on a machine without one; never for real work.",
         visibility: .hidden))
     var gpuStandIns: Int?
+
+    /// A comma-separated list of percentages (`none` or nothing: an empty list).
+    static func percents(_ text: String, flag: String) throws -> [Int] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty || trimmed == "none" { return [] }
+        return try trimmed.split(separator: ",").map { part in
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), (1...100).contains(n) else {
+                throw CLIError(description: "\(flag): '\(part)' is not a percentage 1…100")
+            }
+            return n
+        }
+    }
 
     /// Defaults, then the file, then the environment, then the flags.
     func settings() throws -> ServerSettings {
@@ -57,6 +73,9 @@ struct ServeCommand: AsyncParsableCommand {
         settings.tickSeconds = tick ?? settings.tickSeconds
         do {
             try settings.applyGPU(hostCores: gpuHostCores, memoryPerInstanceMiB: gpuMemoryPerInstance, standIns: gpuStandIns, source: "flags")
+            try settings.applyShares(
+                smPercents: try gpuSmShares.map { try Self.percents($0, flag: "--gpu-sm-shares") },
+                quotaPercents: try gpuQuotas.map { try Self.percents($0, flag: "--gpu-quotas") }, windowMs: shareWindowMs, source: "flags")
         } catch let error as ConfigurationError {
             throw CLIError(description: error.description)
         }

@@ -53,7 +53,7 @@ struct GPURungTests {
         let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-gpu-\(UUID().uuidString)").path
         var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
-        configuration.machine = Machine(cpus: [Machine.discover().cpus[0]], gpus: [.standIn(index: 0)])
+        configuration.machine = Machine(cpus: [Machine.discover().cpus[0]], gpus: [.standIn(index: 0)], shares: .none)  // whole GPU only; shares: ShareAndBatchTests
         configuration.controller = Self.settings
         configuration.keepAlive.useDefaultKeepAlive(.seconds(600))
         return FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())

@@ -1,5 +1,8 @@
-// GPU sharing's quota scheduler, live on CPU: `share-bench [SECONDS]`.
-// Two functions pinned to the same core, one on cpu-1q30 and one on cpu-1q70, each kept busy by
+// GPU sharing's quota scheduler and adaptive batching, live on CPU: `share-bench [SECONDS]`.
+// Batching: one numpy MLP (4 layers of 1024 × 1024, float32), deployed once with `handle` alone and
+// once with `handle_batch` too, each on one instance of one core with the same SLO (p95 under
+// 300 ms), driven by 16 clients back to back: throughput and p95 of each.
+// Sharing: two functions pinned to the same core, one on cpu-1q30 and one on cpu-1q70, each kept busy by
 // four clients that send back to back for SECONDS (default 20). The core's quota scheduler admits
 // their invocations; each function's share is its handlers' busy time over the run. The last line
 // reads `shares: A=..% B=..% (configured 30%, 70%)`.
@@ -28,27 +31,72 @@ let spin = """
         return {"ok": True}
     """
 
-/// Sends back to back from `clients` tasks for `seconds`; returns the handlers' busy seconds and
-/// the latencies.
-func drive(_ name: String, clients: Int, for seconds: Double) async -> (busy: Double, calls: Int, p95: Double) {
+/// Sends back to back from `clients` tasks for `seconds`; returns the handlers' busy seconds (a
+/// batch's time shared among its requests), the count, the p95 and the mean batch size.
+func drive(_ name: String, clients: Int, for seconds: Double, payload: String = "{}") async -> (busy: Double, calls: Int, p95: Double, meanBatch: Double) {
     let end = clock.now + .milliseconds(Int(seconds * 1000))
-    let results = await withTaskGroup(of: [(Double, Double)].self) { group in
+    let results = await withTaskGroup(of: [(Double, Double, Int)].self) { group in
         for _ in 0..<clients {
             group.addTask {
-                var mine: [(Double, Double)] = []
+                var mine: [(Double, Double, Int)] = []
                 while clock.now < end {
-                    guard let r = try? await runtime.invoke(name, body: Array("{}".utf8), contentType: "application/json") else { continue }
-                    mine.append((r.outcome.response.handlerMilliseconds, r.outcome.totalMilliseconds))
+                    guard let r = try? await runtime.invoke(name, body: Array(payload.utf8), contentType: "application/json") else { continue }
+                    let response = r.outcome.response
+                    mine.append((response.handlerMilliseconds / Double(response.batchSize), r.outcome.totalMilliseconds, response.batchSize))
                 }
                 return mine
             }
         }
-        var all: [(Double, Double)] = []
+        var all: [(Double, Double, Int)] = []
         for await part in group { all += part }
         return all
     }
     let busy = results.reduce(0) { $0 + $1.0 } / 1000
-    return (busy, results.count, SLO.Statistic.p95.of(results.map(\.1)) ?? .nan)
+    let meanBatch = results.isEmpty ? 0 : Double(results.reduce(0) { $0 + $1.2 }) / Double(results.count)
+    return (busy, results.count, SLO.Statistic.p95.of(results.map(\.1)) ?? .nan, meanBatch)
+}
+
+/// A small MLP; `handle_batch` runs a whole batch through it in one matrix product per layer.
+let mlp = """
+    import numpy as np
+
+    def init(context):
+        global layers
+        rng = np.random.default_rng(0)
+        layers = [rng.standard_normal((1024, 1024), dtype=np.float32) / 32 for _ in range(4)]
+
+    def forward(x):
+        for w in layers:
+            x = np.maximum(x @ w, 0)
+        return x
+
+    def handle(payload, context):
+        x = np.full((1, 1024), float(payload.get("x", 1)), dtype=np.float32)
+        return {"y": float(forward(x).sum())}
+    """
+let mlpBatch = mlp + """
+
+    def handle_batch(payloads, context):
+        x = np.stack([np.full(1024, float(p.get("x", 1)), dtype=np.float32) for p in payloads])
+        return [{"y": float(row.sum())} for row in forward(x)]
+    """
+let slo = try SLO(parsing: "p95=300ms")
+print("batching: a numpy MLP (4 × 1024²) on one core, 16 clients back to back, \(Int(seconds)) s each, SLO \(slo)")
+for (name, source) in [("mlp-single", mlp), ("mlp-batch", mlpBatch)] {
+    try await runtime.deploy(DeployRequest(
+        name: name, files: ["handler.py": Array(source.utf8)], maxScale: 1, slo: slo, rung: .cpu(cores: 1), maxBatch: 16))
+    let ticker = Task {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            await runtime.tick()
+        }
+    }
+    let started = clock.now
+    let r = await drive(name, clients: 16, for: seconds, payload: #"{"x": 2}"#)
+    ticker.cancel()
+    let elapsed = (clock.now - started).inSeconds
+    print("  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)): \(String(format: "%.0f", Double(r.calls) / elapsed)) req/s, p95 \(String(format: "%.0f", r.p95)) ms, mean batch \(String(format: "%.1f", r.meanBatch))")
+    try await runtime.remove(name)
 }
 
 for (name, rung) in [("share-a", "cpu-1q30"), ("share-b", "cpu-1q70")] {

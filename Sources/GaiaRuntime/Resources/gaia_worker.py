@@ -11,6 +11,9 @@ body length, raw body.
                             (init_ms: import + init(context); warmup_ms: the optional warmup(context), run
                             after init and before the instance takes traffic: CUDA kernels, cuDNN autotuning)
   runtime -> worker:        {"type": "invoke", "id", "content_type"} + payload
+                            {"type": "invoke", "id", "content_type", "batch_group", "batch_size"} + payload
+                            (one of a batch: once all batch_size have come, handle_batch runs on them once;
+                            each gets its own result, duration_ms being the batch's)
   worker -> runtime:        {"type": "result", "id", "ok": true, "duration_ms", "content_type"} + response
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
                             {"type": "result", "id", "ok": false, "kind": "bad_request", "error"}  (payload not decodable)
@@ -142,6 +145,19 @@ def apply_memory_limit(megabytes):
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
+def apply_gpu_memory_fraction(fraction):
+    # A GPU share's memory cap, through the framework the function imported (never imported here:
+    # a function without torch does not pay for it).
+    torch = sys.modules.get("torch")
+    if not fraction or torch is None:
+        return
+    try:
+        if torch.cuda.is_available():
+            torch.cuda.set_per_process_memory_fraction(float(fraction), 0)
+    except Exception as error:  # noqa: BLE001 - the share still runs, uncapped; say so in the log
+        print(f"gaia: could not cap GPU memory at {fraction}: {error}", file=sys.stderr)
+
+
 def load_handler(directory, entry_point, handler_name):
     sys.path.insert(0, directory)
     spec = importlib.util.spec_from_file_location("gaia_function", os.path.join(directory, entry_point))
@@ -185,6 +201,7 @@ def main():
         module, handler = load_handler(
             os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py"),
             os.environ.get("GAIA_HANDLER", "handle"))
+        apply_gpu_memory_fraction(os.environ.get("GAIA_GPU_MEMORY_FRACTION"))
         init = getattr(module, "init", None)
         if callable(init):
             init(context)
@@ -226,6 +243,50 @@ def main():
         with write_lock:
             write_frame(protocol_out, *reply)
 
+    handle_batch = getattr(module, "handle_batch", None)
+    batches = {}
+
+    def serve_batch(frames):
+        # Every request of a batch in one handle_batch call; a bad payload or an item that is an
+        # exception fails only its own request; an exception from handle_batch fails them all.
+        request = copy.copy(context)
+        request.request_id = [h.get("id") for h, _ in frames]
+        good = []
+        for header, body in frames:
+            content_type = header.get("content_type", "application/octet-stream")
+            try:
+                good.append((header, json.loads(body) if content_type.startswith("application/json") and body else body))
+            except ValueError as error:
+                with write_lock:
+                    write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": False, "kind": "bad_request",
+                                               "error": f"the body is not valid JSON ({error}); send JSON or another content type"})
+        if not good:
+            return
+        start = time.perf_counter()
+        try:
+            results = list(handle_batch([payload for _, payload in good], request))
+            if len(results) != len(good):
+                raise ValueError(f"handle_batch returned {len(results)} results for {len(good)} payloads")
+            failure = None
+        except Exception as error:  # noqa: BLE001 - the batch's error goes to each of its callers
+            results, failure = [None] * len(good), (f"{type(error).__name__}: {error}", traceback.format_exc(limit=8))
+        duration = round((time.perf_counter() - start) * 1000, 3)
+        for (header, _), result in zip(good, results):
+            reply = None
+            if failure is None and not isinstance(result, BaseException):
+                try:
+                    response, content_type = encode_result(result)
+                    reply = ({"type": "result", "id": header.get("id"), "ok": True, "duration_ms": duration,
+                              "content_type": content_type}, response)
+                except Exception as error:  # noqa: BLE001 - one unencodable result fails its own request
+                    result = error
+            if reply is None:
+                error, trace = failure or (f"{type(result).__name__}: {result}", "")
+                reply = ({"type": "result", "id": header.get("id"), "ok": False, "duration_ms": duration,
+                          "error": error, "traceback": trace}, b"")
+            with write_lock:
+                write_frame(protocol_out, *reply)
+
     # One request at a time by default; with GAIA_CONCURRENCY > 1, that many on a thread pool.
     pool = None
     if concurrency > 1:
@@ -249,6 +310,14 @@ def main():
                 reply = {"type": "resized", "id": header.get("id"), "ok": False, "error": f"{type(error).__name__}: {error}"}
             with write_lock:
                 write_frame(protocol_out, reply)
+            continue
+        group = header.get("batch_group")
+        if group is not None and callable(handle_batch):
+            frames = batches.setdefault(group, [])
+            frames.append((header, body))
+            if len(frames) >= int(header.get("batch_size", 1)):
+                del batches[group]
+                serve_batch(frames)
             continue
         if pool:
             pool.submit(serve, header, body)
