@@ -135,7 +135,6 @@ public struct FunctionController: Sendable {
         return actions
     }
 
-
     /// Traffic has moved to `rungSwitch.to`.
     public mutating func switched(_ rungSwitch: RungSwitch, at now: ContinuousClock.Instant) {
         mode.commit(rungSwitch, at: now)

@@ -126,3 +126,14 @@ struct QuotaSchedulerTests {
         #expect(s.finished(a1, at: t0 + .milliseconds(10)).isEmpty && s.smInUse == 0)
     }
 }
+
+extension QuotaSchedulerTests {
+    /// The overrun of invocations longer than quota × window, on the same terms as bench/share.sh:
+    /// 300 ms invocations at quota 10% (100 ms of each 1 s window) beside 20 ms ones at 90%.
+    @Test func longInvocationsOverrunTheirQuota() {
+        let (shares, _) = Self.run(["long": (10, 100, 300, 4), "short": (90, 100, 20, 4)], seconds: 60)
+        print("long invocations: share \(shares["long"]!) at quota 0.1")
+        #expect(shares["long"]! > 0.15 && shares["long"]! < 0.4, "\(shares)")
+        #expect(shares["long"]! + shares["short"]! > 0.99, "work-conserving")
+    }
+}

@@ -99,6 +99,23 @@ for (name, source) in [("mlp-single", mlp), ("mlp-batch", mlpBatch)] {
     try await runtime.remove(name)
 }
 
+// How far an invocation longer than quota × window overruns: a 300 ms handler at quota 10% (its
+// quota is 100 ms of each 1 s window) beside a 20 ms one at 90%.
+let long = spin.replacingOccurrences(of: "0.020", with: "0.300")
+try await runtime.deploy(DeployRequest(name: "long", files: ["handler.py": Array(long.utf8)], maxScale: 1, concurrency: 1, rung: Backend("cpu-1q10")))
+try await runtime.deploy(DeployRequest(name: "short", files: ["handler.py": Array(spin.utf8)], maxScale: 1, concurrency: 1, rung: Backend("cpu-1q90")))
+do {
+    let started = clock.now
+    async let l = drive("long", clients: 4, for: seconds / 2)
+    async let s = drive("short", clients: 4, for: seconds / 2)
+    let (rl, rs) = await (l, s)
+    let elapsed = (clock.now - started).inSeconds
+    print("overrun: a 300 ms invocation at quota 10% (window \(configuration.shareWindow)): share \(Int((rl.busy / elapsed * 100).rounded()))% "
+        + "(quota 10%), beside a 20 ms one at 90%: \(Int((rs.busy / elapsed * 100).rounded()))%")
+    try await runtime.remove("long")
+    try await runtime.remove("short")
+}
+
 for (name, rung) in [("share-a", "cpu-1q30"), ("share-b", "cpu-1q70")] {
     try await runtime.deploy(DeployRequest(
         name: name, files: ["handler.py": Array(spin.utf8)], maxScale: 1, concurrency: 1, rung: Backend(rung)))
