@@ -1,5 +1,3 @@
-import DequeModule
-
 /// Predicts one function's service time and throughput on a rung, for a batch size, from what its
 /// invocations measured as it ran: per device class and batch size, `latency ≈ a + b / share`, where
 /// `share` is the compute an invocation holds (`Backend.computeShare`: cores, or a GPU's SM share in
@@ -26,9 +24,31 @@ public struct PerformancePredictor: Sendable {
         var batch: Int
     }
 
+    /// The most recent samples of one curve, overwritten in turn once full (recording is on the
+    /// path of every invocation, in `gaia serve` and the simulator: no allocation once full).
+    private struct Ring {
+        var points: [(share: Double, ms: Double)] = []
+        var next = 0
+
+        mutating func append(_ point: (share: Double, ms: Double), capacity: Int) {
+            if points.count < capacity {
+                points.append(point)
+            } else {
+                points[next] = point
+                next = (next + 1) % capacity
+            }
+        }
+
+        /// Oldest first.
+        var ordered: [(share: Double, ms: Double)] { Array(points[next...] + points[..<next]) }
+    }
+
     /// Samples kept per device class and batch size (the most recent).
     public let capacity: Int
-    private var samples: [Key: Deque<(share: Double, ms: Double)>] = [:]
+    /// Batches of one, by device class (CPU, GPU): the common case, kept out of the dictionary.
+    private var single = [Ring(), Ring()]
+    /// Larger batches.
+    private var batched: [Key: Ring] = [:]
     /// The prior's parallel fraction.
     public let priorFraction: Double
 
@@ -42,15 +62,21 @@ public struct PerformancePredictor: Sendable {
     /// `batch` requests on `backend` (curves are fitted when asked for: recording stays cheap).
     public mutating func observe(serviceMs: Double, on backend: Backend, batch: Int = 1) {
         guard serviceMs.isFinite, serviceMs > 0 else { return }
-        let key = Key(deviceClass: backend.deviceClass, batch: max(1, batch))
-        var kept = samples[key] ?? []
-        kept.append((backend.computeShare, min(serviceMs, 1e9)))
-        if kept.count > capacity { kept.removeFirst() }
-        samples[key] = kept
+        let point = (share: backend.computeShare, ms: min(serviceMs, 1e9))
+        if batch <= 1 {
+            single[backend.deviceClass == .cpu ? 0 : 1].append(point, capacity: capacity)
+        } else {
+            batched[Key(deviceClass: backend.deviceClass, batch: batch), default: Ring()].append(point, capacity: capacity)
+        }
     }
 
     /// Samples recorded (kept), over all classes and batch sizes.
-    public var sampleCount: Int { samples.values.reduce(0) { $0 + $1.count } }
+    public var sampleCount: Int { (single + Array(batched.values)).reduce(0) { $0 + $1.points.count } }
+
+    private func ring(_ deviceClass: DeviceClass, batch: Int) -> Ring? {
+        if batch <= 1 { return single[deviceClass == .cpu ? 0 : 1] }
+        return batched[Key(deviceClass: deviceClass, batch: batch)]
+    }
 
     /// The expected service time of a batch on `backend`, ms (nil: nothing measured in its class
     /// for that batch size).
@@ -67,12 +93,13 @@ public struct PerformancePredictor: Sendable {
 
     /// The batch sizes with a curve, for a device class.
     public func batchSizes(_ deviceClass: DeviceClass) -> [Int] {
-        samples.keys.filter { $0.deviceClass == deviceClass }.map(\.batch).sorted()
+        let one = ring(deviceClass, batch: 1)!.points.isEmpty ? [] : [1]
+        return one + batched.keys.filter { $0.deviceClass == deviceClass }.map(\.batch).sorted()
     }
 
     /// The fitted curve of a class and batch size.
     public func curve(_ deviceClass: DeviceClass, batch: Int = 1) -> Curve? {
-        samples[Key(deviceClass: deviceClass, batch: max(1, batch))].flatMap { fit(Array($0)) }
+        ring(deviceClass, batch: batch).flatMap { fit($0.points) }
     }
 
     /// Least squares of `ms` on `1 / share` (both coefficients kept ≥ 0); with a single share, the
@@ -107,9 +134,9 @@ public struct PerformancePredictor: Sendable {
     /// tested on that fifth (nil until a curve has 10 samples).
     public var error: Double? {
         var errors: [Double] = []
-        for (_, kept) in samples where kept.count >= 10 {
-            let held = max(2, kept.count / 5)
-            let all = Array(kept)
+        for kept in single + Array(batched.values) where kept.points.count >= 10 {
+            let all = kept.ordered
+            let held = max(2, all.count / 5)
             guard let curve = fit(Array(all.dropLast(held))) else { continue }
             for point in all.suffix(held) where point.ms > 0 {
                 errors.append(abs(curve.milliseconds(share: point.share) - point.ms) / point.ms)
