@@ -14,14 +14,20 @@ public struct Machine: Sendable, Hashable {
     public var gpuHostCores: Int
     /// The shares of each GPU the ladder offers beside the whole GPU.
     public var shares: ShareGrid
+    /// Whether an MPS control daemon runs, so that an SM share can be enforced
+    /// (`CUDA_MPS_ACTIVE_THREAD_PERCENTAGE`); without it the ladder offers time quotas of whole GPUs only.
+    public var mps: Bool
 
     /// A machine with the given resources.
-    public init(cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2, shares: ShareGrid = .standard) {
+    public init(
+        cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2, shares: ShareGrid = .standard, mps: Bool = false
+    ) {
         self.cpus = cpus.isEmpty ? [0] : cpus
         self.gpus = gpus
         self.gpuProblem = gpuProblem
         self.gpuHostCores = max(1, gpuHostCores)
         self.shares = shares
+        self.mps = mps
     }
 
     /// The machine this process runs on: `Cpus_allowed_list` of /proc/self/status (the affinity
@@ -35,7 +41,22 @@ public struct Machine: Sendable, Hashable {
         }
         if cpus.isEmpty { cpus = Array(0..<ProcessInfo.processInfo.activeProcessorCount) }
         let inventory = GPUInventory.discover()
-        return Machine(cpus: cpus, gpus: inventory.gpus, gpuProblem: inventory.problem)
+        return Machine(cpus: cpus, gpus: inventory.gpus, gpuProblem: inventory.problem, mps: mpsRunning())
+    }
+
+    /// Whether an MPS control daemon is running: its control pipe exists in `CUDA_MPS_PIPE_DIRECTORY`
+    /// (default `/tmp/nvidia-mps`), which is where clients look for it.
+    public static func mpsRunning(environment: [String: String]? = nil) -> Bool {
+        let environment = environment ?? ProcessInfo.processInfo.environment
+        let directory = environment["CUDA_MPS_PIPE_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp/nvidia-mps"
+        return FileManager.default.fileExists(atPath: directory + "/control")
+    }
+
+    /// The shares the ladder offers here: the configured grid where MPS runs; without it only time
+    /// quotas of whole GPUs (an SM share could not be enforced).
+    public var effectiveShares: ShareGrid {
+        guard !mps, !shares.quotaPercents.isEmpty, !shares.smPercents.isEmpty else { return shares }
+        return ShareGrid(smPercents: [100], quotaPercents: shares.quotaPercents)
     }
 
     /// Parses a kernel CPU list such as `0-3,8,10-11`.
@@ -53,7 +74,7 @@ public struct Machine: Sendable, Hashable {
     public var hasGPU: Bool { !gpus.isEmpty }
 
     /// The ladder of this machine: `cpu(1…cores)`, then per GPU its shares and the whole GPU.
-    public var ladder: BackendLadder { BackendLadder(cpuCores: cpus.count, gpuDevices: gpus.count, shares: shares) }
+    public var ladder: BackendLadder { BackendLadder(cpuCores: cpus.count, gpuDevices: gpus.count, shares: effectiveShares) }
 
     /// The GPU of a rung, if it is a GPU rung of this machine.
     public func gpu(of backend: Backend) -> GPUDevice? {

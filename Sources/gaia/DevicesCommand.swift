@@ -52,6 +52,10 @@ struct DevicesCommand: ParsableCommand {
                 lines.append("  gpu\(gpu.index)  \(gpu.name)  \(gpu.uuid)  " + details.joined(separator: ", "))
             }
             lines.append("      each GPU instance gets \(machine.hostCores(for: .gpu(device: 0, smPercent: 100))) host core(s)")
+            lines.append(
+                machine.mps
+                    ? "      MPS: running; SM shares \(machine.shares.smPercents.map { "\($0)%" }.joined(separator: ", ")) × time quotas \(machine.shares.quotaPercents.map { "\($0)%" }.joined(separator: ", "))"
+                    : "      MPS: not running (no control pipe); GPU shares are time quotas of whole GPUs only. Start it with nvidia-cuda-mps-control -d for SM shares")
         }
         lines.append("Ladder: " + machine.ladder.rungs.map(\.description).joined(separator: ", "))
         return lines.joined(separator: "\n")

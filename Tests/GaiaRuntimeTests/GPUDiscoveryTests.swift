@@ -23,14 +23,17 @@ struct GPUDiscoveryTests {
         let inventory = NvidiaSMI.parse(query: query, status: 0, list: nil)
         #expect(inventory.gpus.map(\.index) == Array(0..<8))
         #expect(inventory.gpus[7].uuid == "GPU-00000007-aaaa-bbbb-cccc-dddddddddddd" && inventory.gpus[7].utilizationPercent == 70)
-        let machine = Machine(cpus: Array(0..<32), gpus: inventory.gpus)
+        let machine = Machine(cpus: Array(0..<32), gpus: inventory.gpus, mps: true)
         let gpu = machine.ladder.rungs.filter { $0.deviceClass == .gpu }
         #expect(gpu.filter { !$0.isShare && $0.smPercent == 100 }.count == 8, "a whole-GPU rung per GPU")
         #expect(gpu.count == 8 * 30, "and its shares: SM 25/50/100 × quota 10…100 (SM 100 × 100 is the whole GPU)")
         #expect(gpu.last == .gpu(device: 7, smPercent: 100), "whole GPUs top the ladder")
-        let shares = Machine(cpus: [0], gpus: inventory.gpus, shares: ShareGrid(smPercents: [50], quotaPercents: [50, 100]))
+        let shares = Machine(cpus: [0], gpus: inventory.gpus, shares: ShareGrid(smPercents: [50], quotaPercents: [50, 100]), mps: true)
         #expect(shares.ladder.rungs.filter { $0.deviceClass == .gpu }.map(\.description).prefix(3) == ["gpu0-50q50", "gpu1-50q50", "gpu2-50q50"])
         #expect(Machine(cpus: [0], gpus: inventory.gpus, shares: .none).ladder.rungs.count == 1 + 8)
+        let noMPS = Machine(cpus: [0], gpus: inventory.gpus).ladder.rungs.filter { $0.deviceClass == .gpu }
+        #expect(noMPS.count == 8 * 10 && noMPS.allSatisfy { $0.smPercent == 100 }, "without MPS: time quotas of whole GPUs only")
+        #expect(!Machine.mpsRunning(environment: ["CUDA_MPS_PIPE_DIRECTORY": "/nonexistent"]))
         #expect(machine.environment(for: .gpu(device: 7, smPercent: 100))["CUDA_VISIBLE_DEVICES"] == "GPU-00000007-aaaa-bbbb-cccc-dddddddddddd")
     }
 
