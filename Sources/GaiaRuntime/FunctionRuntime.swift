@@ -523,14 +523,15 @@ public actor FunctionRuntime {
                 f.usageCountedTo = now
             }
             f.instances = current
+            let observation = FunctionObservation(requestsInPool: concurrency, instances: current, deviceRoom: deviceRoom(for: name, on: f.backend))
+            let actions = f.controller.evaluate(at: now, observing: observation)
+            live[name] = f
             if let batcher = f.pool.batcher, let maxBatch = f.stored.manifest.maxBatch {
+                // The batch former's service times per batch size, from the predictor.
                 let predictor = f.controller.predictor
                 let expected = (1...maxBatch).compactMap { k in predictor.serviceMs(on: f.backend, batch: k).map { (k, $0) } }
                 await batcher.update(serviceMs: Dictionary(uniqueKeysWithValues: expected), budgetMs: f.controller.mode.slo.thresholdMs)
             }
-            let observation = FunctionObservation(requestsInPool: concurrency, instances: current, deviceRoom: deviceRoom(for: name, on: f.backend))
-            let actions = f.controller.evaluate(at: now, observing: observation)
-            live[name] = f
             for action in actions {
                 switch action {
                 case .scale(let from, let to, let reason):
