@@ -121,13 +121,14 @@ public struct HybridAutoscaler: Sendable {
     ) -> HybridDecision {
         let demand = forecast.rate(ahead: settings.horizon)
         let rungs = quotas.sorted { $0.quotaPercent < $1.quotaPercent }
+        // One fit for the tick: every rung of the family is of the current rung's device class.
+        let curve = predictor.curve(current.rung.deviceClass)
         func use(_ c: ShareConfiguration) -> Double {
             Double(c.instances) * Double(c.rung.smPercent) * Double(c.rung.quotaPercent) / 100
         }
         func predicted(_ c: ShareConfiguration) -> (latency: Double, utilization: Double)? {
-            guard let service = predictor.serviceMs(on: c.rung), let perInstance = predictor.throughput(on: c.rung, slots: slots),
-                perInstance > 0
-            else { return nil }
+            guard let curve, let perInstance = curve.throughput(on: c.rung, slots: slots), perInstance > 0 else { return nil }
+            let service = curve.milliseconds(on: c.rung)
             let rho = demand / (perInstance * Double(c.instances))
             return (rho < 1 ? service / (1 - rho) : .infinity, rho)
         }
@@ -146,7 +147,7 @@ public struct HybridAutoscaler: Sendable {
             return HybridDecision(
                 configuration: c, reason: "demand \((demand * 100).rounded() / 100) req/s forecast \(settings.horizon) ahead: " + why + figures)
         }
-        guard forecast.level != nil, predictor.serviceMs(on: current.rung) != nil, !rungs.isEmpty else {
+        guard forecast.level != nil, curve != nil, !rungs.isEmpty else {
             return HybridDecision(configuration: current, reason: "no demand or service time measured yet: keep \(current)")
         }
         let n = max(1, current.instances)

@@ -17,6 +17,17 @@ public struct PerformancePredictor: Sendable {
         public var b: Double
         /// The latency at `share`.
         public func milliseconds(share: Double) -> Double { a + b / max(share, 1e-9) }
+
+        /// The latency on `backend` (at its compute share).
+        public func milliseconds(on backend: Backend) -> Double { milliseconds(share: backend.computeShare) }
+
+        /// Requests per second one instance on `backend` completes when busy, this curve being
+        /// that of batches of `batch`: `slots` batches at a time, for its time quota of the device.
+        public func throughput(on backend: Backend, batch: Int = 1, slots: Int = 1) -> Double? {
+            let ms = milliseconds(on: backend)
+            guard ms > 0 else { return nil }
+            return Double(max(1, batch) * max(1, slots)) * 1000 / ms * Double(backend.quotaPercent) / 100
+        }
     }
 
     private struct Key: Hashable {
@@ -81,14 +92,13 @@ public struct PerformancePredictor: Sendable {
     /// The expected service time of a batch on `backend`, ms (nil: nothing measured in its class
     /// for that batch size).
     public func serviceMs(on backend: Backend, batch: Int = 1) -> Double? {
-        curve(backend.deviceClass, batch: batch)?.milliseconds(share: backend.computeShare)
+        curve(backend.deviceClass, batch: batch)?.milliseconds(on: backend)
     }
 
     /// Requests per second one instance on `backend` completes when busy: `slots` batches of
     /// `batch` at a time, for its time quota of the device.
     public func throughput(on backend: Backend, batch: Int = 1, slots: Int = 1) -> Double? {
-        guard let ms = serviceMs(on: backend, batch: batch), ms > 0 else { return nil }
-        return Double(max(1, batch) * max(1, slots)) * 1000 / ms * Double(backend.quotaPercent) / 100
+        curve(backend.deviceClass, batch: batch)?.throughput(on: backend, batch: batch, slots: slots)
     }
 
     /// The batch sizes with a curve, for a device class.
