@@ -84,6 +84,8 @@ public actor InstancePool {
     private let shareGate: ShareGate?
     /// Requests waiting for the device's quota scheduler.
     private var gated = 0
+    /// The scheduler of the share rung's device, found once per rung (not on every request).
+    private var deviceScheduler: (rung: Backend, scheduler: DeviceScheduler)?
     /// Groups requests into batches (nil: the function does not batch).
     public nonisolated let batcher: BatchFormer?
 
@@ -127,7 +129,13 @@ public actor InstancePool {
     public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
         let arrived = clock.now
         guard backend.isShare, let shareGate else { return try await run(body, contentType: contentType, arrived: arrived) }
-        let scheduler = shareGate.schedulers.scheduler(for: backend, cores: makeConfiguration(1, backend).cpus)
+        let scheduler: DeviceScheduler
+        if let known = deviceScheduler, known.rung == backend.wholeTime {
+            scheduler = known.scheduler
+        } else {
+            scheduler = shareGate.schedulers.scheduler(for: backend, cores: makeConfiguration(1, backend).cpus)
+            deviceScheduler = (backend.wholeTime, scheduler)
+        }
         gated += 1
         let ticket = await scheduler.admit(
             client: shareGate.client, quotaPercent: backend.quotaPercent, smPercent: backend.smPercent,
