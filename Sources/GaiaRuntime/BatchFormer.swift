@@ -63,26 +63,30 @@ public actor BatchFormer {
         let known = serviceMs
         switch policy.decide(count: batch.members.count, oldest: batch.oldest, now: now, rate: rate(at: now), serviceMs: { known[$0] }) {
         case .send:
-            batch.timer?.cancel()
-            forming[instance] = nil
-            let membership = Membership(group: batch.group, size: batch.members.count)
-            for member in batch.members { member.resume(returning: membership) }
+            close(instance)
         case .wait(let until):
             batch.timer?.cancel()
             let group = batch.group
             batch.timer = Task { [clock] in
                 try? await Task.sleep(until: until, clock: clock)
                 guard !Task.isCancelled else { return }
-                await self.deadline(instance, group: group, at: until)
+                self.deadline(instance, group: group)
             }
             forming[instance] = batch
         }
     }
 
     /// A forming batch's wait ran out: it goes now, whatever it holds.
-    private func deadline(_ instance: Int, group: Int, at until: ContinuousClock.Instant) {
-        guard let batch = forming[instance], batch.group == group else { return }
-        forming[instance] = nil
+    private func deadline(_ instance: Int, group: Int) {
+        guard forming[instance]?.group == group else { return }
+        close(instance)
+    }
+
+    /// Closes `instance`'s forming batch (its timer, if any, is not needed any more): every member
+    /// learns its batch and goes.
+    private func close(_ instance: Int) {
+        guard let batch = forming.removeValue(forKey: instance) else { return }
+        batch.timer?.cancel()
         let membership = Membership(group: batch.group, size: batch.members.count)
         for member in batch.members { member.resume(returning: membership) }
     }
