@@ -40,12 +40,13 @@ struct ServeCommand: AsyncParsableCommand {
         visibility: .hidden))
     var gpuStandIns: Int?
 
-    /// A comma-separated list of percentages (`none` or nothing: an empty list).
+    /// A comma-separated list of whole numbers (`none` or nothing: an empty list); their range is
+    /// checked with the file's by `ServerSettings.applyShares`.
     static func percents(_ text: String, flag: String) throws -> [Int] {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty || trimmed == "none" { return [] }
         return try trimmed.split(separator: ",").map { part in
-            guard let n = Int(part.trimmingCharacters(in: .whitespaces)), (1...100).contains(n) else {
+            guard let n = Int(part.trimmingCharacters(in: .whitespaces)) else {
                 throw CLIError(description: "\(flag): '\(part)' is not a percentage 1…100")
             }
             return n
