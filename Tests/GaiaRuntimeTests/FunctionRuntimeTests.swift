@@ -8,12 +8,10 @@ import Testing
 /// The embedded platform end to end below HTTP: deploy, invoke, redeploy, faults, autoscaling.
 struct FunctionRuntimeTests {
     func runtime(keepAlive: Duration = .seconds(60), database: GaiaDatabase? = nil) throws -> FunctionRuntime {
-        let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-rt-\(UUID().uuidString)").path
-        var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
-        configuration.keepAlive.useDefaultKeepAlive(keepAlive)
-        configuration.maxUploadBytes = 4096
-        return FunctionRuntime(configuration: configuration, database: try database ?? GaiaDatabase.inMemory())
+        try testRuntime("rt", database: database) {
+            $0.keepAlive.useDefaultKeepAlive(keepAlive)
+            $0.maxUploadBytes = 4096
+        }
     }
 
     func files(_ source: String) -> [String: [UInt8]] { ["handler.py": Array(source.utf8)] }

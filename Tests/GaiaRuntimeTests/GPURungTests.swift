@@ -50,13 +50,11 @@ struct GPURungTests {
     }()
 
     func runtime() throws -> FunctionRuntime {
-        let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-gpu-\(UUID().uuidString)").path
-        var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
-        configuration.machine = Machine(cpus: [Machine.discover().cpus[0]], gpus: [.standIn(index: 0)], shares: .none)  // whole GPU only; shares: ShareAndBatchTests
-        configuration.controller = Self.settings
-        configuration.keepAlive.useDefaultKeepAlive(.seconds(600))
-        return FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
+        try testRuntime("gpu") {
+            $0.machine = Machine(cpus: [Machine.discover().cpus[0]], gpus: [.standIn(index: 0)], shares: .none)  // whole GPU only; shares: ShareAndBatchTests
+            $0.controller = Self.settings
+            $0.keepAlive.useDefaultKeepAlive(.seconds(600))
+        }
     }
 
     struct Reply: Decodable {

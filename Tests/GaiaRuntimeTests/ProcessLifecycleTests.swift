@@ -24,11 +24,7 @@ struct ProcessLifecycleTests {
         }
     }
 
-    func runtime() throws -> FunctionRuntime {
-        let python = try #require(WorkerProcessTests.python, "python3 is required for lifecycle tests")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-life-\(UUID().uuidString)").path
-        return FunctionRuntime(configuration: RuntimeConfiguration(dataDirectory: dir, python: python), database: try GaiaDatabase.inMemory())
-    }
+    func runtime() throws -> FunctionRuntime { try testRuntime("life") }
 
     func source(_ text: String) -> [String: [UInt8]] { ["handler.py": Array(text.utf8)] }
 

@@ -10,12 +10,10 @@ import Testing
 @Suite(.serialized)
 struct ShareAndBatchTests {
     func runtime() throws -> FunctionRuntime {
-        let python = try #require(WorkerProcessTests.python, "python3 is required for runtime tests")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-share-\(UUID().uuidString)").path
-        var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
-        configuration.machine = Machine(cpus: [Machine.discover().cpus[0]])
-        configuration.shareWindow = .milliseconds(500)
-        return FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
+        try testRuntime("share") {
+            $0.machine = Machine(cpus: [Machine.discover().cpus[0]])
+            $0.shareWindow = .milliseconds(500)
+        }
     }
 
     static let spin = """

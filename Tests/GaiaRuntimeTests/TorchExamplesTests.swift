@@ -31,13 +31,12 @@ struct TorchExamplesTests {
     }
 
     func runtime(python: String) throws -> FunctionRuntime {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-torch-\(UUID().uuidString)").path
-        var configuration = RuntimeConfiguration(dataDirectory: dir, python: python)
-        configuration.machine = Machine(cpus: Machine.discover().cpus, gpus: [.standIn(index: 0)])
-        configuration.memoryLimitMB = 0
-        configuration.pool.startTimeout = .seconds(300)
-        configuration.pool.invocationTimeout = .seconds(300)
-        return FunctionRuntime(configuration: configuration, database: try GaiaDatabase.inMemory())
+        try testRuntime("torch", python: python) {
+            $0.machine = Machine(cpus: Machine.discover().cpus, gpus: [.standIn(index: 0)])
+            $0.memoryLimitMB = 0
+            $0.pool.startTimeout = .seconds(300)
+            $0.pool.invocationTimeout = .seconds(300)
+        }
     }
 
     /// Deploys `example` pinned to `cpu-1` and to `gpu0` and returns both answers to `payload`.
