@@ -20,6 +20,8 @@ public struct LatencyModel: Sendable, Hashable {
 
     /// Fraction of the work that speeds up with capacity, 0…1.
     public private(set) var parallelFraction: Double
+    /// The fraction it started from, before any fit.
+    public let priorFraction: Double
     /// Whether `parallelFraction` was fitted from measurements (else it is the prior).
     public private(set) var fitted = false
     /// What each rung measured.
@@ -32,6 +34,7 @@ public struct LatencyModel: Sendable, Hashable {
     /// A model with no measurements and the given parallel fraction.
     public init(parallelFraction: Double) {
         self.parallelFraction = min(max(parallelFraction, 0), 1)
+        self.priorFraction = self.parallelFraction
     }
 
     /// The prior from the analyzer's estimate: tensor or model work big enough to be worth threads
@@ -50,6 +53,16 @@ public struct LatencyModel: Sendable, Hashable {
         latestOfClass[backend.deviceClass] = backend
         latest = backend
         refit()
+    }
+
+    /// Keeps only `backend`'s measurement: the others were taken on inputs or a load that has
+    /// since changed. Back to the prior fraction, predicting every rung from this one.
+    public mutating func keepOnly(_ backend: Backend) {
+        measurements = measurements.filter { $0.key == backend }
+        latest = measurements.isEmpty ? nil : backend
+        latestOfClass = measurements.isEmpty ? [:] : [backend.deviceClass: backend]
+        parallelFraction = priorFraction
+        fitted = false
     }
 
     /// Whether a rung has served enough traffic to have been measured.

@@ -14,7 +14,12 @@
 ///   certain and is judged as above (promotion, or the comparison after one).
 /// - After a promotion, once the new rung has `minSamples` invocations, compare: if the statistic
 ///   improved by less than `minImprovement`, demote back ("no improvement", as measured). Both
-///   rungs are then measured, and the rung is not promoted to again for `failedRungRetry`.
+///   rungs are then measured, and the rung is not promoted to again for `failedRungRetry`. Except
+///   when the promotion was to more of the same hardware and the statistic rose over `driftFactor`
+///   × the one before: the inputs or the load grew during the move (matmul with growing sizes on
+///   an H100 machine went cpu-1 → cpu-2 and straight back). The model keeps only the new rung's
+///   figure (the others describe smaller inputs, and fitted together they say more cores do not
+///   help) and the violation is judged on the new rung, towards the fastest predicted rung.
 /// - Demote when the function has been on its rung for `demotionWindow`, meets the SLO, and a
 ///   cheaper rung is predicted at or under `demotionMargin` × threshold: to the cheapest such.
 /// - Low load: when the rung has served fewer than `minSamples` invocations over `demotionWindow`,
@@ -97,15 +102,17 @@ public struct ModeController: Sendable {
         let count = latencies.count
         if count >= settings.minSamples, let stat = slo.statistic.of(reordering: &latencies) {
             model.observe(slo.statistic.of(reordering: &serviceTimes) ?? stat, samples: count, on: current)
-            if let decision = judgePromotion(measured: stat, at: now) { return decision }
-            if stat > slo.thresholdMs { return promotion(measured: stat, at: now) }
+            let judged = judgePromotion(measured: stat, at: now)
+            if case .demote(let decision) = judged { return decision }
+            if stat > slo.thresholdMs { return promotion(measured: stat, at: now, drift: judged.drift) }
             return demotion(measured: stat, at: now)
         }
         if let (stat, service, count, over) = certainViolation(at: now) {
             model.observe(service ?? stat, samples: count, on: current)
-            if let decision = judgePromotion(measured: stat, at: now) { return decision }
+            let judged = judgePromotion(measured: stat, at: now)
+            if case .demote(let decision) = judged { return decision }
             let what = "all \(count) invocations over the last \(over) took longer than the SLO's \(ms(slo.thresholdMs)) (\(slo.statistic.rawValue) \(ms(stat))): too few for the statistic, but certainly a violation"
-            return promotion(measured: stat, at: now, what: what)
+            return promotion(measured: stat, at: now, what: what, drift: judged.drift)
         }
         return lowLoadDemotion(at: now)
     }
@@ -139,15 +146,33 @@ public struct ModeController: Sendable {
 
     // MARK: Rules
 
-    /// After a promotion, demote back if the new rung measured no real improvement.
-    private mutating func judgePromotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
-        guard let (from, before) = promotion else { return nil }
+    /// What the first measurement after a promotion says of it.
+    private enum Judgement {
+        /// No promotion to judge, or it improved the statistic.
+        case none
+        /// It brought no improvement: back to where it came from.
+        case demote(RungSwitch)
+        /// The inputs or the load grew during the move (why it is thought so).
+        case drifted(String)
+
+        var drift: String? { if case .drifted(let why) = self { why } else { nil } }
+    }
+
+    /// After a promotion, demote back if the new rung measured no real improvement, unless the
+    /// statistic rose further than more of the same hardware can explain.
+    private mutating func judgePromotion(measured stat: Double, at now: ContinuousClock.Instant) -> Judgement {
+        guard let (from, before) = promotion else { return .none }
         promotion = nil
-        guard stat > before * (1 - settings.minImprovement) else { return nil }
+        guard stat > before * (1 - settings.minImprovement) else { return .none }
+        if from.deviceClass == current.deviceClass, from.capacity < current.capacity, stat > before * settings.driftFactor {
+            model.keepOnly(current)
+            let times = (stat / before * 10).rounded() / 10
+            return .drifted("\(times)× the \(ms(before)) measured on \(from) before the move to the larger \(current): the inputs or the load grew, so the model keeps only \(current)'s figure")
+        }
         noImprovement[current] = now
-        return RungSwitch(
+        return .demote(RungSwitch(
             from: current, to: from, direction: .demote, measuredMs: stat, predictedMs: model.predict(from),
-            reason: "promotion from \(from) brought no improvement: \(slo.statistic.rawValue) \(ms(before)) before, \(ms(stat)) after")
+            reason: "promotion from \(from) brought no improvement: \(slo.statistic.rawValue) \(ms(before)) before, \(ms(stat)) after"))
     }
 
     /// Too few invocations in the window for the statistic, but every one over the longer window
@@ -163,13 +188,17 @@ public struct ModeController: Sendable {
         return (stat, slo.statistic.of(reordering: &service), count, over)
     }
 
-    private func promotion(measured stat: Double, at now: ContinuousClock.Instant, what: String? = nil) -> RungSwitch? {
+    /// A promotion for a violation measured at `stat`; after a drift (why, in `drift`) it does not
+    /// step through unmeasured rungs one at a time but goes to the fastest predicted when none is
+    /// predicted to meet the SLO: the inputs are growing.
+    private func promotion(measured stat: Double, at now: ContinuousClock.Instant, what: String? = nil, drift: String? = nil) -> RungSwitch? {
         let candidates = rungs.filter { $0 > current && withinCeiling($0) && usable($0, at: now) }
-        let what = what ?? "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
+        var what = what ?? "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
+        if let drift { what += " (\(drift))" }
         if let target = candidates.first(where: { (model.predict($0) ?? .infinity) <= slo.thresholdMs }) {
             return promote(to: target, measured: stat, reason: "\(what); \(target) is predicted to meet it")
         }
-        if !model.fitted, let target = candidates.first(where: { !model.isMeasured($0) }) {
+        if !model.fitted, drift == nil, let target = candidates.first(where: { !model.isMeasured($0) }) {
             return promote(to: target, measured: stat, reason: "\(what); no rung is predicted to meet it, so trying \(target), not yet measured")
         }
         let fastest = candidates.compactMap { r in model.predict(r).map { (r, $0) } }.min { $0.1 < $1.1 }

@@ -14,6 +14,11 @@ public struct ModeControllerSettings: Sendable, Hashable, Codable {
     public var demotionMargin: Double = 0.8
     /// A promotion that improved the statistic by less than this fraction "brought no improvement".
     public var minImprovement: Double = 0.1
+    /// After a promotion to more of the same hardware (more cores, a larger GPU share), a statistic
+    /// over this multiple of the one before says the inputs or the load grew during the move: more
+    /// of the same hardware is never that much slower. It is judged as a new violation on the new
+    /// rung instead of as the promotion's result, and the latency model keeps only the new rung's figure.
+    public var driftFactor: Double = 1.5
     /// A slow function at a low rate may never show `minSamples` invocations in the window: when at
     /// least this many over the longer `demotionWindow` *all* missed the SLO, the violation is
     /// certain (any percentile of them is over the threshold) and counts as measured.

@@ -66,11 +66,12 @@ public struct ServerSettings: Sendable {
             var demotionWindowSeconds: Double?
             var demotionMargin: Double?
             var minImprovement: Double?
+            var driftFactor: Double?
             var verticalScaling: Bool?
             enum CodingKeys: String, CodingKey {
                 case windowSeconds = "window_seconds", minSamples = "min_samples", cooldownSeconds = "cooldown_seconds"
                 case demotionWindowSeconds = "demotion_window_seconds", demotionMargin = "demotion_margin"
-                case minImprovement = "min_improvement", verticalScaling = "vertical_scaling"
+                case minImprovement = "min_improvement", driftFactor = "drift_factor", verticalScaling = "vertical_scaling"
             }
         }
         struct GPU: Decodable {
@@ -151,11 +152,12 @@ public struct ServerSettings: Sendable {
             runtime.controller.minSamples = c.minSamples ?? runtime.controller.minSamples
             runtime.controller.demotionMargin = c.demotionMargin ?? runtime.controller.demotionMargin
             runtime.controller.minImprovement = c.minImprovement ?? runtime.controller.minImprovement
+            runtime.controller.driftFactor = c.driftFactor ?? runtime.controller.driftFactor
             runtime.verticalScaling = c.verticalScaling ?? runtime.verticalScaling
             guard runtime.controller.minSamples >= 1, (0.1...1).contains(runtime.controller.demotionMargin),
-                (0...0.9).contains(runtime.controller.minImprovement)
+                (0...0.9).contains(runtime.controller.minImprovement), (1.1...1000).contains(runtime.controller.driftFactor)
             else {
-                throw ConfigurationError("\(source): controller: min_samples must be ≥ 1, demotion_margin in 0.1…1, min_improvement in 0…0.9")
+                throw ConfigurationError("\(source): controller: min_samples must be ≥ 1, demotion_margin in 0.1…1, min_improvement in 0…0.9, drift_factor in 1.1…1000")
             }
         }
         if let g = file.gpu {

@@ -1,3 +1,4 @@
+import Foundation
 import GaiaCore
 import Testing
 
@@ -83,6 +84,40 @@ struct ModeControllerTests {
         #expect(switches.last?.direction == .demote)
         #expect(switches.last?.reason.contains("no improvement") == true)
         #expect(c.current == .cpu(cores: 1))
+    }
+
+    /// Seen on an H100 machine (bench/gpu/run.sh, matmul with sizes growing every request): the
+    /// function went cpu-1 → cpu-2, its latency kept rising with the sizes, and the controller took
+    /// that for "no improvement" and went back to cpu-1, reaching the GPU minutes later.
+    @Test func inputsGrowingDuringAPromotionAreNotTakenForNoImprovement() throws {
+        let gpu = Backend.gpu(device: 0, smPercent: 100)
+        var c = ModeController(
+            rungs: cpus + [gpu], start: .cpu(cores: 1), slo: try SLO(parsing: "p95=1000ms"),
+            model: LatencyModel(parallelFraction: 0.9), at: t0)
+        let switches = run(&c, from: 0, to: 40) { r, t in
+            let work = 100 * exp(t / 6)  // ms on one core, growing with the inputs
+            return r.deviceClass == .gpu ? work / 100 : work * (0.1 + 0.9 / r.capacity)
+        }
+        #expect(switches.map(\.to) == [.cpu(cores: 2), gpu])
+        #expect(!switches.contains { $0.direction == .demote })
+        let second = try #require(switches.last)
+        #expect(second.reason.contains("the inputs or the load grew, so the model keeps only cpu-2's figure"))
+        #expect(second.reason.contains("gpu0 is predicted to meet it"))
+        // The same move with latency that did not change is still "no improvement".
+        var idle = try controller(slo: "p95=300ms", prior: 0)
+        #expect(run(&idle, from: 0, to: 600) { _, _ in 500 }.last?.reason.contains("no improvement") == true)
+    }
+
+    /// `keepOnly` drops the other rungs' figures and goes back to the prior.
+    @Test func keepingOneRungGoesBackToThePrior() {
+        var model = LatencyModel(parallelFraction: 0.9)
+        model.observe(1000, samples: 20, on: .cpu(cores: 1))
+        model.observe(8000, samples: 20, on: .cpu(cores: 2))
+        #expect(model.fitted && model.parallelFraction == 0)
+        model.keepOnly(.cpu(cores: 2))
+        #expect(!model.fitted && model.parallelFraction == 0.9)
+        #expect(!model.isMeasured(.cpu(cores: 1)))
+        #expect(abs(model.predict(.cpu(cores: 4))! - 8000 * 0.325 / 0.55) < 0.01)
     }
 
     @Test func lowLoadDemotesStepByStepToTheStartRung() throws {

@@ -15,6 +15,7 @@ struct ServerSettingsTests {
         #expect(fromFile.runtime.autoscaler == defaults.runtime.autoscaler)
         #expect(fromFile.runtime.prices == defaults.runtime.prices)
         #expect(fromFile.runtime.memoryLimitMB == defaults.runtime.memoryLimitMB)
+        #expect(fromFile.runtime.controller == defaults.runtime.controller)
     }
 
     @Test func fileThenEnvironmentOverride() throws {
@@ -35,5 +36,6 @@ struct ServerSettingsTests {
         }
         #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "port: eighty\n", source: "t.yaml") }
         #expect(throws: ConfigurationError.self) { try settings.apply(environment: ["GAIA_PORT": "99999"]) }
+        #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "controller:\n  drift_factor: 0.5\n", source: "t.yaml") }
     }
 }
