@@ -73,10 +73,18 @@ public struct ClusterSpec: Sendable, Hashable {
         self.init(classes: classes)
     }
 
-    /// The ladder a function sees: CPU rungs up to the largest node's cores, then a whole GPU
-    /// where any node has one.
+    /// SM shares of a GPU the ladder offers (as MPS gives them; 100 is the whole GPU). Time quotas
+    /// are not simulated: every share runs at quota 100%.
+    public var smShares: [Int] = [100]
+
+    /// The ladder a function sees: CPU rungs up to the largest node's cores, then the SM shares of
+    /// a GPU and the whole GPU where any node has one.
     public var ladder: BackendLadder {
-        BackendLadder(cpuCores: classes.map(\.cores).max() ?? 1, gpuDevices: classes.contains { $0.gpus > 0 } ? 1 : 0)
+        let gpus = classes.contains { $0.gpus > 0 } ? 1 : 0
+        let shares = smShares.filter { $0 < 100 }
+        return BackendLadder(
+            cpuCores: classes.map(\.cores).max() ?? 1, gpuDevices: gpus,
+            shares: shares.isEmpty ? .none : ShareGrid(smPercents: shares + [100], quotaPercents: [100]))
     }
 
     /// Every GPU in the cluster.

@@ -19,6 +19,9 @@ public enum PolicyKind: String, Sendable, Hashable, CaseIterable {
     /// Knative with a whole GPU per instance: KPA horizontal scaling (Gaia's `Autoscaler`, the
     /// same algorithm), a fixed keep-alive, no pre-warming.
     case knative
+    /// FaST-GShare: every instance on a fixed SM share of a GPU (`SimulationSettings.fastGShareSM`,
+    /// through MPS), scaled horizontally only (KPA), a fixed keep-alive.
+    case fastGShare = "fast-gshare"
 
     /// Parses a comma-separated list.
     public static func list(_ text: String) throws -> [PolicyKind] {

@@ -1,4 +1,5 @@
 import Foundation
+import GaiaCore
 
 /// The results of one scenario under several policies, and how to print them: a text table, CSV,
 /// JSON, and SVG plots. Everything printed depends only on the simulation (no wall clock), so the
@@ -83,7 +84,12 @@ public struct SimulationReport: Sendable, Codable {
         let colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2"]
         var latency = SVGChart(title: "Latency over time (first function), mean per bucket", xLabel: "time (s)", yLabel: "latency (ms)")
         var rung = SVGChart(title: "Rung over time (first function)", xLabel: "time (s)", yLabel: "rung (0 = cpu-1; GPU rungs above the CPU rungs)")
-        let rungNames = Array(Set(results.flatMap { $0.series.map(\.rung) })).sorted { Self.rungOrder($0) < Self.rungOrder($1) }
+        let rungNames = Array(Set(results.flatMap { $0.series.map(\.rung) })).sorted { a, b in
+            switch (Backend(a), Backend(b)) {
+            case (let x?, let y?) where x != y: x < y
+            default: a < b
+            }
+        }
         for (index, r) in results.enumerated() {
             let colour = colours[index % colours.count]
             latency.add(r.policy, colour: colour, points: r.series.filter { $0.requests > 0 }.map { ($0.t, $0.meanMs) })
@@ -94,11 +100,6 @@ public struct SimulationReport: Sendable, Codable {
                            values: results.map { [$0.billUSD, $0.providerUSD] })
         cost.yLabel = "USD"
         return ["latency.svg": latency.render(), "rung.svg": rung.render(), "cost.svg": cost.render()]
-    }
-
-    static func rungOrder(_ name: String) -> (Int, Int) {
-        if name.hasPrefix("cpu-"), let n = Int(name.dropFirst(4)) { return (0, n) }
-        return (1, Int(name.dropFirst(3).prefix { $0.isNumber }) ?? 0)
     }
 }
 

@@ -60,6 +60,8 @@ public struct SimulationSettings: Sendable {
     public var seriesBucket = 10.0
     /// Keep every answered request of the first function (`SimulationResult.requestLog`).
     public var recordRequests = false
+    /// The SM share, percent, every `fast-gshare` instance gets.
+    public var fastGShareSM = 50
 
     /// Settings.
     public init(duration: Double, seed: UInt64, cluster: ClusterSpec) {
@@ -335,7 +337,7 @@ private struct Engine {
         cluster = ClusterState(spec: settings.cluster, gpuHostCores: settings.gpuHostCores)
         let ladder = settings.cluster.ladder
         let topCPU = ladder.rungs.last { $0.deviceClass == .cpu } ?? .cpu(cores: 1)
-        let gpu = ladder.rungs.first { $0.deviceClass == .gpu }
+        let gpu = ladder.rungs.first { $0.deviceClass == .gpu && $0.smPercent == 100 && !$0.isShare }
         for (index, spec) in specs.enumerated() {
             var random = SplitMix64(seed: settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
             _ = random.next()
@@ -344,6 +346,7 @@ private struct Engine {
             case .gaia: pinned = nil
             case .staticCPU: pinned = topCPU
             case .staticGPU, .knative: pinned = gpu ?? topCPU
+            case .fastGShare: pinned = gpu == nil ? topCPU : .gpu(device: 0, smPercent: settings.fastGShareSM)
             case .gaiaPrototype: pinned = spec.workload.mode == .gpu || spec.workload.mode == .gpuPreferred ? (gpu ?? topCPU) : topCPU
             }
             let inputs = Self.inputs(spec, pinned: pinned, policy: policy, settings: settings)
@@ -357,12 +360,14 @@ private struct Engine {
     /// What a function's `FunctionController` is built from under a policy.
     static func inputs(_ spec: FunctionSpec, pinned: Backend?, policy: PolicyKind, settings: SimulationSettings) -> FunctionPolicyInputs {
         var keepAlive = settings.keepAlive
-        if policy == .knative || policy == .gaiaPrototype {
+        if policy == .knative || policy == .gaiaPrototype || policy == .fastGShare {
             keepAlive.mode = .fixed(seconds: settings.knativeKeepAlive)
             keepAlive.prewarm = false
         }
+        // A fixed share is a rung of its own even where the ladder offers no shares.
+        let ladder = settings.cluster.ladder
         return FunctionPolicyInputs(
-            ladder: settings.cluster.ladder, mode: spec.workload.mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
+            ladder: pinned.map { ladder.offers($0) ? ladder : BackendLadder(rungs: ladder.rungs + [$0]) } ?? ladder, mode: spec.workload.mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
             concurrency: spec.concurrency, autoscaler: settings.autoscaler, keepAlive: keepAlive, controller: settings.controller,
             prices: settings.prices)
     }

@@ -49,6 +49,10 @@ public struct Workload: Sendable, Hashable {
     public var parallelFraction: Double
     /// On a whole GPU.
     public var gpu: Curve
+    /// Percent of a GPU's SMs one invocation keeps busy: on an SM share at least this large it runs
+    /// as fast as on the whole GPU, on a smaller one `smDemand / sm` times slower (100: every
+    /// share slows it in proportion).
+    public var smDemand: Int
     /// Variation.
     public var noise: Noise
     /// Seconds from asking for an instance to its being ready, per device class.
@@ -59,7 +63,7 @@ public struct Workload: Sendable, Hashable {
     /// A workload.
     public init(
         name: String, mode: ExecutionMode, work: WorkEstimate = WorkEstimate(), cpu: Curve, referenceCores: Int = 4,
-        parallelFraction: Double, gpu: Curve, noise: Noise = .lognormal(sigma: 0.1),
+        parallelFraction: Double, gpu: Curve, smDemand: Int = 100, noise: Noise = .lognormal(sigma: 0.1),
         coldStartSeconds: [DeviceClass: Double] = [.cpu: 1, .gpu: 5], source: String = ""
     ) {
         self.name = name
@@ -69,13 +73,15 @@ public struct Workload: Sendable, Hashable {
         self.referenceCores = referenceCores
         self.parallelFraction = parallelFraction
         self.gpu = gpu
+        self.smDemand = min(max(smDemand, 1), 100)
         self.noise = noise
         self.coldStartSeconds = coldStartSeconds
         self.source = source
     }
 
     /// Mean milliseconds on `backend` at size `n`: the CPU curve rescaled from its reference cores by
-    /// Amdahl's law, or the GPU curve (a share of `sm%` runs the GPU part `100/sm` times slower).
+    /// Amdahl's law, or the GPU curve (an SM share smaller than `smDemand` runs it `smDemand/sm`
+    /// times slower).
     public func meanMilliseconds(on backend: Backend, size n: Double) -> Double {
         switch backend {
         case .cpu(let cores, _):
@@ -83,7 +89,7 @@ public struct Workload: Sendable, Hashable {
             let scale = ((1 - f) + f / Double(max(1, cores))) / ((1 - f) + f / Double(max(1, referenceCores)))
             return cpu.milliseconds(size: n) * scale
         case .gpu(_, let sm, _):
-            return gpu.milliseconds(size: n) * 100 / Double(max(1, min(100, sm)))
+            return gpu.milliseconds(size: n) * max(1, Double(smDemand) / Double(max(1, min(100, sm))))
         }
     }
 
@@ -118,9 +124,12 @@ extension Workload {
             coldStartSeconds: [.cpu: 1.7, .gpu: 9.8], source: "prototype matmul-increment runs (cpu, gpu)"),
         // GPU: the prototype's resnet18-gpu run (mean 159, median 152 ms); CPU: its resnet18-auto run,
         // which stayed on CPU (mean 185, median 189 ms). Cold start GPU 4.3 s (first request).
+        // SM demand 44%, from an H100 under MPS (docs/PERFORMANCE.md, bench/gpu/share.sh): an
+        // instance on half the SMs served as many requests as one on the whole GPU (199 vs 188 req/s),
+        // one on a quarter 1.76× fewer (107 req/s): 25% × 1.76 = 44%.
         "resnet18": Workload(
             name: "resnet18", mode: .gpuPreferred, work: WorkEstimate(flops: 3.6e9, modelParameters: 11.7e6),
-            cpu: Curve(base: 185), parallelFraction: 0.8, gpu: Curve(base: 152), noise: .lognormal(sigma: 0.15),
+            cpu: Curve(base: 185), parallelFraction: 0.8, gpu: Curve(base: 152), smDemand: 44, noise: .lognormal(sigma: 0.15),
             coldStartSeconds: [.cpu: 3.0, .gpu: 4.3], source: "prototype resnet18-gpu and resnet18-auto runs"),
         // The paper's TinyLlama means: CPU 1,577 ms, GPU 164 ms (the prototype's automatic run
         // settles at a median of 142 ms once promoted). Cold starts 26.5 s CPU, 31.9 s GPU.

@@ -13,10 +13,11 @@ struct SimulateCommand: AsyncParsableCommand {
             Each policy runs the same requests (same seed) on the same cluster: gaia (Gaia's own FunctionController, \
             unchanged), static-cpu (pinned to the largest CPU rung), static-gpu (pinned to a GPU), gaia-prototype \
             (the published prototype's rules: a cold start on every switch), knative (a whole GPU per instance, KPA, \
-            fixed keep-alive). Prints a table (or --json), and writes --csv and --plots when asked. The same seed \
+            fixed keep-alive), fast-gshare (a fixed SM share per instance, --fast-gshare-sm, horizontal scaling only). Prints a table (or --json), and writes --csv and --plots when asked. The same seed \
             prints the same output. Examples (docs/EVALUATION.md has more):
               gaia simulate --workload matmul --trace closed:requests=101 --sizes ramp:0-20000/200
               gaia simulate --workload resnet18 --trace onoff:rate=20,on=60,off=240 --duration 1800
+              gaia simulate --workload resnet18 --functions 4 --trace poisson:rate=4 --cluster node=1x16+2gpu --gpu-sm-shares 25,50,100
               gaia simulate --azure invocations.csv --azure-durations durations.csv --functions 100 --duration 86400
             """
     )
@@ -33,6 +34,9 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated policies.") var policies = PolicyKind.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Nodes: NAME=COUNTxCORES[+Ngpu][@RTTms],… e.g. edge=8x8@5ms,cloud=2x32+4gpu@25ms.") var cluster = "node=1x16+1gpu"
     @Option(help: "Seconds of arrivals (the run goes on until every request has ended).") var duration = 600.0
+    @Option(help: "SM shares of a GPU the ladder offers, percent (MPS; 100 is the whole GPU; time quotas are not simulated), e.g. 25,50,100.")
+    var gpuSmShares = "100"
+    @Option(help: "The fixed SM share, percent, of every fast-gshare instance.") var fastGshareSm = 50
     @Option(help: "The seed.") var seed: UInt64 = 1
     @Option(help: "Every function's SLO.") var slo = "p95=1000ms"
     @Option(help: "Most instances per function.") var maxScale = 10
@@ -50,17 +54,29 @@ struct SimulateCommand: AsyncParsableCommand {
         guard (1...10_000).contains(maxScale), (0...maxScale).contains(minScale) else { throw ValidationError("--max-scale 1…10,000 and --min-scale 0…max") }
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
         guard bucket > 0 else { throw ValidationError("--bucket must be positive") }
+        guard (1...100).contains(fastGshareSm) else { throw ValidationError("--fast-gshare-sm must be 1…100") }
+        guard smShares != nil else { throw ValidationError("--gpu-sm-shares: write percents 1…100 separated by commas, e.g. 25,50,100") }
+    }
+
+    /// `--gpu-sm-shares` parsed, nil when malformed.
+    var smShares: [Int]? {
+        let values = gpuSmShares.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !values.isEmpty, values.allSatisfy({ $0.map { (1...100).contains($0) } ?? false }) else { return nil }
+        return values.compactMap { $0 }
     }
 
     func run() async throws {
         let kinds: [PolicyKind]
         let specs: [FunctionSpec]
         var settings: SimulationSettings
-        let scenario: String
+        var scenario: String
         do {
             kinds = try PolicyKind.list(policies)
             let objective = try SLO(parsing: slo)
-            settings = SimulationSettings(duration: duration, seed: seed, cluster: try ClusterSpec(parsing: cluster))
+            var nodes = try ClusterSpec(parsing: cluster)
+            nodes.smShares = smShares ?? [100]
+            settings = SimulationSettings(duration: duration, seed: seed, cluster: nodes)
+            settings.fastGShareSM = fastGshareSm
             if let azure {
                 guard let invocations = try? String(contentsOfFile: azure, encoding: .utf8) else { throw SimulationError("cannot read \(azure)") }
                 let durations = try azureDurations.map { path in
@@ -82,6 +98,8 @@ struct SimulateCommand: AsyncParsableCommand {
         } catch {
             throw CLIError(description: "\(error)")
         }
+        if settings.cluster.smShares != [100] { scenario += ", SM shares \(settings.cluster.smShares.map(String.init).joined(separator: "/"))%" }
+        if kinds.contains(.fastGShare) { scenario += ", fast-gshare at SM \(fastGshareSm)%" }
         settings.autoscaler.maxScale = maxScale
         settings.autoscaler.minScale = minScale
         settings.seriesBucket = bucket

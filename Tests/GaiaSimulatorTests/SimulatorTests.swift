@@ -56,7 +56,40 @@ struct SimulatorTests {
         let r = Simulation(functions: functions, policy: policy, settings: s).run()
         #expect(r.peakGPUPercent <= r.availableGPUPercent && r.availableGPUPercent == 300)
         #expect(r.arrivals == r.completed + r.rejected + r.timedOut)
-        if policy == .staticGPU || policy == .knative { #expect(r.peakGPUPercent == 300, "GPU-only policies fill every GPU") }
+        if policy == .staticGPU || policy == .knative || policy == .fastGShare {
+            #expect(r.peakGPUPercent == 300, "GPU-only policies fill every GPU")
+        }
+    }
+
+    /// The SM-share model against an H100 under MPS (docs/PERFORMANCE.md, `bench/gpu/share.sh`):
+    /// ResNet-18 instances on half the SMs each served 2.11× the requests of one on the whole GPU,
+    /// on a quarter each 2.27× (398.1 and 427.5 against 188.4 req/s). The same overload, simulated:
+    /// fast-gshare's fixed shares against Knative's whole GPU per instance, on one GPU.
+    @Test(arguments: [(50, 398.1 / 188.4), (25, 427.5 / 188.4)])
+    func smSharesServeWhatTheH100Served(sm: Int, measured: Double) {
+        let resnet = Workload.catalog["resnet18"]!
+        let whole = resnet.meanMilliseconds(on: .gpu(device: 0, smPercent: 100), size: 0)
+        #expect(resnet.meanMilliseconds(on: .gpu(device: 0, smPercent: 50), size: 0) == whole, "44% of the SMs is all it keeps busy")
+        #expect(abs(resnet.meanMilliseconds(on: .gpu(device: 0, smPercent: 25), size: 0) / whole - 1.76) < 0.01)
+        var s = settings(300, cluster: .single(cores: 8, gpus: 1))
+        s.autoscaler.maxScale = 8
+        s.fastGShareSM = sm
+        let functions = [FunctionSpec(name: "r", workload: resnet, arrivals: .poisson(rate: 20))]
+        let shared = Simulation(functions: functions, policy: .fastGShare, settings: s).run()
+        let knative = Simulation(functions: functions, policy: .knative, settings: s).run()
+        let ratio = Double(shared.completed) / Double(knative.completed)
+        #expect(abs(ratio / measured - 1) < 0.1, "simulated \(ratio)× against the H100's \(measured)×")
+        #expect(shared.peakGPUPercent == 100 && knative.peakGPUPercent == 100)
+    }
+
+    /// A matmul-sized invocation keeps every SM busy: half the SMs, twice the time.
+    @Test func aFullGPUWorkloadSlowsInProportionToItsShare() {
+        let matmul = Workload.catalog["matmul"]!
+        let whole = matmul.meanMilliseconds(on: .gpu(device: 0, smPercent: 100), size: 10_000)
+        #expect(abs(matmul.meanMilliseconds(on: .gpu(device: 0, smPercent: 50), size: 10_000) - 2 * whole) < 1e-9)
+        var cluster = ClusterSpec.single(cores: 4, gpus: 1)
+        cluster.smShares = [25, 50, 100]
+        #expect(cluster.ladder.rungs.map(\.description) == ["cpu-1", "cpu-2", "cpu-3", "cpu-4", "gpu0-25", "gpu0-50", "gpu0"])
     }
 
     /// M/M/c mean time in system: `1/μ + C(c, ρ)/(cμ − λ)` with Erlang's C formula.
