@@ -365,9 +365,10 @@ private struct Engine {
             keepAlive.prewarm = false
         }
         // A fixed share is a rung of its own even where the ladder offers no shares.
-        let ladder = settings.cluster.ladder
+        var ladder = settings.cluster.ladder
+        if let pinned, !ladder.offers(pinned) { ladder = BackendLadder(rungs: ladder.rungs + [pinned]) }
         return FunctionPolicyInputs(
-            ladder: pinned.map { ladder.offers($0) ? ladder : BackendLadder(rungs: ladder.rungs + [$0]) } ?? ladder, mode: spec.workload.mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
+            ladder: ladder, mode: spec.workload.mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
             concurrency: spec.concurrency, autoscaler: settings.autoscaler, keepAlive: keepAlive, controller: settings.controller,
             prices: settings.prices)
     }
