@@ -92,6 +92,27 @@ public struct DeployRequest: Sendable {
     }
 }
 
+/// What `FunctionRuntime.update` changes of a function's settings; what is not named stays.
+public struct SettingsChange: Sendable {
+    /// The SLO: kept, back to the platform's default, or a new one.
+    public enum SLOChange: Sendable { case keep, platformDefault, set(SLO) }
+    /// The mode: kept, the detected one (a forced mode released), or forced.
+    public enum ModeChange: Sendable { case keep, detected, force(ExecutionMode) }
+
+    public var slo: SLOChange
+    public var mode: ModeChange
+    public var minScale: Int?
+    public var maxScale: Int?
+
+    /// A change.
+    public init(slo: SLOChange = .keep, mode: ModeChange = .keep, minScale: Int? = nil, maxScale: Int? = nil) {
+        self.slo = slo
+        self.mode = mode
+        self.minScale = minScale
+        self.maxScale = maxScale
+    }
+}
+
 /// Why the platform refused a request; `statusCode` is the HTTP status it maps to.
 public struct PlatformError: Error, CustomStringConvertible, Sendable {
     /// A machine-readable code (`not_found`, `invalid_function`, …).
@@ -298,6 +319,52 @@ public actor FunctionRuntime {
         live[request.name] = next
         if let previous { await previous.pool.shutdown() }
         return manifest
+    }
+
+    /// A function's settings changed without new files: its serving revision's files and choices
+    /// with `change` applied, deployed as a new revision (analysed, started and proven before
+    /// traffic moves, as any deploy).
+    @discardableResult
+    public func update(_ name: String, _ change: SettingsChange) async throws -> FunctionManifest {
+        let stored = try function(name)
+        let m = stored.manifest
+        var request = DeployRequest(
+            name: name, files: try files(of: stored), mode: m.modeOverride, minScale: m.minScale, maxScale: m.maxScale, slo: m.slo,
+            concurrency: m.concurrency, keepAlive: m.keepAlive.flatMap { try? KeepAliveSettings.Mode(parsing: $0) }, prewarm: m.prewarm,
+            rung: m.rung.flatMap(Backend.init), maxBatch: m.maxBatch)
+        switch change.slo {
+        case .keep: break
+        case .platformDefault: request.slo = nil
+        case .set(let slo): request.slo = slo
+        }
+        switch change.mode {
+        case .keep: break
+        case .detected: request.mode = nil
+        case .force(let mode): request.mode = mode
+        }
+        if let minScale = change.minScale { request.minScale = minScale }
+        if let maxScale = change.maxScale { request.maxScale = maxScale }
+        return try await deploy(request)
+    }
+
+    /// A function's serving revision's files, by relative path.
+    public func files(of name: String) throws -> [String: [UInt8]] {
+        try files(of: try function(name))
+    }
+
+    private func files(of stored: StoredFunction) throws -> [String: [UInt8]] {
+        let root = URL(fileURLWithPath: stored.sourceDirectory)
+        guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else {
+            throw PlatformError("storage", "cannot read \(stored.sourceDirectory)", status: 500)
+        }
+        var files: [String: [UInt8]] = [:]
+        let prefix = root.resolvingSymlinksInPath().path + "/"
+        for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
+            let path = url.resolvingSymlinksInPath().path
+            guard path.hasPrefix(prefix) else { continue }
+            files[String(path.dropFirst(prefix.count))] = Array(try Data(contentsOf: url))
+        }
+        return files
     }
 
     static func validate(_ request: DeployRequest, maxBytes: Int) throws {

@@ -19,6 +19,7 @@ public enum GaiaServer {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.addRoutes(platformRoutes(runtime: runtime, metrics: metrics))
+        router.addRoutes(Dashboard.routes())
         router.addRoutes(FunctionRoutes(runtime: runtime, metrics: metrics, maxBodyBytes: maxBodyBytes).collection, atPath: "/v1/functions")
         return router
     }
@@ -31,10 +32,36 @@ public enum GaiaServer {
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await metrics.render(runtime: runtime))))
         }
+        routes.get("/v1/machine") { _, _ in await machine(runtime) }
         routes.get("/openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try openAPIDocument())))
         }
         return routes
+    }
+
+    /// This server's devices and ladder, with the functions on each rung now.
+    static func machine(_ runtime: FunctionRuntime) async -> Response {
+        let machine = runtime.configuration.machine
+        var onRung: [Backend: (functions: [String], instances: Int)] = [:]
+        for f in await runtime.functions() {
+            guard let rung = try? await runtime.rung(of: f.name) else { continue }
+            onRung[rung.current, default: ([], 0)].functions.append(f.name)
+            onRung[rung.current, default: ([], 0)].instances += await runtime.instanceCount(f.name)
+        }
+        let rungs = machine.ladder.rungs + onRung.keys.filter { !machine.ladder.rungs.contains($0) }.sorted()
+        return jsonResponse(MachineDescription(
+            cpus: machine.cpus,
+            gpus: machine.gpus.map {
+                .init(
+                    index: $0.index, name: $0.name, uuid: $0.uuid, memoryTotalMiB: $0.memoryTotalMiB, memoryUsedMiB: $0.memoryUsedMiB,
+                    utilizationPercent: $0.utilizationPercent)
+            },
+            gpuProblem: machine.gpuProblem, mps: machine.mps,
+            ladder: rungs.map {
+                .init(
+                    backend: $0.description, pricePerSecondUSD: runtime.configuration.prices.perSecond($0),
+                    functions: onRung[$0]?.functions ?? [], instances: onRung[$0]?.instances ?? 0)
+            }))
     }
 
     /// The OpenAPI 3.1 document of the whole API (a resource of this target).
@@ -55,7 +82,8 @@ public enum GaiaServer {
     }
 }
 
-/// The routes under `/v1/functions`: deploy, list, describe, cost, invoke, invocations, logs, remove.
+/// The routes under `/v1/functions`: deploy, list, describe, update, cost, source, decisions,
+/// invoke, invocations, logs, remove.
 struct FunctionRoutes {
     let runtime: FunctionRuntime
     let metrics: GaiaMetrics
@@ -70,7 +98,12 @@ struct FunctionRoutes {
             try await runtime.remove(try context.parameters.require("name"))
             return Response(status: .noContent)
         }
+        routes.patch("{name}") { request, context in try await update(try context.parameters.require("name"), request) }
         routes.get("{name}/cost") { _, context in try await cost(try context.parameters.require("name")) }
+        routes.get("{name}/source") { _, context in try await source(try context.parameters.require("name")) }
+        routes.get("{name}/decisions") { request, context in
+            try await decisions(try context.parameters.require("name"), limit: request.uri.queryParameters.get("limit", as: Int.self))
+        }
         routes.post("{name}/invoke") { request, context in try await invoke(try context.parameters.require("name"), request) }
         routes.get("{name}/invocations") { request, context in
             try await invocations(try context.parameters.require("name"), limit: request.uri.queryParameters.get("limit", as: Int.self))
@@ -117,11 +150,21 @@ struct FunctionRoutes {
 
     func list() async -> Response {
         var items: [FunctionList.Item] = []
+        let now = Date()
+        await runtime.flushRecords()
+        func activity(_ name: String, seconds: Double) -> FunctionList.Activity {
+            let a = (try? runtime.database.activity(of: name, since: now.addingTimeInterval(-seconds))) ?? Activity()
+            return .init(
+                seconds: seconds, invocations: a.invocations, errors: a.errors, coldStarts: a.coldStarts, costUSD: a.costUSD,
+                p50Ms: a.p50Ms, p95Ms: a.p95Ms, p99Ms: a.p99Ms)
+        }
         for f in await runtime.functions() {
-            let backend = (try? await runtime.rung(of: f.name))?.current.description ?? "-"
+            let rung = try? await runtime.rung(of: f.name)
             items.append(FunctionList.Item(
-                name: f.name, revision: f.revision, mode: f.manifest.mode, backend: backend,
-                instances: await runtime.instanceCount(f.name), deployedAt: f.deployedAt))
+                name: f.name, revision: f.revision, mode: f.manifest.mode, confidence: f.manifest.confidence,
+                backend: rung?.current.description ?? "-", instances: await runtime.instanceCount(f.name), deployedAt: f.deployedAt,
+                slo: rung?.slo ?? f.manifest.slo ?? .default, lastMinute: activity(f.name, seconds: 60),
+                lastHour: activity(f.name, seconds: 3600)))
         }
         return jsonResponse(FunctionList(functions: items))
     }
@@ -130,11 +173,7 @@ struct FunctionRoutes {
         let f = try await runtime.function(name)
         await runtime.flushRecords()
         let totals = try runtime.database.totals(of: name)
-        let decisions = try runtime.database.decisions(of: name, limit: 50).map {
-            FunctionDescription.Decision(
-                at: $0.at, kind: $0.kind, from: $0.from, to: $0.to, reason: $0.reason, measuredMs: $0.measuredMs,
-                predictedMs: $0.predictedMs, tookMs: $0.tookMs)
-        }
+        let decisions = try runtime.database.decisions(of: name, limit: 50).map(Self.decision)
         let rung = try await runtime.rung(of: name)
         let state = FunctionDescription.RungState(
             current: rung.current.description, start: rung.start.description, slo: rung.slo.description,
@@ -147,6 +186,59 @@ struct FunctionRoutes {
             name: f.name, revision: f.revision, instances: await runtime.instanceCount(name), deployedAt: f.deployedAt,
             manifest: f.manifest, invocations: totals.invocations, coldStarts: totals.coldStarts, costUSD: totals.costUSD,
             rung: state, decisions: decisions))
+    }
+
+    static func decision(_ d: DecisionRecord) -> FunctionDescription.Decision {
+        FunctionDescription.Decision(
+            at: d.at, kind: d.kind, from: d.from, to: d.to, reason: d.reason, measuredMs: d.measuredMs, predictedMs: d.predictedMs,
+            tookMs: d.tookMs)
+    }
+
+    func update(_ name: String, _ request: Request) async throws -> Response {
+        var request = request
+        let data = try await GaiaServer.collect(&request, limit: 64 * 1024)
+        let body: FunctionUpdate
+        do {
+            body = try APICoding.decoder().decode(FunctionUpdate.self, from: Data(buffer: data))
+        } catch {
+            throw PlatformError(
+                "bad_request", "the body must be JSON: {\"slo\": …, \"mode\": …, \"min_scale\": …, \"max_scale\": …} (\(error))", status: 400)
+        }
+        guard !body.isEmpty else {
+            throw PlatformError("bad_request", "nothing to change: give slo, mode, min_scale or max_scale", status: 400)
+        }
+        var change = SettingsChange(minScale: body.minScale, maxScale: body.maxScale)
+        if let text = body.slo {
+            if text == "default" {
+                change.slo = .platformDefault
+            } else {
+                do { change.slo = .set(try SLO(parsing: text)) } catch { throw PlatformError("invalid_slo", "\(error)", status: 400) }
+            }
+        }
+        if let text = body.mode {
+            if text == "auto" {
+                change.mode = .detected
+            } else if let mode = ExecutionMode(rawValue: text) {
+                change.mode = .force(mode)
+            } else {
+                throw PlatformError(
+                    "invalid_mode", "'\(text)' is not a mode: write cpu, cpu_preferred, gpu_preferred, gpu, or auto to run in the detected mode",
+                    status: 400)
+            }
+        }
+        return jsonResponse(try await runtime.update(name, change))
+    }
+
+    func source(_ name: String) async throws -> Response {
+        let f = try await runtime.function(name)
+        let files = try await runtime.files(of: name).compactMapValues { String(validating: $0, as: UTF8.self) }
+        return jsonResponse(FunctionSourceFiles(name: name, revision: f.revision, entryPoint: f.manifest.entryPoint, files: files))
+    }
+
+    func decisions(_ name: String, limit: Int?) async throws -> Response {
+        _ = try await runtime.function(name)
+        let records = try runtime.database.decisions(of: name, limit: max(1, min(limit ?? 200, 10_000)))
+        return jsonResponse(DecisionList(decisions: records.map(Self.decision)))
     }
 
     func cost(_ name: String) async throws -> Response {

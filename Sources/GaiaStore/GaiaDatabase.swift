@@ -131,6 +131,36 @@ public struct RungCost: Sendable, Equatable {
     }
 }
 
+/// A function's invocations over a recent span: how many, how they went, what they cost.
+public struct Activity: Sendable, Equatable {
+    /// Invocations that arrived in the span.
+    public var invocations = 0
+    /// Of them, answered with an error status.
+    public var errors = 0
+    /// Of them, waited for an instance to start.
+    public var coldStarts = 0
+    /// Their pay-per-use cost in USD.
+    public var costUSD = 0.0
+    /// Latency percentiles (arrival to response) of the successful ones, ms; nil with none.
+    public var p50Ms: Double?
+    public var p95Ms: Double?
+    public var p99Ms: Double?
+
+    /// Creates a value.
+    public init(
+        invocations: Int = 0, errors: Int = 0, coldStarts: Int = 0, costUSD: Double = 0, p50Ms: Double? = nil, p95Ms: Double? = nil,
+        p99Ms: Double? = nil
+    ) {
+        self.invocations = invocations
+        self.errors = errors
+        self.coldStarts = coldStarts
+        self.costUSD = costUSD
+        self.p50Ms = p50Ms
+        self.p95Ms = p95Ms
+        self.p99Ms = p99Ms
+    }
+}
+
 /// A control decision (scale, switch rung) with its reason, for the decision log.
 public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "decision"
@@ -317,6 +347,36 @@ public final class GaiaDatabase: Sendable {
                 db, sql: "SELECT COUNT(*) AS n, COALESCE(SUM(coldStart), 0) AS cold, COALESCE(SUM(costUSD), 0) AS cost FROM invocation WHERE function = ?",
                 arguments: [name])
             return (row?["n"] ?? 0, row?["cold"] ?? 0, row?["cost"] ?? 0)
+        }
+    }
+
+    /// A function's invocations that arrived at or after `since`: counts, cost and latency
+    /// percentiles (nearest rank over the successful ones, each read by SQLite's sort).
+    public func activity(of name: String, since: Date) throws -> Activity {
+        try writer.read { db in
+            let filter = "FROM invocation WHERE function = ? AND at >= ?"
+            let arguments: StatementArguments = [name, since]
+            guard let row = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) AS n, COALESCE(SUM(status <> 200), 0) AS errors, COALESCE(SUM(coldStart), 0) AS cold,
+                           COALESCE(SUM(costUSD), 0) AS cost \(filter)
+                    """,
+                arguments: arguments)
+            else { return Activity() }
+            var activity = Activity(invocations: row["n"], errors: row["errors"], coldStarts: row["cold"], costUSD: row["cost"])
+            let successful = activity.invocations - activity.errors
+            func percentile(_ p: Double) throws -> Double? {
+                guard successful > 0 else { return nil }
+                let rank = max(1, Int((p * Double(successful)).rounded(.up)))
+                return try Double.fetchOne(
+                    db, sql: "SELECT durationMs \(filter) AND status = 200 ORDER BY durationMs LIMIT 1 OFFSET ?",
+                    arguments: arguments + [rank - 1])
+            }
+            activity.p50Ms = try percentile(0.50)
+            activity.p95Ms = try percentile(0.95)
+            activity.p99Ms = try percentile(0.99)
+            return activity
         }
     }
 

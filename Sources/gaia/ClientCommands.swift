@@ -144,6 +144,36 @@ struct DeployCommand: AsyncParsableCommand {
     }
 }
 
+/// `gaia update N --slo … --mode … --min-scale … --max-scale …`.
+struct UpdateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "update", abstract: "Change a deployed function's SLO, mode or scale bounds without uploading its files again.",
+        discussion: "The same files are deployed as a new revision: it starts and proves an instance before traffic moves to it.")
+
+    @Argument(help: "The function's name.") var name: String
+    @Option(help: "A new latency objective (as gaia deploy --slo), or 'default' for the platform's.") var slo: String?
+    @Option(help: "Force a mode (cpu, cpu_preferred, gpu_preferred, gpu), or 'auto' to release a forced one.") var mode: String?
+    @Option(help: "Fewest instances kept (0 allows scale to zero).") var minScale: Int?
+    @Option(help: "Most instances.") var maxScale: Int?
+    @Option(name: .shortAndLong, help: "How to print the new manifest: text, json or yaml.") var output: OutputFormat = .text
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        var body = FunctionUpdate(mode: mode, minScale: minScale, maxScale: maxScale)
+        if let slo {
+            do { body.slo = slo == "default" ? slo : try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
+        }
+        if let mode, mode != "auto", ExecutionMode(rawValue: mode) == nil {
+            throw CLIError(description: "--mode: write cpu, cpu_preferred, gpu_preferred, gpu or auto, not '\(mode)'")
+        }
+        guard !body.isEmpty else { throw CLIError(description: "nothing to change: give --slo, --mode, --min-scale or --max-scale") }
+        if output == .text { print("updating \(name) on \(server.baseURL)…") }
+        let response = try await server.send(.PATCH, "/v1/functions/\(name)", body: Array(try APICoding.encoder().encode(body)))
+        let manifest = try FunctionManifest.fromJSON(Data(response.body))
+        if try !output.print(manifest) { print(AnalyzeCommand.render(manifest)) }
+    }
+}
+
 /// `gaia invoke N [--data JSON|@file]`.
 struct InvokeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

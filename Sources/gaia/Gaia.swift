@@ -7,7 +7,7 @@ struct Gaia: AsyncParsableCommand {
         commandName: "gaia",
         abstract: "Gaia: a serverless platform for AI inference that picks the hardware for your function.",
         subcommands: [
-            ServeCommand.self, DeployCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self,
+            ServeCommand.self, DeployCommand.self, UpdateCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self,
             InvocationsCommand.self, LogsCommand.self, RemoveCommand.self, DevicesCommand.self, SimulateCommand.self, AnalyzeCommand.self, ParseCommand.self,
         ]
     )

@@ -86,6 +86,86 @@ struct GaiaServerTests {
         await runtime.shutdown()
     }
 
+    func json(_ response: TestResponse) -> [String: Any] {
+        ((try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]) ?? [:]
+    }
+
+    /// What the dashboard reads and does: the list with recent activity, the machine, a function's
+    /// source and decisions, and settings changed in place of a redeploy.
+    @Test func settingsChangeAsANewRevisionOfTheSameFilesAndTheDashboardsReadsAnswer() async throws {
+        let (app, runtime) = try app()
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("echo", Self.echo, extra: #", "slo": "p95=300ms""#)) {
+                #expect($0.status == .created)
+            }
+            for _ in 0..<2 {
+                try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: #"{"x": 1}"#)) { #expect($0.status == .ok) }
+            }
+            try await client.execute(uri: "/v1/functions", method: .get) { response in
+                let item = try #require((json(response)["functions"] as? [[String: Any]])?.first)
+                #expect(item["slo"] as? String == "p95=300ms" && item["slo_ms"] as? Double == 300 && item["slo_statistic"] as? String == "p95")
+                #expect((item["confidence"] as? Double ?? 0) > 0)
+                let minute = try #require(item["last_minute"] as? [String: Any])
+                #expect(minute["seconds"] as? Double == 60 && minute["invocations"] as? Int == 2 && minute["errors"] as? Int == 0)
+                #expect((minute["p95_ms"] as? Double ?? 0) > 0)
+                #expect((item["last_hour"] as? [String: Any])?["invocations"] as? Int == 2)
+            }
+            try await client.execute(uri: "/v1/machine", method: .get) { response in
+                let machine = json(response)
+                let ladder = try #require(machine["ladder"] as? [[String: Any]])
+                #expect((machine["cpus"] as? [Int])?.count == runtime.configuration.machine.cpus.count)
+                #expect(ladder.first?["backend"] as? String == "cpu-1" && (ladder.first?["price_per_second_usd"] as? Double ?? 0) > 0)
+                #expect(ladder.contains { ($0["functions"] as? [String]) == ["echo"] && $0["instances"] as? Int == 1 })
+            }
+            // A new SLO and scale bound: revision 2 of the same files, serving.
+            try await client.execute(uri: "/v1/functions/echo", method: .patch, body: ByteBuffer(string: #"{"slo": "p99=50ms", "max_scale": 2}"#)) { response in
+                #expect(response.status == .ok)
+                let manifest = json(response)
+                #expect((manifest["slo"] as? [String: Any])?["statistic"] as? String == "p99" && manifest["max_scale"] as? Int == 2)
+            }
+            try await client.execute(uri: "/v1/functions/echo", method: .get) { response in
+                let d = json(response)
+                #expect(d["revision"] as? Int == 2 && (d["rung"] as? [String: Any])?["slo"] as? String == "p99=50ms")
+            }
+            try await client.execute(uri: "/v1/functions/echo/invoke", method: .post, body: ByteBuffer(string: #"{"y": 2}"#)) { response in
+                #expect(response.status == .ok && String(buffer: response.body) == #"{"y": 2}"#)
+            }
+            // Force a mode, then release it; the SLO back to the platform's default.
+            try await client.execute(uri: "/v1/functions/echo", method: .patch, body: ByteBuffer(string: #"{"mode": "cpu_preferred"}"#)) { response in
+                #expect(json(response)["mode"] as? String == "cpu_preferred" && json(response)["mode_override"] as? String == "cpu_preferred")
+                #expect((json(response)["slo"] as? [String: Any])?["statistic"] as? String == "p99", "an unnamed setting stays")
+            }
+            try await client.execute(uri: "/v1/functions/echo", method: .patch, body: ByteBuffer(string: #"{"mode": "auto", "slo": "default"}"#)) { response in
+                #expect(json(response)["mode"] as? String == "cpu" && json(response)["mode_override"] == nil && json(response)["slo"] == nil)
+                #expect(json(response)["max_scale"] as? Int == 2)
+            }
+            let refused: [(String, String)] = [
+                ("{}", "bad_request"), ("not json", "bad_request"), (#"{"slo": "fast"}"#, "invalid_slo"), (#"{"mode": "quantum"}"#, "invalid_mode"),
+                (#"{"min_scale": 3, "max_scale": 1}"#, "invalid_scale"),
+            ]
+            for (body, code) in refused {
+                try await client.execute(uri: "/v1/functions/echo", method: .patch, body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest && errorCode(response) == code, "\(body)")
+                }
+            }
+            try await client.execute(uri: "/v1/functions/nope", method: .patch, body: ByteBuffer(string: #"{"slo": "p95=1s"}"#)) {
+                #expect($0.status == .notFound)
+            }
+            try await client.execute(uri: "/v1/functions/echo/source", method: .get) { response in
+                let source = json(response)
+                #expect(source["revision"] as? Int == 4 && source["entry_point"] as? String == "handler.py")
+                #expect(source["files"] as? [String: String] == ["handler.py": Self.echo])
+            }
+            try await client.execute(uri: "/v1/functions/echo/decisions?limit=5", method: .get) { response in
+                #expect(response.status == .ok && json(response)["decisions"] is [Any])
+            }
+            for uri in ["/v1/functions/nope/source", "/v1/functions/nope/decisions"] {
+                try await client.execute(uri: uri, method: .get) { #expect($0.status == .notFound, "\(uri)") }
+            }
+        }
+        await runtime.shutdown()
+    }
+
     @Test func faultsMapToClearErrorsAndTheServerKeepsServing() async throws {
         let (app, runtime) = try app(timeout: .milliseconds(500), maxBody: 1024)
         let faulty = """

@@ -61,7 +61,21 @@ struct OpenAPITests {
         try check("Rung", rung)
         try check("Decision", decision)
         try check("FunctionList", FunctionList(functions: []))
-        try check("FunctionListItem", FunctionList.Item(name: "f", revision: 1, mode: .cpu, backend: "cpu-1", instances: 0, deployedAt: date))
+        let activity = FunctionList.Activity(seconds: 60, invocations: 2, errors: 1, coldStarts: 1, costUSD: 1, p50Ms: 1, p95Ms: 2, p99Ms: 3)
+        try check("FunctionListItem", FunctionList.Item(
+            name: "f", revision: 1, mode: .cpu, confidence: 0.9, backend: "cpu-1", instances: 0, deployedAt: date, slo: .default,
+            lastMinute: activity, lastHour: FunctionList.Activity(seconds: 3600)))
+        try check("Activity", activity)
+        try check("Activity", FunctionList.Activity(seconds: 3600))
+        try check("FunctionUpdate", FunctionUpdate(slo: "p95=1s", mode: "auto", minScale: 0, maxScale: 2))
+        try check("FunctionSourceFiles", FunctionSourceFiles(name: "f", revision: 1, entryPoint: "handler.py", files: ["handler.py": ""]))
+        try check("DecisionList", DecisionList(decisions: [decision]))
+        let gpu = MachineDescription.GPU(index: 0, name: "H100", uuid: "GPU-1", memoryTotalMiB: 81_559, memoryUsedMiB: 0, utilizationPercent: 0)
+        let machineRung = MachineDescription.Rung(backend: "gpu0", pricePerSecondUSD: 1, functions: ["f"], instances: 1)
+        try check("MachineDescription", MachineDescription(cpus: [0], gpus: [gpu], gpuProblem: "p", mps: true, ladder: [machineRung]))
+        try check("MachineGPU", gpu)
+        try check("MachineGPU", MachineDescription.GPU(index: 0, name: "H100", uuid: "GPU-1", memoryTotalMiB: 1))
+        try check("MachineRung", machineRung)
         let backendCost = CostReport.BackendCost(
             backend: "cpu-1", invocations: 1, successful: 1, billedUSD: 1, billedPer1000USD: 1, meanMs: 1, instanceSeconds: 1,
             providerCostUSD: 1, pricePerSecondUSD: 1)

@@ -51,6 +51,27 @@ struct GaiaDatabaseTests {
         #expect(try db.decisions(of: "f").map(\.reason) == ["panic"])
     }
 
+    @Test func activityCountsARecentSpanWithNearestRankPercentilesOfTheSuccessfulOnes() throws {
+        let db = try GaiaDatabase.inMemory()
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        func record(_ ms: Double, ago seconds: Double, status: Int = 200, cold: Bool = false, function: String = "f") -> InvocationRecord {
+            InvocationRecord(
+                function: function, revision: 1, at: now.addingTimeInterval(-seconds), backend: "cpu-1", coldStart: cold, durationMs: ms,
+                queueMs: 0, status: status, costUSD: 0.5)
+        }
+        // 100 successful invocations of 1…100 ms in the last minute, one failure, one cold start,
+        // and what must not count: an older one and another function's.
+        var records = (1...100).map { record(Double($0), ago: Double($0) / 10, cold: $0 == 7) }
+        records += [record(5_000, ago: 30, status: 500), record(9_999, ago: 120), record(9_999, ago: 1, function: "g")]
+        try db.record(records)
+        let a = try db.activity(of: "f", since: now.addingTimeInterval(-60))
+        #expect(a.invocations == 101 && a.errors == 1 && a.coldStarts == 1 && a.costUSD == 50.5)
+        #expect(a.p50Ms == 50 && a.p95Ms == 95 && a.p99Ms == 99)
+        let none = try db.activity(of: "f", since: now.addingTimeInterval(1))
+        #expect(none == Activity())
+        #expect(try db.activity(of: "f", since: now.addingTimeInterval(-3600)).invocations == 102)
+    }
+
     @Test func costsAddTheBillAndInstanceTimePerRung() throws {
         let db = try GaiaDatabase.inMemory()
         let at = Date(timeIntervalSince1970: 1_800_000_000)

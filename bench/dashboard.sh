@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The dashboard in a real browser: starts `gaia serve` with the examples, drives load that makes
+# matmul switch rungs, then loads the overview and matmul's page in Debian's headless Chromium.
+# Saves screenshots (1280x800, and the function page at phone width) and checks the dumped DOM:
+# every deployed function's name and current rung, a decision reason and the SLO line are there,
+# and the browser logged no console message (the page logs none when all goes well).
+#
+#   bash bench/dashboard.sh                 # screenshots to $OUT (default: a temporary folder)
+#   OUT=docs/img bash bench/dashboard.sh    # refresh the README's screenshots
+#
+# Installs nothing: needs chromium (`apt-get install chromium`), python3 with numpy, and Swift
+# (or GAIA=path/to/gaia for a built binary).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CHROMIUM=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+[ -n "$CHROMIUM" ] || { echo "dashboard.sh: chromium not found; install it (apt-get install chromium)" >&2; exit 2; }
+if [ -z "${GAIA:-}" ]; then
+    swift build --product gaia >/dev/null 2>&1 || { echo "dashboard.sh: swift build --product gaia failed" >&2; exit 1; }
+    GAIA="$(swift build --show-bin-path 2>/dev/null)/gaia"
+fi
+OUT=${OUT:-$(mktemp -d /tmp/gaia-dashboard.XXXXXX)}
+mkdir -p "$OUT"
+WORK=$(mktemp -d /tmp/gaia-dashboard-run.XXXXXX)
+PORT=${PORT:-$((20000 + RANDOM % 20000))}
+BASE="http://127.0.0.1:$PORT"
+export GAIA_SERVER="$BASE"
+
+"$GAIA" serve --examples examples --port "$PORT" --data-dir "$WORK/data" >"$WORK/serve.log" 2>&1 &
+SERVER=$!
+cleanup() {
+    kill "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+python3 - "$BASE" <<'EOF'
+import json, sys, time, urllib.request
+base = sys.argv[1]
+deadline = time.time() + 180
+while time.time() < deadline:
+    try:
+        names = [f["name"] for f in json.load(urllib.request.urlopen(base + "/v1/functions", timeout=2))["functions"]]
+        if "matmul" in names:
+            print("dashboard.sh: serving", ", ".join(names))
+            sys.exit(0)
+    except OSError:
+        pass
+    time.sleep(0.5)
+sys.exit("dashboard.sh: the server did not deploy matmul within 180 s")
+EOF
+
+# An SLO no CPU rung meets, so that matmul's mode controller moves it up the ladder.
+"$GAIA" update matmul --slo "p95=5ms,window=5s" --max-scale 1 >/dev/null
+echo "dashboard.sh: matmul's SLO is p95=5ms; driving load until it switches rungs"
+python3 - "$BASE" <<'EOF'
+import json, sys, time, urllib.request
+base = sys.argv[1]
+start = time.time()
+sent = 0
+while time.time() - start < 120:
+    request = urllib.request.Request(base + "/v1/functions/matmul/invoke", data=b'{"n": 400}', headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(request, timeout=30).read()
+    sent += 1
+    if sent % 20 == 0:
+        decisions = json.load(urllib.request.urlopen(base + "/v1/functions/matmul/decisions"))["decisions"]
+        switches = [d for d in decisions if d["kind"] in ("promote", "demote")]
+        if switches:
+            print(f"dashboard.sh: after {sent} invocations ({time.time() - start:.0f} s): {switches[0]['from']} -> {switches[0]['to']}")
+            after = time.time()
+            while time.time() - after < 5:  # a little history after the switch
+                urllib.request.urlopen(request, timeout=30).read()
+            sys.exit(0)
+sys.exit("dashboard.sh: matmul did not switch rungs within 120 s")
+EOF
+
+shoot() {  # shoot NAME URL WIDTHxHEIGHT
+    "$CHROMIUM" --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size="$3" --virtual-time-budget=6000 \
+        --enable-logging=stderr --v=0 --screenshot="$OUT/$1.png" "$2" 2>>"$WORK/console.log" >/dev/null
+    "$CHROMIUM" --headless --no-sandbox --disable-gpu --window-size="$3" --virtual-time-budget=6000 \
+        --enable-logging=stderr --v=0 --dump-dom "$2" 2>>"$WORK/console.log" >"$WORK/$1.html"
+}
+shoot dashboard-overview "$BASE/" 1280,800
+shoot dashboard-function "$BASE/#/functions/matmul" 1280,800
+shoot dashboard-function-phone "$BASE/#/functions/matmul" 390,844
+
+python3 - "$BASE" "$WORK" <<'EOF'
+import html, json, re, sys, urllib.request
+base, work = sys.argv[1], sys.argv[2]
+api = lambda path: json.load(urllib.request.urlopen(base + path))
+def text(name):
+    return html.unescape(re.sub(r"\s+", " ", open(f"{work}/{name}.html", encoding="utf-8").read()))
+overview, page, phone = text("dashboard-overview"), text("dashboard-function"), text("dashboard-function-phone")
+problems = []
+functions = api("/v1/functions")["functions"]
+for f in functions:
+    row = re.search(r'<tr><td><a href="#/functions/%s">%s</a></td>(.*?)</tr>' % (f["name"], f["name"]), overview)
+    if not row:
+        problems.append(f"the overview has no row for {f['name']}")
+    elif f"<span class=\"rung\">{f['backend']}</span>" not in row.group(1):
+        problems.append(f"the overview's row for {f['name']} does not show its rung {f['backend']}")
+matmul = api("/v1/functions/matmul")
+reasons = [d["reason"] for d in api("/v1/functions/matmul/decisions")["decisions"]]
+for dom, where in ((page, "matmul's page"), (phone, "matmul's page at phone width")):
+    if f'id="current-rung">{matmul["rung"]["current"]}<' not in dom:
+        problems.append(f"{where} does not show the current rung {matmul['rung']['current']}")
+    if not any(r in dom for r in reasons):
+        problems.append(f"{where} shows none of the {len(reasons)} decision reasons")
+    if '<line class="slo"' not in dom or f"SLO {matmul['rung']['slo']}" not in dom:
+        problems.append(f"{where} has no SLO line labelled SLO {matmul['rung']['slo']}")
+console = [l for l in open(f"{work}/console.log", encoding="utf-8", errors="replace") if ":CONSOLE" in l]
+problems += [f"browser console: {l.strip()}" for l in console]
+if problems:
+    sys.exit("dashboard.sh: FAILED\n  " + "\n  ".join(problems))
+print(f"dashboard.sh: ok: {len(functions)} functions with their rungs on the overview; matmul on "
+      f"{matmul['rung']['current']}, {len(reasons)} decision(s) and the SLO line on its page; no console message")
+EOF
+echo "dashboard.sh: screenshots in $OUT"
