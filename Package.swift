@@ -31,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.27.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
@@ -92,6 +93,18 @@ let package = Package(
             resources: [.copy("Resources/openapi.json"), .copy("Resources/dashboard")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "GaiaKube",
+            dependencies: [
+                "GaiaCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "gaia",
             dependencies: [
@@ -103,6 +116,7 @@ let package = Package(
                 "GaiaServer",
                 "GaiaSimulator",
                 "GaiaStore",
+                "GaiaKube",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -201,6 +215,19 @@ let package = Package(
             name: "simulate-bench",
             dependencies: ["GaiaSimulator", "GaiaCore"],
             path: "bench/simulate",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "GaiaKubeTests",
+            dependencies: [
+                "GaiaKube", "GaiaCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

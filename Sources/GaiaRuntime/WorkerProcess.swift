@@ -381,3 +381,9 @@ public actor WorkerProcess {
     }
 }
 
+
+/// Gaia's worker shim, `gaia_worker.py`: what `gaia kube render` copies into a function's image.
+public enum WorkerShim {
+    /// Its path (a resource of GaiaRuntime; `GAIA_WORKER_SCRIPT` overrides it).
+    public static func path() throws -> String { try WorkerProcess.shimPath() }
+}

@@ -29,6 +29,12 @@ When its stdin closes (it was retired for a zygote with more modules) it forks n
 reaping and reporting its children, and exits once the last has ended.
 The child leads a process group of its own, opens the FIFOs as its stdin/stdout and the log as
 stderr, takes the given environment and runs this shim's main(): from there it is an ordinary instance.
+HTTP mode (the container image of a function on Knative, `gaia kube render`): with GAIA_HTTP_PORT
+set, the shim loads the function the same way and serves HTTP on that port instead of the
+protocol: POST / with the payload (JSON or bytes) answers the handler's result with headers
+Gaia-Duration-Ms; a handler error answers 500 {"error", "traceback"}, a payload that is not the
+JSON it claims 400; GET /healthz answers 200 once init and warmup have run (Knative's readiness
+probe). Requests run on threads (Knative's containerConcurrency bounds them).
 Standard library only.
 """
 import copy
@@ -177,7 +183,91 @@ def encode_result(value):
     return json.dumps(value).encode(), "application/json"
 
 
+def load_function(context):
+    """Imports the function, runs its init(context) and warmup(context): (module, handler, init_ms, warmup_ms)."""
+    started = time.perf_counter()
+    warmup_ms = 0.0
+    module, handler = load_handler(
+        os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py"),
+        os.environ.get("GAIA_HANDLER", "handle"))
+    apply_gpu_memory_fraction(os.environ.get("GAIA_GPU_MEMORY_FRACTION"))
+    init = getattr(module, "init", None)
+    if callable(init):
+        init(context)
+    init_ms = (time.perf_counter() - started) * 1000
+    warmup = getattr(module, "warmup", None)
+    if callable(warmup):
+        warmup(context)
+        warmup_ms = (time.perf_counter() - started) * 1000 - init_ms
+    return module, handler, init_ms, warmup_ms
+
+
+def serve_http(port):
+    """HTTP mode: the function behind POST / and GET /healthz on `port` (see the module's docstring)."""
+    import http.server  # only in HTTP mode: the protocol path never pays for it
+
+    context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), [],
+                      os.environ.get("GAIA_DEVICE", "cpu"))
+    try:
+        _, handler, init_ms, warmup_ms = load_function(context)
+    except BaseException:  # noqa: BLE001 - the container exits; Knative reports it and retries
+        traceback.print_exc()
+        return 3
+    print(f"gaia_worker: {context.function_name} ready on port {port} (init {init_ms:.1f} ms, warmup {warmup_ms:.1f} ms)",
+          file=sys.stderr, flush=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def answer(self, status, body, content_type, headers=()):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_GET(self):
+            if self.path == "/healthz":
+                self.answer(200, b'{"status":"ok"}', "application/json")
+            else:
+                self.answer(404, b'{"error":"POST the payload to /"}', "application/json")
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            request = copy.copy(context)
+            request.request_id = self.headers.get("X-Request-Id")
+            request.content_type = self.headers.get("Content-Type", "application/octet-stream")
+            try:
+                payload = json.loads(body) if request.content_type.startswith("application/json") and body else body
+            except ValueError as error:
+                message = f"the body is not valid JSON ({error}); send JSON or another content type"
+                self.answer(400, json.dumps({"error": message}).encode(), "application/json")
+                return
+            start = time.perf_counter()
+            try:
+                response, content_type = encode_result(handler(payload, request))
+                status = 200
+            except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
+                response = json.dumps({"error": f"{type(error).__name__}: {error}",
+                                       "traceback": traceback.format_exc(limit=8)}).encode()
+                content_type, status = "application/json", 500
+            duration = f"{(time.perf_counter() - start) * 1000:.3f}"
+            self.answer(status, response, content_type, [("Gaia-Duration-Ms", duration)])
+
+        def log_message(self, format, *args):  # noqa: A002 - the base class's name
+            pass
+
+    server = http.server.ThreadingHTTPServer(("", port), Handler)
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    server.serve_forever()
+    return 0
+
+
 def main():
+    if os.environ.get("GAIA_HTTP_PORT"):
+        return serve_http(int(os.environ["GAIA_HTTP_PORT"]))
     # Keep the protocol on private descriptors; route the user's stdout to stderr (the log).
     protocol_in = os.fdopen(os.dup(0), "rb", buffering=0)
     protocol_out = os.fdopen(os.dup(1), "wb")
@@ -195,21 +285,8 @@ def main():
     apply_memory_limit(int(os.environ.get("GAIA_MEMORY_LIMIT_MB", "0") or 0))
     context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus),
                       os.environ.get("GAIA_DEVICE", "cpu"))
-    started = time.perf_counter()
-    warmup_ms = 0.0
     try:
-        module, handler = load_handler(
-            os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py"),
-            os.environ.get("GAIA_HANDLER", "handle"))
-        apply_gpu_memory_fraction(os.environ.get("GAIA_GPU_MEMORY_FRACTION"))
-        init = getattr(module, "init", None)
-        if callable(init):
-            init(context)
-        init_ms = (time.perf_counter() - started) * 1000
-        warmup = getattr(module, "warmup", None)
-        if callable(warmup):
-            warmup(context)
-            warmup_ms = (time.perf_counter() - started) * 1000 - init_ms
+        module, handler, init_ms, warmup_ms = load_function(context)
     except BaseException as error:  # noqa: BLE001 - every failure is reported, then the worker exits
         write_frame(protocol_out, {"type": "init_error", "error": f"{type(error).__name__}: {error}",
                                    "traceback": traceback.format_exc(limit=8)})
