@@ -290,13 +290,18 @@ public actor FunctionRuntime {
         let revision = try database.nextRevision(of: request.name)
         let directory = "\(configuration.dataDirectory)/functions/\(request.name)/r\(revision)"
         try? FileManager.default.removeItem(atPath: directory)
-        for (path, bytes) in request.files {
-            let target = "\(directory)/\(path)"
-            try FileManager.default.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard FileManager.default.createFile(atPath: target, contents: Data(bytes)) else {
-                throw PlatformError("storage", "cannot write \(target)", status: 500)
+        do {
+            for (path, bytes) in request.files {
+                let target = "\(directory)/\(path)"
+                try FileManager.default.createDirectory(
+                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                guard FileManager.default.createFile(atPath: target, contents: Data(bytes)) else {
+                    throw PlatformError("storage", "cannot write \(path) of the function", status: 500)
+                }
             }
+        } catch {
+            try? FileManager.default.removeItem(atPath: directory)  // nothing is left of a refused deploy
+            throw error
         }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
         await zygote?.want(manifest.frameworks)
@@ -367,13 +372,17 @@ public actor FunctionRuntime {
         return files
     }
 
+    /// Most files one function may upload, and most instances one function may ask for.
+    static let maxFiles = 1000
+    static let maxScaleCeiling = 1000
+
     static func validate(_ request: DeployRequest, maxBytes: Int) throws {
         let name = request.name
-        let validName = !name.isEmpty && name.count <= 63 && name.first!.isLowercase && name.first!.isLetter
-            && name.allSatisfy { ($0.isLetter && $0.isLowercase && $0.isASCII) || $0.isNumber || $0 == "-" }
+        let validName = (1...63).contains(name.utf8.count) && name.utf8.first.map { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) } == true
+            && name.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
         guard validName else {
             throw PlatformError(
-                "invalid_name", "'\(name)' is not a valid function name: use lowercase letters, digits and '-', starting with a letter, at most 63 characters",
+                "invalid_name", "'\(name.prefix(100))' is not a valid function name: use lowercase ASCII letters, digits and '-', starting with a letter, at most 63 characters",
                 status: 400)
         }
         let size = request.files.values.reduce(0) { $0 + $1.count }
@@ -381,20 +390,49 @@ public actor FunctionRuntime {
             throw PlatformError("too_large", "the upload is \(size) bytes; the limit is \(maxBytes)", status: 413)
         }
         guard !request.files.isEmpty else { throw PlatformError("invalid_function", "no files uploaded", status: 400) }
+        guard request.files.count <= maxFiles else {
+            throw PlatformError("invalid_function", "\(request.files.count) files uploaded; the limit is \(maxFiles)", status: 400)
+        }
+        for path in request.files.keys { try validate(path: path) }
+        // A path may not also be a folder of another (`a` beside `a/b`).
         for path in request.files.keys {
-            let parts = path.split(separator: "/")
-            guard !path.hasPrefix("/"), !parts.contains(".."), !parts.isEmpty else {
-                throw PlatformError("invalid_function", "file path '\(path)' must be relative and stay inside the function", status: 400)
+            var folder = Substring(path)
+            while let slash = folder.lastIndex(of: "/") {
+                folder = folder[..<slash]
+                if request.files[String(folder)] != nil {
+                    throw PlatformError("invalid_function", "'\(folder)' is both a file and the folder of '\(path)'", status: 400)
+                }
             }
         }
         if let min = request.minScale, let max = request.maxScale, min > max {
             throw PlatformError("invalid_scale", "min scale \(min) is above max scale \(max)", status: 400)
         }
-        if (request.minScale ?? 0) < 0 || (request.maxScale ?? 1) < 1 || (request.concurrency ?? 1) < 1 || (request.concurrency ?? 1) > 1000 {
-            throw PlatformError("invalid_scale", "min scale must be ≥ 0, max scale ≥ 1, and concurrency between 1 and 1000", status: 400)
+        let ceiling = maxScaleCeiling
+        if !(0...ceiling).contains(request.minScale ?? 0) || !(1...ceiling).contains(request.maxScale ?? 1) || !(1...1000).contains(request.concurrency ?? 1) {
+            throw PlatformError(
+                "invalid_scale", "min scale must be 0…\(ceiling), max scale 1…\(ceiling), and concurrency 1…1000", status: 400)
         }
         if let batch = request.maxBatch, !(1...1024).contains(batch) {
             throw PlatformError("invalid_batch", "max batch must be between 1 and 1024 (got \(batch))", status: 400)
+        }
+    }
+
+    /// A file path of an upload: relative, in plain components (no empty, `.` or `..` one, no
+    /// trailing slash), each at most 255 bytes of printable characters, at most 1,024 bytes in all.
+    static func validate(path: String) throws {
+        func refuse(_ why: String) -> PlatformError {
+            PlatformError("invalid_path", "file path '\(path.prefix(120))' \(why)", status: 400)
+        }
+        guard !path.isEmpty, path.utf8.count <= 1024 else { throw refuse("must have 1 to 1,024 bytes") }
+        guard !path.hasPrefix("/") else { throw refuse("must be relative") }
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        for part in parts {
+            guard !part.isEmpty else { throw refuse("has an empty component (a doubled or trailing '/')") }
+            guard part != ".", part != ".." else { throw refuse("must stay inside the function (no '.' or '..')") }
+            guard part.utf8.count <= 255 else { throw refuse("has a component over 255 bytes") }
+            guard part.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && $0 != "\\" }) else {
+                throw refuse("has a control character or a backslash")
+            }
         }
     }
 

@@ -56,3 +56,25 @@ func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) ->
 private func errorResponse(_ status: HTTPResponse.Status, _ body: APIErrorBody) -> Response {
     jsonResponse(body, status: status)
 }
+
+/// Makes every error answer the API's JSON error body: Hummingbird's own (no route for a method
+/// and path, a malformed request) become `PlatformError`s with a code from their status.
+struct JSONErrors<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as HTTPError {
+            let code = switch error.status.code {
+            case 404: "not_found"
+            case 405: "method_not_allowed"
+            case 413: "too_large"
+            case 400..<500: "bad_request"
+            default: "internal"
+            }
+            let message = error.body ?? (error.status == .notFound
+                ? "no route \(request.method) \(request.uri.path.prefix(200)); the API is described at /openapi.json"
+                : error.status.reasonPhrase)
+            throw PlatformError(code, message, status: Int(error.status.code))
+        }
+    }
+}

@@ -18,6 +18,7 @@ public enum GaiaServer {
         runtime: FunctionRuntime, metrics: GaiaMetrics = GaiaMetrics(), maxBodyBytes: Int = 10 * 1024 * 1024
     ) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: JSONErrors())
         router.addRoutes(platformRoutes(runtime: runtime, metrics: metrics))
         router.addRoutes(Dashboard.routes())
         router.addRoutes(FunctionRoutes(runtime: runtime, metrics: metrics, maxBodyBytes: maxBodyBytes).collection, atPath: "/v1/functions")

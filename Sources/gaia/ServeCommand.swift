@@ -126,7 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         defer { deployExamples.cancel() }
         let app = Application(
-            router: GaiaServer.router(runtime: runtime),
+            router: GaiaServer.router(runtime: runtime, maxBodyBytes: runtime.configuration.maxUploadBytes),
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
             logger: logger)
         let group = ServiceGroup(
