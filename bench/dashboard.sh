@@ -35,13 +35,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The admin token gaia serve writes beside its data: the CLI and the scripts below send it, and
+# the browser signs in with it once (/?token=…, which sets a cookie).
+for _ in $(seq 100); do [ -s "$WORK/data/admin.token" ] && break; sleep 0.1; done
+export GAIA_TOKEN=$(cat "$WORK/data/admin.token")
+
 python3 - "$BASE" <<'EOF'
-import json, sys, time, urllib.request
+import json, os, sys, time, urllib.request
 base = sys.argv[1]
+auth = {"Authorization": "Bearer " + os.environ["GAIA_TOKEN"]}
 deadline = time.time() + 180
 while time.time() < deadline:
     try:
-        names = [f["name"] for f in json.load(urllib.request.urlopen(base + "/v1/functions", timeout=2))["functions"]]
+        request = urllib.request.Request(base + "/v1/functions", headers=auth)
+        names = [f["name"] for f in json.load(urllib.request.urlopen(request, timeout=2))["functions"]]
         if "matmul" in names:
             print("dashboard.sh: serving", ", ".join(names))
             sys.exit(0)
@@ -55,16 +62,17 @@ EOF
 "$GAIA" update matmul --slo "p95=5ms,window=5s" --max-scale 1 >/dev/null
 echo "dashboard.sh: matmul's SLO is p95=5ms; driving load until it switches rungs"
 python3 - "$BASE" <<'EOF'
-import json, sys, time, urllib.request
+import json, os, sys, time, urllib.request
 base = sys.argv[1]
+auth = {"Authorization": "Bearer " + os.environ["GAIA_TOKEN"]}
 start = time.time()
 sent = 0
 while time.time() - start < 120:
-    request = urllib.request.Request(base + "/v1/functions/matmul/invoke", data=b'{"n": 400}', headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(base + "/v1/functions/matmul/invoke", data=b'{"n": 400}', headers={"Content-Type": "application/json", **auth})
     urllib.request.urlopen(request, timeout=30).read()
     sent += 1
     if sent % 20 == 0:
-        decisions = json.load(urllib.request.urlopen(base + "/v1/functions/matmul/decisions"))["decisions"]
+        decisions = json.load(urllib.request.urlopen(urllib.request.Request(base + "/v1/functions/matmul/decisions", headers=auth)))["decisions"]
         switches = [d for d in decisions if d["kind"] in ("promote", "demote")]
         if switches:
             print(f"dashboard.sh: after {sent} invocations ({time.time() - start:.0f} s): {switches[0]['from']} -> {switches[0]['to']}")
@@ -81,14 +89,18 @@ shoot() {  # shoot NAME URL WIDTHxHEIGHT
     "$CHROMIUM" --headless --no-sandbox --disable-gpu --window-size="$3" --virtual-time-budget=6000 \
         --enable-logging=stderr --v=0 --dump-dom "$2" 2>>"$WORK/console.log" >"$WORK/$1.html"
 }
-shoot dashboard-overview "$BASE/" 1280,800
-shoot dashboard-function "$BASE/#/functions/matmul" 1280,800
-shoot dashboard-function-phone "$BASE/#/functions/matmul" 390,844
+# Each Chromium run is a fresh profile: it signs in by the token link, which sets the cookie and
+# redirects to the page (the fragment is kept).
+SIGNIN="$BASE/?token=$GAIA_TOKEN"
+shoot dashboard-overview "$SIGNIN" 1280,800
+shoot dashboard-function "$SIGNIN#/functions/matmul" 1280,800
+shoot dashboard-function-phone "$SIGNIN#/functions/matmul" 390,844
 
 python3 - "$BASE" "$WORK" <<'EOF'
-import html, json, re, sys, urllib.request
+import html, json, os, re, sys, urllib.request
 base, work = sys.argv[1], sys.argv[2]
-api = lambda path: json.load(urllib.request.urlopen(base + path))
+auth = {"Authorization": "Bearer " + os.environ["GAIA_TOKEN"]}
+api = lambda path: json.load(urllib.request.urlopen(urllib.request.Request(base + path, headers=auth)))
 def text(name):
     return html.unescape(re.sub(r"\s+", " ", open(f"{work}/{name}.html", encoding="utf-8").read()))
 overview, page, phone = text("dashboard-overview"), text("dashboard-function"), text("dashboard-function-phone")

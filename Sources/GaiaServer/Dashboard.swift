@@ -1,4 +1,6 @@
 import Foundation
+import GaiaRuntime
+import HTTPTypes
 import Hummingbird
 import NIOCore
 
@@ -35,9 +37,21 @@ enum Dashboard {
         }
     }
 
-    static func routes() -> RouteCollection<BasicRequestContext> {
+    /// `/` (with `?token=TOKEN` once: a valid token becomes an HttpOnly, SameSite=Strict cookie, so
+    /// the page's own API calls carry it) and `/dashboard/{file}`.
+    static func routes(tokens: Tokens?) -> RouteCollection<BasicRequestContext> {
         let routes = RouteCollection()
-        routes.get("/") { _, _ in try response("index.html") }
+        routes.get("/") { request, _ -> Response in
+            if let token = request.uri.queryParameters.get("token") {
+                guard let tokens, tokens.scopes(of: token) != nil else {
+                    throw PlatformError("unauthorized", "that token is not valid here", status: 401)
+                }
+                var headers: HTTPFields = [.location: "/"]
+                headers[.setCookie] = "\(Authenticate<BasicRequestContext>.cookie)=\(token); Path=/; HttpOnly; SameSite=Strict"
+                return Response(status: .seeOther, headers: headers)
+            }
+            return try response("index.html")
+        }
         routes.get("/dashboard/{file}") { _, context in try response(try context.parameters.require("file")) }
         return routes
     }

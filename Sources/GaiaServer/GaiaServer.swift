@@ -14,13 +14,17 @@ public import ServiceLifecycle
 /// `/openapi.json`) and the functions' routes (`/v1/functions…`), each a `RouteCollection`.
 public enum GaiaServer {
     /// The router with every route of the control and invoke API.
+    /// With `tokens`, every route but `/healthz` and the dashboard's files needs a token with the
+    /// route's scope; without, the API is open (tests, and `gaia serve --no-auth` on loopback).
     public static func router(
-        runtime: FunctionRuntime, metrics: GaiaMetrics = GaiaMetrics(), maxBodyBytes: Int = 10 * 1024 * 1024
+        runtime: FunctionRuntime, metrics: GaiaMetrics = GaiaMetrics(), maxBodyBytes: Int = 10 * 1024 * 1024, tokens: Tokens? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrors())
+        if let tokens { router.add(middleware: Authenticate(tokens: tokens)) }
         router.addRoutes(platformRoutes(runtime: runtime, metrics: metrics))
-        router.addRoutes(Dashboard.routes())
+        router.addRoutes(Dashboard.routes(tokens: tokens))
+        router.addRoutes(tokenRoutes(tokens), atPath: "/v1/tokens")
         router.addRoutes(FunctionRoutes(runtime: runtime, metrics: metrics, maxBodyBytes: maxBodyBytes).collection, atPath: "/v1/functions")
         return router
     }
@@ -36,6 +40,41 @@ public enum GaiaServer {
         routes.get("/v1/machine") { _, _ in await machine(runtime) }
         routes.get("/openapi.json") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try openAPIDocument())))
+        }
+        return routes
+    }
+
+    /// `POST /v1/tokens`, `GET /v1/tokens`, `DELETE /v1/tokens/{id}` (admin).
+    static func tokenRoutes(_ tokens: Tokens?) -> RouteCollection<BasicRequestContext> {
+        let routes = RouteCollection()
+        @Sendable func required() throws -> Tokens {
+            guard let tokens else { throw PlatformError("auth_off", "this server runs without authentication (--no-auth): there are no tokens", status: 404) }
+            return tokens
+        }
+        @Sendable func info(_ r: TokenRecord) -> TokenInfo {
+            TokenInfo(id: r.id, name: r.name, scopes: r.scopes.split(separator: ",").map(String.init), createdAt: r.createdAt)
+        }
+        routes.post { request, _ -> Response in
+            let tokens = try required()
+            var request = request
+            let data = try await collect(&request, limit: 64 * 1024)
+            guard let body = try? APICoding.decoder().decode(CreateToken.self, from: Data(buffer: data)) else {
+                throw PlatformError("bad_request", #"the body must be JSON: {"name": "ci", "scopes": ["invoke"]}"#, status: 400)
+            }
+            let scopes = Set(body.scopes.compactMap(Scope.init(rawValue:)))
+            guard !body.scopes.isEmpty, scopes.count == Set(body.scopes).count else {
+                throw PlatformError("invalid_scope", "scopes are admin, invoke and read (at least one); got \(body.scopes)", status: 400)
+            }
+            guard (1...100).contains(body.name.count) else { throw PlatformError("bad_request", "a token's name has 1 to 100 characters", status: 400) }
+            let (record, token) = try tokens.create(name: body.name, scopes: scopes)
+            return jsonResponse(CreatedToken(info: info(record), token: token), status: .created)
+        }
+        routes.get { _, _ in jsonResponse(TokenList(tokens: try required().list().map(info))) }
+        routes.delete("{id}") { _, context -> Response in
+            guard try required().revoke(id: try context.parameters.require("id")) else {
+                throw PlatformError("not_found", "no token with that id (gaia token ls lists them)", status: 404)
+            }
+            return Response(status: .noContent)
         }
         return routes
     }

@@ -8,6 +8,8 @@ import Yams
 public struct ServerSettings: Sendable {
     /// Address to listen on.
     public var host = "127.0.0.1"
+    /// Whether the API needs bearer tokens (off only on loopback: `gaia serve` refuses otherwise).
+    public var auth = true
     /// Port to listen on.
     public var port = 8080
     /// Where the database, functions and logs live.
@@ -93,13 +95,14 @@ public struct ServerSettings: Sendable {
         var tickSeconds: Double?
         var maxUploadMb: Int?
         var memoryLimitMb: Int?
+        var auth: Bool?
         var pool: Pool?
         var autoscaler: Autoscaler?
         var prices: Prices?
         var controller: Controller?
         var gpu: GPU?
         enum CodingKeys: String, CodingKey {
-            case host, port, python, pool, autoscaler, prices, controller, gpu
+            case host, port, python, pool, autoscaler, prices, controller, gpu, auth
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", memoryLimitMb = "memory_limit_mb"
         }
     }
@@ -110,7 +113,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "data_dir", "python", "tick_seconds", "max_upload_mb", "memory_limit_mb",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "max_upload_mb", "memory_limit_mb",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -122,6 +125,7 @@ public struct ServerSettings: Sendable {
             throw ConfigurationError("\(source): \(error)")
         }
         host = file.host ?? host
+        auth = file.auth ?? auth
         port = file.port ?? port
         dataDirectory = file.dataDir ?? dataDirectory
         python = file.python ?? python

@@ -161,6 +161,30 @@ public struct Activity: Sendable, Equatable {
     }
 }
 
+/// An API token as stored: never the token itself, only its SHA-256.
+public struct TokenRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "token"
+    /// A short public id (to list and revoke it).
+    public var id: String
+    /// What it is for, as its creator named it.
+    public var name: String
+    /// Its scopes, comma-separated (`admin`, `invoke`, `read`).
+    public var scopes: String
+    /// Hex SHA-256 of the token.
+    public var hash: String
+    /// When it was made.
+    public var createdAt: Date
+
+    /// A record.
+    public init(id: String, name: String, scopes: String, hash: String, createdAt: Date = Date()) {
+        self.id = id
+        self.name = name
+        self.scopes = scopes
+        self.hash = hash
+        self.createdAt = createdAt
+    }
+}
+
 /// A control decision (scale, switch rung) with its reason, for the decision log.
 public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "decision"
@@ -272,6 +296,15 @@ public final class GaiaDatabase: Sendable {
                 t.column("instanceSeconds", .double).notNull()
                 t.column("costUSD", .double).notNull()
                 t.primaryKey(["function", "backend"])
+            }
+        }
+        migrator.registerMigration("v3: API tokens") { db in
+            try db.create(table: "token") { t in
+                t.primaryKey("id", .text)
+                t.column("name", .text).notNull()
+                t.column("scopes", .text).notNull()
+                t.column("hash", .text).notNull().unique()
+                t.column("createdAt", .datetime).notNull()
             }
         }
         return migrator
@@ -420,6 +453,22 @@ public final class GaiaDatabase: Sendable {
             }
             return byBackend.values.sorted { $0.backend < $1.backend }
         }
+    }
+
+    /// Stores a token record.
+    public func add(_ token: TokenRecord) throws {
+        try writer.write { db in try token.insert(db) }
+    }
+
+    /// Every token record, oldest first.
+    public func tokens() throws -> [TokenRecord] {
+        try writer.read { db in try TokenRecord.order(Column("createdAt")).fetchAll(db) }
+    }
+
+    /// Deletes a token record; false when there is none with that id.
+    @discardableResult
+    public func deleteToken(id: String) throws -> Bool {
+        try writer.write { db in try TokenRecord.deleteOne(db, key: id) }
     }
 
     /// Stores a control decision.

@@ -13,6 +13,17 @@ import Yams
 struct ServerOptions: ParsableArguments {
     @Option(help: "The Gaia server (default: $GAIA_SERVER or http://127.0.0.1:8080).")
     var server: String?
+    @Option(help: "The API token (default: $GAIA_TOKEN, else the admin token gaia serve wrote to $GAIA_DATA_DIR/admin.token or .gaia/admin.token).")
+    var token: String?
+
+    /// The token to send: --token, GAIA_TOKEN, or the admin token of a server whose data folder is here.
+    var resolvedToken: String? {
+        if let token { return token }
+        let environment = ProcessInfo.processInfo.environment
+        if let token = environment["GAIA_TOKEN"], !token.isEmpty { return token }
+        let file = (environment["GAIA_DATA_DIR"] ?? ".gaia") + "/admin.token"
+        return FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
 
     var baseURL: String {
         (server ?? ProcessInfo.processInfo.environment["GAIA_SERVER"] ?? "http://127.0.0.1:8080")
@@ -25,6 +36,7 @@ struct ServerOptions: ParsableArguments {
     {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        if let token = resolvedToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: body))
@@ -360,5 +372,50 @@ struct RemoveCommand: AsyncParsableCommand {
     func run() async throws {
         _ = try await server.send(.DELETE, "/v1/functions/\(name)")
         print("removed \(name)")
+    }
+}
+
+/// `gaia token create|ls|rm`: the API's bearer tokens (admin scope needed).
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token", abstract: "Make, list and revoke API tokens (scopes: admin, invoke, read).",
+        subcommands: [Create.self, List.self, Remove.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Make a token; it is printed this once.")
+        @Argument(help: "What it is for (e.g. ci).") var name: String
+        @Option(name: .customLong("scope"), help: "admin, invoke or read; repeat for several (default invoke).") var scopes: [String] = []
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            let body = CreateToken(name: name, scopes: scopes.isEmpty ? ["invoke"] : scopes)
+            let response = try await server.send(.POST, "/v1/tokens", body: Array(try APICoding.encoder().encode(body)))
+            let created = try APICoding.decoder().decode(CreatedToken.self, from: Data(response.body))
+            print(created.token)
+            FileHandle.standardError.write(Data("token \(created.info.id) (\(created.info.scopes.joined(separator: ", "))): keep it; it is not shown again\n".utf8))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List tokens (never the tokens themselves).")
+        @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            let list = try await server.get("/v1/tokens", as: TokenList.self)
+            if try output.print(list) { return }
+            for t in list.tokens { print("\(t.id)  \(t.scopes.joined(separator: ",").padding(toLength: 18, withPad: " ", startingAt: 0))  \(t.name)") }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Revoke a token by id.")
+        @Argument(help: "The token's id (gaia token ls).") var id: String
+        @OptionGroup var server: ServerOptions
+
+        func run() async throws {
+            _ = try await server.send(.DELETE, "/v1/tokens/\(id)")
+            print("revoked \(id)")
+        }
     }
 }

@@ -8,7 +8,7 @@ struct Gaia: AsyncParsableCommand {
         abstract: "Gaia: a serverless platform for AI inference that picks the hardware for your function.",
         subcommands: [
             ServeCommand.self, DeployCommand.self, UpdateCommand.self, InvokeCommand.self, ListCommand.self, DescribeCommand.self,
-            InvocationsCommand.self, LogsCommand.self, RemoveCommand.self, DevicesCommand.self, SimulateCommand.self, KubeCommand.self, AnalyzeCommand.self, ParseCommand.self,
+            InvocationsCommand.self, LogsCommand.self, RemoveCommand.self, DevicesCommand.self, SimulateCommand.self, KubeCommand.self, TokenCommand.self, AnalyzeCommand.self, ParseCommand.self,
         ]
     )
 }

@@ -22,6 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
     var config: String?
     @Option(help: "Address to listen on (default 127.0.0.1; GAIA_HOST).") var host: String?
     @Option(help: "Port to listen on (default 8080; GAIA_PORT).") var port: Int?
+    @Flag(help: "Serve the API without tokens (loopback only; 'auth: false' in gaia.yaml).") var noAuth = false
     @Option(help: "Where the database, functions' files and instance logs live (default .gaia; GAIA_DATA_DIR).") var dataDir: String?
     @Option(help: "The Python interpreter workers run, resolved once to the real executable (default python3; GAIA_PYTHON).")
     var python: String?
@@ -69,6 +70,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         settings.host = host ?? settings.host
         settings.port = port ?? settings.port
+        if noAuth { settings.auth = false }
         settings.dataDirectory = dataDir ?? settings.dataDirectory
         settings.python = python ?? settings.python
         settings.tickSeconds = tick ?? settings.tickSeconds
@@ -96,6 +98,10 @@ struct ServeCommand: AsyncParsableCommand {
         let dataDir = settings.dataDirectory
         let host = settings.host
         let port = settings.port
+        let loopback = ["127.0.0.1", "::1", "localhost"].contains(host) || host.hasPrefix("127.")
+        guard settings.auth || loopback else {
+            throw CLIError(description: "refusing to serve without authentication on \(host): anyone reaching it could run code here; drop --no-auth (or auth: false), or listen on 127.0.0.1")
+        }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         let database = try GaiaDatabase(path: dataDirectory + "/gaia.sqlite")
@@ -125,8 +131,17 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         defer { deployExamples.cancel() }
+        var tokens: Tokens?
+        if settings.auth {
+            let store = try Tokens(database: database)
+            let file = dataDirectory + "/admin.token"
+            if try store.ensureAdmin(file: file).created {
+                logger.info("made an admin token; the CLI in this folder reads it, others take GAIA_TOKEN", metadata: ["token.file": "\(file)"])
+            }
+            tokens = store
+        }
         let app = Application(
-            router: GaiaServer.router(runtime: runtime, maxBodyBytes: runtime.configuration.maxUploadBytes),
+            router: GaiaServer.router(runtime: runtime, maxBodyBytes: runtime.configuration.maxUploadBytes, tokens: tokens),
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
             logger: logger)
         let group = ServiceGroup(
@@ -134,9 +149,9 @@ struct ServeCommand: AsyncParsableCommand {
             // requests in flight finish), then the control loop, which stops every instance.
             services: [ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds))), app],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        if !["127.0.0.1", "::1", "localhost"].contains(host) && !host.hasPrefix("127.") {
+        if !loopback {
             logger.warning(
-                "listening beyond this machine: anyone who can reach this address can deploy and run code here (the API has no authentication yet); use --host 127.0.0.1 unless that is what you want",
+                "listening beyond this machine: every route but /healthz needs a token, but functions are not sandboxed (docs/SECURITY.md)",
                 metadata: ["host": "\(host)"])
         }
         let machine = runtimeConfiguration.machine

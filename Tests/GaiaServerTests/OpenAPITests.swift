@@ -76,6 +76,11 @@ struct OpenAPITests {
         try check("MachineGPU", gpu)
         try check("MachineGPU", MachineDescription.GPU(index: 0, name: "H100", uuid: "GPU-1", memoryTotalMiB: 1))
         try check("MachineRung", machineRung)
+        let tokenInfo = TokenInfo(id: "abc", name: "ci", scopes: ["invoke"], createdAt: date)
+        try check("CreateToken", CreateToken(name: "ci", scopes: ["invoke"]))
+        try check("TokenInfo", tokenInfo)
+        try check("CreatedToken", CreatedToken(info: tokenInfo, token: "gaia_x"))
+        try check("TokenList", TokenList(tokens: [tokenInfo]))
         let backendCost = CostReport.BackendCost(
             backend: "cpu-1", invocations: 1, successful: 1, billedUSD: 1, billedPer1000USD: 1, meanMs: 1, instanceSeconds: 1,
             providerCostUSD: 1, pricePerSecondUSD: 1)

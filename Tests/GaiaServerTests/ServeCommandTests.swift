@@ -39,7 +39,7 @@ struct ServeCommandTests {
 
     /// Starts `gaia serve --examples examples` on a fresh port and data folder, optional
     /// frameworks shadowed, its output to a log file.
-    static func serveExamples(_ gaia: String) throws -> (server: Process, port: Int, log: String) {
+    static func serveExamples(_ gaia: String) throws -> (server: Process, port: Int, log: String, data: String) {
         let port = freePort()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-serve-\(UUID().uuidString)").path
         let log = data + ".log"
@@ -53,20 +53,28 @@ struct ServeCommandTests {
         server.standardOutput = FileHandle(forWritingAtPath: log)
         server.standardError = FileHandle(forWritingAtPath: log)
         try server.run()
-        return (server, port, log)
+        return (server, port, log, data)
+    }
+
+    /// The admin token `gaia serve` wrote to its data folder (nil until it has).
+    static func token(_ data: String) -> String? {
+        FileManager.default.contents(atPath: data + "/admin.token").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
     /// `POST /v1/functions/NAME/invoke` with a JSON payload.
-    static func invoke(_ name: String, port: Int, json: String) -> HTTPClientRequest {
+    static func invoke(_ name: String, port: Int, json: String, token: String?) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions/\(name)/invoke")
         request.method = .POST
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "Content-Type", value: "application/json")
         request.body = .bytes(ByteBuffer(string: json))
         return request
     }
 
-    func get(_ url: String) async throws -> (status: Int, body: [UInt8]) {
-        let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(5))
+    func get(_ url: String, token: String? = nil) async throws -> (status: Int, body: [UInt8]) {
+        var request = HTTPClientRequest(url: url)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
         return (Int(response.status.code), Array(buffer: try await response.body.collect(upTo: 1 << 20)))
     }
 
@@ -81,7 +89,7 @@ struct ServeCommandTests {
             return
         }
         let started = ContinuousClock.now
-        let (server, port, log) = try Self.serveExamples(gaia)
+        let (server, port, log, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         var up = false
         while !up && ContinuousClock.now - started < .seconds(5) {
@@ -91,10 +99,13 @@ struct ServeCommandTests {
         let text = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         try #require(up, "gaia serve did not answer /healthz within 5 s of starting; its log:\n\(text())")
         print("gaia serve --examples answered after \(ContinuousClock.now - started)")
+        // The API needs a token; the server wrote an admin token for the CLI beside its data.
+        #expect(try await get("http://127.0.0.1:\(port)/v1/functions").status == 401)
+        let token = try #require(Self.token(data), "gaia serve wrote no \(data)/admin.token")
         // The examples deploy beside the server: all of them are served within the same 5 s.
         var names: [String] = []
         while ContinuousClock.now - started < .seconds(5) {
-            let list = try APICoding.decoder().decode(FunctionList.self, from: Data(try await get("http://127.0.0.1:\(port)/v1/functions").body))
+            let list = try APICoding.decoder().decode(FunctionList.self, from: Data(try await get("http://127.0.0.1:\(port)/v1/functions", token: token).body))
             names = list.functions.map(\.name)
             if names.count >= 3 && text().contains("function.name=tinyllama") { break }
             try await Task.sleep(for: .milliseconds(50))
@@ -103,7 +114,7 @@ struct ServeCommandTests {
         #expect(names == ["echo", "idle", "matmul"])
         for name in ["echo", "idle", "matmul"] {
             let payload = name == "idle" ? #"{"seconds": 0.01}"# : #"{"n": 64}"#
-            let response = try await HTTPClient.shared.execute(Self.invoke(name, port: port, json: payload), timeout: .seconds(30))
+            let response = try await HTTPClient.shared.execute(Self.invoke(name, port: port, json: payload, token: token), timeout: .seconds(30))
             #expect(response.status.code == 200, "\(name) answers")
         }
         for example in ["minilm", "matmul-torch", "resnet18", "tinyllama"] {
@@ -122,14 +133,14 @@ struct ServeCommandTests {
             print("SKIPPED: the gaia binary is not built beside the tests")
             return
         }
-        let (server, port, _) = try Self.serveExamples(gaia)
+        let (server, port, _, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let started = ContinuousClock.now
-        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle").status) != 200 {  // examples deploy beside serving
+        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle", token: Self.token(data)).status) != 200 {  // examples deploy beside serving
             try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with idle deployed")
             try await Task.sleep(for: .milliseconds(50))
         }
-        let request = Self.invoke("idle", port: port, json: #"{"seconds": 1.5}"#)
+        let request = Self.invoke("idle", port: port, json: #"{"seconds": 1.5}"#, token: Self.token(data))
         let inFlight = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code }
         try await Task.sleep(for: .milliseconds(400))  // the request is running on its instance
         let workers = Self.descendants(of: server.processIdentifier)

@@ -11,6 +11,7 @@ struct ServerSettingsTests {
         try fromFile.apply(yaml: text, source: "gaia.example.yaml")
         let defaults = ServerSettings()
         #expect(fromFile.port == defaults.port && fromFile.host == defaults.host)
+        #expect(fromFile.auth && defaults.auth, "tokens are on unless turned off")
         #expect(fromFile.runtime.pool.maxScale == defaults.runtime.pool.maxScale)
         #expect(fromFile.runtime.autoscaler == defaults.runtime.autoscaler)
         #expect(fromFile.runtime.prices == defaults.runtime.prices)
@@ -22,6 +23,8 @@ struct ServerSettingsTests {
         var settings = ServerSettings()
         try settings.apply(yaml: "port: 9000\npool:\n  max_scale: 3\nautoscaler:\n  keep_alive_seconds: 5\n", source: "t.yaml")
         #expect(settings.port == 9000 && settings.runtime.pool.maxScale == 3 && settings.runtime.keepAlive.fallback == .seconds(5))
+        try settings.apply(yaml: "auth: false\n", source: "t.yaml")
+        #expect(!settings.auth)
         try settings.apply(environment: ["GAIA_PORT": "9100", "GAIA_DATA_DIR": "/srv/gaia"])
         #expect(settings.port == 9100 && settings.dataDirectory == "/srv/gaia")
     }

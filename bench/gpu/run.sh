@@ -58,7 +58,7 @@ pool:
   start_timeout_seconds: 300
   invocation_timeout_seconds: 600
 YAML
-"$GAIA" serve --port "$PORT" --data-dir "$data" --python "$PYTHON" --config "$data/gaia.yaml" "${serve_extra[@]}" \
+"$GAIA" serve --no-auth --port "$PORT" --data-dir "$data" --python "$PYTHON" --config "$data/gaia.yaml" "${serve_extra[@]}" \
     > "$out/server.log" 2>&1 &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT

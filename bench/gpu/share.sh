@@ -51,7 +51,7 @@ if [ -n "$mps" ]; then
     started_mps=1
     for _ in $(seq 1 50); do [ -e "$CUDA_MPS_PIPE_DIRECTORY/control" ] && break; sleep 0.1; done
 fi
-"$GAIA" serve --port "$PORT" --data-dir "$data/gaia" --python "$PYTHON" --gpu-sm-shares 25,50,100 --gpu-quotas 25,50,100 \
+"$GAIA" serve --no-auth --port "$PORT" --data-dir "$data/gaia" --python "$PYTHON" --gpu-sm-shares 25,50,100 --gpu-quotas 25,50,100 \
     "${serve_extra[@]}" > "$out/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 100); do

@@ -288,6 +288,13 @@ async function render() {
     setStatus(`updated ${new Date().toLocaleTimeString("en-GB", { hour12: false })}`);
   } catch (error) {
     setStatus(`not updated: ${error.message}`);
+    if (error.status === 401) {
+      root.replaceChildren(h("section", { class: "card" }, h("h2", {}, "Sign in"),
+        h("p", {}, "This server needs a token. Open ", h("code", {}, "/?token=TOKEN"), " once in this browser (it sets a cookie). ",
+          "gaia serve wrote an admin token to DATA_DIR/admin.token; ", h("code", {}, "gaia token create NAME --scope read"),
+          " makes one that can only read.")));
+      return;
+    }
     if (error.status === 404 && match) root.replaceChildren(h("p", {}, `No function named ${decodeURIComponent(match[1])}. `, h("a", { href: "#/" }, "All functions")));
   }
 }
