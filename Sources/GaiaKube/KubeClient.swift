@@ -188,7 +188,7 @@ public final class KubeClient: Sendable {
             } catch let error as KubeError where error.status == 410 {
                 current = try await revision(name)
             } catch let error as KubeError where error.reason == "WatchCut" {
-                continue  // resume from the last version seen
+                try await Task.sleep(for: backoff)  // then resume from the last version seen (not in a tight loop when the server is gone)
             }
         }
         return current

@@ -352,7 +352,7 @@ public actor FunctionRuntime {
         return try await deploy(request)
     }
 
-    /// A function's serving revision's files, by relative path.
+    /// A function's serving revision's files, by relative path (what was uploaded; no `__pycache__`).
     public func files(of name: String) throws -> [String: [UInt8]] {
         try files(of: try function(name))
     }
@@ -367,7 +367,10 @@ public actor FunctionRuntime {
         for case let url as URL in walker where (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true {
             let path = url.resolvingSymlinksInPath().path
             guard path.hasPrefix(prefix) else { continue }
-            files[String(path.dropFirst(prefix.count))] = Array(try Data(contentsOf: url))
+            let relative = String(path.dropFirst(prefix.count))
+            // Python's bytecode caches are the instances' writing, not the user's files.
+            guard !relative.split(separator: "/").contains("__pycache__") else { continue }
+            files[relative] = Array(try Data(contentsOf: url))
         }
         return files
     }
@@ -581,8 +584,14 @@ public actor FunctionRuntime {
             .filter { $0.hasPrefix("r\(f.revision)-") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
         var text = ""
         for file in files {
-            let content = (try? String(contentsOfFile: "\(dir)/\(file)", encoding: .utf8)) ?? ""
-            if !content.isEmpty { text += "==> \(file) <==\n\(content)\n" }
+            // Only the end of each file is read: a function that prints without end costs the
+            // server at most `maxBytes` per instance log here.
+            guard let handle = FileHandle(forReadingAtPath: "\(dir)/\(file)") else { continue }
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            try? handle.seek(toOffset: size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
+            let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+            if !tail.isEmpty { text += "==> \(file) <==\n\(size > UInt64(maxBytes) ? "…\n" : "")\(tail)\n" }
         }
         return String(text.suffix(maxBytes))
     }

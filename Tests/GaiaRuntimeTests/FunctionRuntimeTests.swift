@@ -21,6 +21,39 @@ struct FunctionRuntimeTests {
         return ["handler.py": Array(try #require(FileManager.default.contents(atPath: dir + "/handler.py")))]
     }
 
+    @Test func logsAreReadFromTheirEndNotWhole() async throws {
+        let rt = try runtime()
+        // 8 MiB of prints at init, then a last line.
+        let chatty = "import sys\ndef init(c):\n    for _ in range(8192):\n        print('x' * 1023)\n    print('the last line', flush=True)\ndef handle(p, c):\n    return p\n"
+        try await rt.deploy(DeployRequest(name: "chatty", files: files(chatty)))
+        let logs = try await rt.logs("chatty", maxBytes: 4096)
+        #expect(logs.utf8.count <= 4096 && logs.contains("the last line"), "\(logs.suffix(200))")
+        await rt.shutdown()
+    }
+
+    @Test func aSettingsChangeRedeploysTheUploadedFilesOnlyNotPythonsCaches() async throws {
+        let rt = try runtime()
+        let uploaded: [String: [UInt8]] = [
+            "handler.py": Array("import sys, os\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))\nimport helper\ndef handle(p, c):\n    return helper.answer()\n".utf8),
+            "lib/helper.py": Array("def answer():\n    return 42\n".utf8),
+        ]
+        try await rt.deploy(DeployRequest(name: "helped", files: uploaded))
+        _ = try await rt.invoke("helped", body: Array("{}".utf8), contentType: "application/json")
+        // What an instance's Python leaves beside the files (unless PYTHONDONTWRITEBYTECODE is set).
+        let stored = try await rt.function("helped")
+        try FileManager.default.createDirectory(atPath: stored.sourceDirectory + "/lib/__pycache__", withIntermediateDirectories: true)
+        #expect(FileManager.default.createFile(atPath: stored.sourceDirectory + "/lib/__pycache__/helper.cpython-311.pyc", contents: Data([0xA7, 0x0D])))
+        #expect(try await rt.files(of: "helped") == uploaded)
+        let manifest = try await rt.update("helped", SettingsChange(slo: .set(SLO(statistic: .p99, thresholdMs: 50)), maxScale: 2))
+        #expect(manifest.slo?.statistic == .p99 && manifest.maxScale == 2)
+        let revision = try await rt.function("helped").revision
+        let files = try await rt.files(of: "helped")
+        #expect(revision == 2 && files == uploaded)
+        let answer = try await rt.invoke("helped", body: Array("{}".utf8), contentType: "application/json")
+        #expect(String(decoding: answer.outcome.response.body, as: UTF8.self) == "42")
+        await rt.shutdown()
+    }
+
     @Test func deployInvokeRedeployAndRemove() async throws {
         let rt = try runtime()
         let manifest = try await rt.deploy(DeployRequest(name: "echo", files: fixture("echo")))
