@@ -21,6 +21,8 @@ public struct RuntimeConfiguration: Sendable {
     public var prices = PriceTable()
     /// Largest upload accepted for a deploy, in bytes.
     public var maxUploadBytes = 10 * 1024 * 1024
+    /// Largest response one invocation may return (`max_response_mb`); larger ones answer 502.
+    public var maxResponseBytes = 64 * 1024 * 1024
     /// Address-space limit per instance in MiB (0 for none).
     public var memoryLimitMB = 4096
     /// The cores and GPUs the ladder is built from.
@@ -484,11 +486,12 @@ public actor FunctionRuntime {
         let zygote = self.zygote
         let instanceConcurrency = poolSettings.instanceConcurrency
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
+        let maxResponseBytes = configuration.maxResponseBytes
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
         let gate = ShareGate(schedulers: schedulers, client: "\(stored.name)/r\(stored.revision)")
         return InstancePool(backend: backend, settings: poolSettings, shareGate: gate) { id, backend in
-            WorkerConfiguration(
+            var worker = WorkerConfiguration(
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
                 cpus: machine.cores(forInstance: id, on: backend),
@@ -496,6 +499,8 @@ public actor FunctionRuntime {
                 memoryLimitMB: backend.deviceClass == .cpu ? memoryLimit : 0,
                 concurrency: instanceConcurrency, environment: machine.environment(for: backend),
                 zygote: backend.deviceClass == .cpu ? zygote : nil)
+            worker.maxResponseBytes = maxResponseBytes
+            return worker
         }
     }
 

@@ -29,13 +29,14 @@ public struct WorkerFrame: Sendable, Equatable {
 
     /// Largest header a worker may send.
     public static let maxHeaderBytes = 1 << 20
-    /// Largest body a worker may send.
+    /// Largest body a worker may send, unless its configuration says less (`max_response_mb`).
     public static let maxBodyBytes = 256 << 20
 
     /// Decodes one frame from the front of `buffer`, removing its bytes; nil if it is not complete
-    /// yet. Throws `WorkerProtocolError` for a frame over the size limits or a header that is not a
+    /// yet. Throws `WorkerProtocolError` for a frame over the size limits (a body over
+    /// `maxBodyBytes` is refused from its length, before it is read) or a header that is not a
     /// JSON object.
-    public static func decode(from buffer: inout [UInt8]) throws -> WorkerFrame? {
+    public static func decode(from buffer: inout [UInt8], maxBodyBytes: Int = maxBodyBytes) throws -> WorkerFrame? {
         func readLength(at i: Int) -> Int? {
             guard buffer.count >= i + 4 else { return nil }
             return Int(buffer[i]) << 24 | Int(buffer[i + 1]) << 16 | Int(buffer[i + 2]) << 8 | Int(buffer[i + 3])
@@ -46,7 +47,7 @@ public struct WorkerFrame: Sendable, Equatable {
         }
         guard let bodyLength = readLength(at: 4 + headerLength) else { return nil }
         guard bodyLength <= maxBodyBytes else {
-            throw WorkerProtocolError("a frame body of \(bodyLength) bytes (the limit is \(maxBodyBytes))")
+            throw WorkerProtocolError("a response of \(bodyLength) bytes, over the limit of \(maxBodyBytes) bytes (max_response_mb)")
         }
         guard buffer.count >= 8 + headerLength + bodyLength else { return nil }
         let header: [String: JSONValue]

@@ -33,6 +33,9 @@ public struct WorkerConfiguration: Sendable {
     public var environment: [String: String]
     /// The fork server to fork the instance from, or nil to start a fresh process.
     public var zygote: Zygote?
+    /// Largest response the instance may send; a larger one fails its request (502, saying so)
+    /// and the instance, and is never read into memory.
+    public var maxResponseBytes = WorkerFrame.maxBodyBytes
 
     /// Creates a configuration.
     public init(
@@ -183,9 +186,11 @@ public actor WorkerProcess {
         _ = FileManager.default.createFile(atPath: c.logPath, contents: nil)
         let transport: any WorkerTransport
         if let zygote = c.zygote {
-            transport = try await ForkedTransport(zygote: zygote, environment: environment, directory: c.functionDirectory, logPath: c.logPath)
+            transport = try await ForkedTransport(
+                zygote: zygote, environment: environment, directory: c.functionDirectory, logPath: c.logPath, maxBodyBytes: c.maxResponseBytes)
         } else {
-            transport = try SpawnedTransport(python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath)
+            transport = try SpawnedTransport(
+                python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath, maxBodyBytes: c.maxResponseBytes)
         }
         self.transport = transport
         if terminated {  // stopped while the process was being created

@@ -134,7 +134,7 @@ final class FrameWriter: Sendable {
 /// `poll` waits for data; a FIFO whose writer has not opened it yet shows neither data nor hang-up,
 /// so the reader keeps waiting (checking `stop`, raised when the writer is known to be gone); once
 /// the writer's end closes the stream finishes. A malformed frame ends the stream with its error.
-func readMessages(from fd: Int32, stop: StopFlag, name: String) -> AsyncThrowingStream<WorkerMessage, any Error> {
+func readMessages(from fd: Int32, stop: StopFlag, name: String, maxBodyBytes: Int) -> AsyncThrowingStream<WorkerMessage, any Error> {
     AsyncThrowingStream { continuation in
         let thread = Thread {
             var buffer: [UInt8] = []
@@ -160,7 +160,7 @@ func readMessages(from fd: Int32, stop: StopFlag, name: String) -> AsyncThrowing
                 default:
                     buffer += chunk[0..<n]
                     do {
-                        while let frame = try WorkerFrame.decode(from: &buffer) { continuation.yield(try WorkerMessage(frame)) }
+                        while let frame = try WorkerFrame.decode(from: &buffer, maxBodyBytes: maxBodyBytes) { continuation.yield(try WorkerMessage(frame)) }
                     } catch {
                         failure = error
                         break loop
@@ -185,7 +185,7 @@ final class SpawnedTransport: WorkerTransport {
     var pid: Int32 { child.pid }
 
     /// Starts `python shim` with exactly `environment`, its stderr appended to `logPath`.
-    init(python: String, environment: [String: String], directory: String?, logPath: String) throws {
+    init(python: String, environment: [String: String], directory: String?, logPath: String, maxBodyBytes: Int = WorkerFrame.maxBodyBytes) throws {
         _ = ignoreSIGPIPE
         let shim = try WorkerProcess.shimPath()
         let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
@@ -211,7 +211,7 @@ final class SpawnedTransport: WorkerTransport {
         close(input.read)
         close(output.write)
         writer = FrameWriter(fd: input.write, label: "gaia-worker-\(child.pid)-in")
-        messages = readMessages(from: output.read, stop: stopReading, name: "gaia-worker-\(child.pid)-out")
+        messages = readMessages(from: output.read, stop: stopReading, name: "gaia-worker-\(child.pid)-out", maxBodyBytes: maxBodyBytes)
     }
 
     func send(_ bytes: [UInt8], failed: @escaping @Sendable (any Error) -> Void) { writer.submit(bytes, failed: failed) }
@@ -233,7 +233,7 @@ final class ForkedTransport: WorkerTransport {
     private let fifoDirectory: String
 
     /// Asks `zygote` for a child with exactly `environment` in `directory`, logging to `logPath`.
-    init(zygote: Zygote, environment: [String: String], directory: String, logPath: String) async throws {
+    init(zygote: Zygote, environment: [String: String], directory: String, logPath: String, maxBodyBytes: Int) async throws {
         _ = ignoreSIGPIPE
         let fifos = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-fifo-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: fifos, withIntermediateDirectories: true)
@@ -254,7 +254,7 @@ final class ForkedTransport: WorkerTransport {
             throw WorkerError.launchFailed("cannot open the FIFOs in \(fifos): \(reason)")
         }
         let stop = StopFlag()
-        let messages = readMessages(from: outFD, stop: stop, name: "gaia-forked-out")
+        let messages = readMessages(from: outFD, stop: stop, name: "gaia-forked-out", maxBodyBytes: maxBodyBytes)
         let writer = FrameWriter(fd: inFD, label: "gaia-forked-in")
         do {
             pid = try await zygote.fork(environment: environment, directory: directory, stdin: inPath, stdout: outPath, log: logPath)

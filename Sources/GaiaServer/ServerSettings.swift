@@ -94,6 +94,7 @@ public struct ServerSettings: Sendable {
         var python: String?
         var tickSeconds: Double?
         var maxUploadMb: Int?
+        var maxResponseMb: Int?
         var memoryLimitMb: Int?
         var auth: Bool?
         var pool: Pool?
@@ -103,7 +104,7 @@ public struct ServerSettings: Sendable {
         var gpu: GPU?
         enum CodingKeys: String, CodingKey {
             case host, port, python, pool, autoscaler, prices, controller, gpu, auth
-            case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", memoryLimitMb = "memory_limit_mb"
+            case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
         }
     }
 
@@ -113,7 +114,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "max_upload_mb", "memory_limit_mb",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "max_upload_mb", "max_response_mb", "memory_limit_mb",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -130,7 +131,14 @@ public struct ServerSettings: Sendable {
         dataDirectory = file.dataDir ?? dataDirectory
         python = file.python ?? python
         tickSeconds = file.tickSeconds ?? tickSeconds
-        if let mb = file.maxUploadMb { runtime.maxUploadBytes = mb * 1024 * 1024 }
+        if let mb = file.maxUploadMb {
+            guard (1...1024).contains(mb) else { throw ConfigurationError("\(source): max_upload_mb must be 1…1024, not \(mb)") }
+            runtime.maxUploadBytes = mb * 1024 * 1024
+        }
+        if let mb = file.maxResponseMb {
+            guard (1...256).contains(mb) else { throw ConfigurationError("\(source): max_response_mb must be 1…256, not \(mb)") }
+            runtime.maxResponseBytes = mb * 1024 * 1024
+        }
         if let mb = file.memoryLimitMb { runtime.memoryLimitMB = mb }
         if let p = file.pool {
             runtime.pool.maxScale = p.maxScale ?? runtime.pool.maxScale

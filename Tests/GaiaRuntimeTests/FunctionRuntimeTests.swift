@@ -54,6 +54,24 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    @Test func aResponseOverTheLimitFailsItsRequestWithoutBeingReadAndTheNextIsServed() async throws {
+        let rt = try testRuntime("cap") { $0.maxResponseBytes = 1 << 20 }
+        let big = "def handle(p, c):\n    return 'x' * int(p['n'])\n"
+        try await rt.deploy(DeployRequest(name: "big", files: files(big)))
+        let small = try await rt.invoke("big", body: Array(#"{"n": 1000}"#.utf8), contentType: "application/json")
+        #expect(small.outcome.response.body.count == 1000)
+        do {
+            _ = try await rt.invoke("big", body: Array(#"{"n": 2000000}"#.utf8), contentType: "application/json")
+            Issue.record("a 2 MB response passed a 1 MiB limit")
+        } catch {
+            #expect(FunctionRuntime.status(of: error) == 502)
+            #expect("\(error)".contains("a response of 2000000 bytes, over the limit of 1048576 bytes (max_response_mb)"), "\(error)")
+        }
+        let after = try await rt.invoke("big", body: Array(#"{"n": 10}"#.utf8), contentType: "application/json")
+        #expect(after.outcome.response.body.count == 10, "a new instance serves the next request")
+        await rt.shutdown()
+    }
+
     @Test func deployInvokeRedeployAndRemove() async throws {
         let rt = try runtime()
         let manifest = try await rt.deploy(DeployRequest(name: "echo", files: fixture("echo")))
