@@ -344,23 +344,38 @@ struct FunctionRoutes {
     }
 }
 
-/// The control loop: ticks the runtime's controllers and flushes records until shutdown.
+/// The control loop: ticks the runtime's controllers until shutdown, and writes the invocation
+/// records gathered since the last write every `flushInterval` (so a `kill -9` loses at most the
+/// records of about that long, not of a whole tick).
 public struct ControlLoop: Service {
     let runtime: FunctionRuntime
     let interval: Duration
+    let flushInterval: Duration
 
-    /// Creates a loop ticking every `interval`.
-    public init(runtime: FunctionRuntime, interval: Duration = .seconds(1)) {
+    /// Creates a loop ticking every `interval` and writing records every `flushInterval`.
+    public init(runtime: FunctionRuntime, interval: Duration = .seconds(1), flushInterval: Duration = .milliseconds(100)) {
         self.runtime = runtime
         self.interval = interval
+        self.flushInterval = flushInterval
     }
 
-    /// Ticks until graceful shutdown, then stops every instance.
+    /// Ticks and writes until graceful shutdown, then stops every instance.
     public func run() async throws {
+        let (runtime, interval, flushInterval) = (self.runtime, self.interval, self.flushInterval)
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                await runtime.tick()
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: interval)
+                        await runtime.tick()
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: flushInterval)
+                        await runtime.flushRecords()
+                    }
+                }
             }
         }
         await runtime.shutdown()

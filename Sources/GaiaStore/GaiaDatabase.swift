@@ -471,6 +471,11 @@ public final class GaiaDatabase: Sendable {
         try writer.write { db in try TokenRecord.deleteOne(db, key: id) }
     }
 
+    /// SQLite's own check of the database file: `ok`, or what is wrong.
+    public func integrityCheck() throws -> String {
+        try writer.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") ?? "no answer" }
+    }
+
     /// Stores a control decision.
     public func record(_ decision: DecisionRecord) throws {
         try writer.write { db in try decision.insert(db) }
