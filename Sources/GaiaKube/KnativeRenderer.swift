@@ -88,7 +88,7 @@ public enum KnativeRenderer {
             throw KubeRenderError(description: "bad options: cores ≥ 1, memory ≥ 64 MiB, timeout ≥ 1 s, port 1…65535, SM percent 1…100")
         }
         let start = startVariant(of: manifest)
-        let ordered = variants(of: manifest).sorted { a, _ in a == start }
+        let ordered = [start] + variants(of: manifest).filter { $0 != start }
         return ordered.map { service(manifest, variant: $0, serving: $0 == start, revision: revision, options: options) }
     }
 

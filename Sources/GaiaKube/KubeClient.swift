@@ -96,7 +96,7 @@ public final class KubeClient: Sendable {
     ) throws {
         self.config = config
         self.fieldManager = fieldManager
-        self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000)
+        self.requestTimeout = TimeAmount(requestTimeout)
         self.attempts = max(1, attempts)
         self.backoff = backoff
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -275,7 +275,7 @@ public final class KubeClient: Sendable {
         do {
             response = try await http.execute(
                 makeRequest(.GET, path, query: query, body: nil, contentType: nil),
-                timeout: .nanoseconds(Int64(left.components.seconds) * 1_000_000_000 + left.components.attoseconds / 1_000_000_000))
+                timeout: TimeAmount(left))
         } catch {
             throw KubeError(status: 0, reason: "WatchCut", message: "watch \(path): \(error)")
         }

@@ -49,8 +49,10 @@ public final class Tokens: Sendable {
         for i in secret.indices { secret[i] = UInt8.random(in: 0...255, using: &rng) }
         let token = "gaia_" + Data(secret).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
             .replacingOccurrences(of: "=", with: "")
-        let id = String(Self.hash(token).prefix(12))
-        let record = TokenRecord(id: id, name: name, scopes: Scope.allCases.filter(scopes.contains).map(\.rawValue).joined(separator: ","), hash: Self.hash(token))
+        let hash = Self.hash(token)
+        let record = TokenRecord(
+            id: String(hash.prefix(12)), name: name, scopes: Scope.allCases.filter(scopes.contains).map(\.rawValue).joined(separator: ","),
+            hash: hash)
         try database.add(record)
         byHash.withLock { $0[record.hash] = scopes }
         return (record, token)

@@ -122,10 +122,7 @@ struct DeployCommand: AsyncParsableCommand {
         } catch let error as AnalyzerError {
             throw CLIError(description: error.description)
         }
-        var files = source.files.mapValues { String(decoding: $0, as: UTF8.self) }
-        if let requirements = FileManager.default.contents(atPath: source.root + "/requirements.txt") {
-            files["requirements.txt"] = String(decoding: requirements, as: UTF8.self)
-        }
+        let files = Self.files(of: source).mapValues { String(decoding: $0, as: UTF8.self) }
         let functionName = name ?? ExecutionModeAnalyzer.defaultName(for: source)
         var body = DeployFunction(name: functionName, files: files, mode: mode, minScale: minScale, maxScale: maxScale, concurrency: concurrency)
         if let slo {
@@ -183,6 +180,17 @@ struct UpdateCommand: AsyncParsableCommand {
         let response = try await server.send(.PATCH, "/v1/functions/\(name)", body: Array(try APICoding.encoder().encode(body)))
         let manifest = try FunctionManifest.fromJSON(Data(response.body))
         if try !output.print(manifest) { print(AnalyzeCommand.render(manifest)) }
+    }
+}
+
+extension DeployCommand {
+    /// What a deploy uploads of a function folder: its Python files and its requirements.txt.
+    static func files(of source: FunctionSource) -> [String: [UInt8]] {
+        var files = source.files
+        if let requirements = FileManager.default.contents(atPath: source.root + "/requirements.txt") {
+            files["requirements.txt"] = Array(requirements)
+        }
+        return files
     }
 }
 

@@ -84,11 +84,7 @@ struct KubeRenderCommand: AsyncParsableCommand {
             if let slo {
                 do { manifest.slo = try SLO(parsing: slo) } catch { throw CLIError(description: "--slo: \(error)") }
             }
-            var files = source.files
-            if let requirements = FileManager.default.contents(atPath: source.root + "/requirements.txt") {
-                files["requirements.txt"] = Array(requirements)
-            }
-            return (manifest, 1, files)
+            return (manifest, 1, DeployCommand.files(of: source))
         }
         guard mode == nil, slo == nil else {
             throw CLIError(description: "--mode and --slo apply to a PATH; for a deployed function change them with gaia update")
