@@ -98,7 +98,9 @@ let package = Package(
         .target(
             name: "GaiaKube",
             dependencies: [
-                "GaiaCore",
+                "GaiaCore", "GaiaRuntime", "GaiaStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -222,11 +224,13 @@ let package = Package(
         .testTarget(
             name: "GaiaKubeTests",
             dependencies: [
-                "GaiaKube", "GaiaCore",
+                "GaiaKube", "GaiaCore", "GaiaRuntime", "GaiaStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             resources: [.copy("Fixtures")],

@@ -69,14 +69,17 @@ public struct MachineDescription: Codable, Sendable, Equatable {
     public var mps: Bool
     /// The rungs, cheapest first.
     public var ladder: [Rung]
+    /// Where functions run when `gaia serve --cluster` (nil: on this machine).
+    public var cluster: String?
 
     enum CodingKeys: String, CodingKey {
-        case cpus, gpus, mps, ladder
+        case cpus, gpus, mps, ladder, cluster
         case gpuProblem = "gpu_problem"
     }
 
     /// A machine.
-    public init(cpus: [Int], gpus: [GPU], gpuProblem: String? = nil, mps: Bool, ladder: [Rung]) {
+    public init(cpus: [Int], gpus: [GPU], gpuProblem: String? = nil, mps: Bool, ladder: [Rung], cluster: String? = nil) {
+        self.cluster = cluster
         self.cpus = cpus
         self.gpus = gpus
         self.gpuProblem = gpuProblem

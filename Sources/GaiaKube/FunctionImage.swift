@@ -21,29 +21,15 @@ public enum FunctionImage {
         var packages = ["numpy"]
         for framework in m.frameworks {
             guard let name = distributions[framework] else { continue }
-            if framework == "cupy" && variant == .cpu { continue }
             if !packages.contains(name) { packages.append(name) }
         }
-        let torchIndex = variant == .cpu && packages.contains("torch") ? " --extra-index-url https://download.pytorch.org/whl/cpu" : ""
         var lines = [
             "# Gaia function image: \(m.name), \(variant.rawValue) variant (rendered by `gaia kube render`).",
             "# Build it from the folder `gaia kube render --out DIR` wrote:",
             "#   docker build -f DIR/Dockerfile.\(variant.rawValue) -t IMAGE DIR",
             "# mode \(m.mode.rawValue) (\(m.rationale.split(separator: "\n").first ?? ""))",
         ]
-        switch variant {
-        case .cpu:
-            lines.append("FROM \(cpuBase)")
-        case .gpu:
-            lines += [
-                "FROM \(gpuBase)",
-                "RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip && rm -rf /var/lib/apt/lists/*",
-            ]
-        }
-        lines += [
-            "ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1",
-            "RUN python3 -m pip install\(torchIndex) \(packages.joined(separator: " "))",
-        ]
+        lines += base(variant, packages: packages)
         if hasRequirements {
             lines += ["COPY function/requirements.txt /function/requirements.txt", "RUN python3 -m pip install -r /function/requirements.txt"]
         }
@@ -51,11 +37,49 @@ public enum FunctionImage {
             "COPY gaia_worker.py /gaia/gaia_worker.py",
             "COPY function/ /function/",
             "ENV GAIA_FUNCTION_DIR=/function GAIA_ENTRY_POINT=\(m.entryPoint) GAIA_HANDLER=\(m.handler) GAIA_HTTP_PORT=\(port)",
+        ]
+        return (lines + tail(port: port)).joined(separator: "\n") + "\n"
+    }
+
+    /// The runtime image of one variant for `gaia serve --cluster`: the shim and `packages` (PyPI
+    /// names), no function; each function's files are mounted from its ConfigMap at `/function`.
+    public static func runtimeDockerfile(variant: Variant, packages: [String], port: Int = 8080) -> String {
+        var lines = [
+            "# Gaia runtime image, \(variant.rawValue) variant (rendered by `gaia kube runtime-image`), for `gaia serve --cluster`:",
+            "# every function runs on it, its files mounted from a ConfigMap at /function.",
+            "#   docker build -f DIR/Dockerfile.\(variant.rawValue) -t IMAGE DIR",
+        ]
+        lines += base(variant, packages: packages.isEmpty ? ["numpy"] : packages)
+        lines += ["COPY gaia_worker.py /gaia/gaia_worker.py", "ENV GAIA_FUNCTION_DIR=/function GAIA_HTTP_PORT=\(port)"]
+        return (lines + tail(port: port)).joined(separator: "\n") + "\n"
+    }
+
+    /// The base image and the packages of a variant (torch from PyTorch's CPU index on CPU; no CuPy there).
+    static func base(_ variant: Variant, packages: [String]) -> [String] {
+        let packages = variant == .cpu ? packages.filter { !$0.hasPrefix("cupy") } : packages
+        let torchIndex = variant == .cpu && packages.contains("torch") ? " --extra-index-url https://download.pytorch.org/whl/cpu" : ""
+        var lines: [String]
+        switch variant {
+        case .cpu:
+            lines = ["FROM \(cpuBase)"]
+        case .gpu:
+            lines = [
+                "FROM \(gpuBase)",
+                "RUN apt-get update && apt-get install -y --no-install-recommends python3 python3-pip && rm -rf /var/lib/apt/lists/*",
+            ]
+        }
+        return lines + [
+            "ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1",
+            "RUN python3 -m pip install\(torchIndex) \(packages.joined(separator: " "))",
+        ]
+    }
+
+    static func tail(port: Int) -> [String] {
+        [
             "# An unprivileged user: the function reads its code and writes only /tmp.",
             "USER 65532:65532",
             "EXPOSE \(port)",
             #"CMD ["python3", "/gaia/gaia_worker.py"]"#,
         ]
-        return lines.joined(separator: "\n") + "\n"
     }
 }

@@ -14,6 +14,11 @@ public struct KubeRenderOptions: Sendable, Hashable {
     public var namespace = "default"
     /// The function's image (nil: `gaia/NAME:rREVISION`, built from the rendered Dockerfile).
     public var image: String?
+    /// The GPU variant's image (nil: `image`).
+    public var gpuImage: String?
+    /// Mount the function's files from this ConfigMap at `/function` instead of baking them into
+    /// the image: how `gaia serve --cluster` deploys onto Gaia's runtime images with no image build.
+    public var code: CodeConfigMap?
     /// Cores of a CPU pod (a function pinned to `cpu-N` gets N).
     public var cpuCores = 1
     /// Host cores of a GPU pod.
@@ -41,6 +46,26 @@ public struct KubeRenderOptions: Sendable, Hashable {
 
     /// The defaults.
     public init() {}
+}
+
+/// A function's files in a ConfigMap: key `fN` holds `paths[N]` (ConfigMap keys cannot hold `/`).
+public struct CodeConfigMap: Sendable, Hashable {
+    /// The ConfigMap's name.
+    public var name: String
+    /// The files' relative paths, in key order.
+    public var paths: [String]
+
+    /// A ConfigMap of these files (sorted, so that the same files give the same keys).
+    public init(name: String, paths: [String]) {
+        self.name = name
+        self.paths = paths.sorted()
+    }
+
+    /// The key of the file at index `i`.
+    public static func key(_ i: Int) -> String { "f\(i)" }
+
+    /// Where the files appear in the container.
+    public static let mountPath = "/function"
 }
 
 /// Why a manifest cannot be rendered.
@@ -133,6 +158,7 @@ public enum KnativeRenderer {
             "autoscaling.knative.dev/window": "\(Int(min(3600, max(6, o.autoscaler.stableWindow.inSeconds.rounded()))))s",
             "autoscaling.knative.dev/scale-to-zero-pod-retention-period": "\(Int(min(86_400, max(0, retention.inSeconds.rounded()))))s",
             "\(p)variant": variant.rawValue,
+            "\(p)revision": String(revision),
         ]
         var env = [
             KnativeService.EnvVar(name: "GAIA_FUNCTION_NAME", value: m.name),
@@ -161,17 +187,29 @@ public enum KnativeRenderer {
             nodeSelector = o.gpuNodeSelector.isEmpty ? nil : o.gpuNodeSelector
             tolerations = o.gpuTaint.map { [.init(key: $0, operator: "Exists", effect: "NoSchedule")] }
         }
+        var volumes: [KnativeService.Volume]?
+        var mounts: [KnativeService.VolumeMount]?
+        if let code = o.code {
+            volumes = [.init(name: "function", configMap: .init(
+                name: code.name, items: code.paths.enumerated().map { .init(key: CodeConfigMap.key($0.offset), path: $0.element) }))]
+            mounts = [.init(name: "function", mountPath: CodeConfigMap.mountPath, readOnly: true)]
+            env += [
+                .init(name: "GAIA_FUNCTION_DIR", value: CodeConfigMap.mountPath), .init(name: "GAIA_ENTRY_POINT", value: m.entryPoint),
+                .init(name: "GAIA_HANDLER", value: m.handler),
+            ]
+        }
+        let image = (variant == .gpu ? o.gpuImage : nil) ?? o.image ?? "gaia/\(m.name):r\(revision)"
         let container = KnativeService.Container(
-            name: "function", image: o.image ?? "gaia/\(m.name):r\(revision)", ports: [.init(containerPort: o.port, name: "http1")],
+            name: "function", image: image, ports: [.init(containerPort: o.port, name: "http1")],
             env: env, resources: .init(requests: requests, limits: limits),
-            readinessProbe: .init(httpGet: .init(path: "/healthz", port: o.port), periodSeconds: 1))
+            readinessProbe: .init(httpGet: .init(path: "/healthz", port: o.port), periodSeconds: 1), volumeMounts: mounts)
         return KnativeService(
             metadata: .init(name: serviceName(m.name, variant), namespace: o.namespace, labels: labels, annotations: annotations),
             spec: .init(template: .init(
                 metadata: .init(labels: ["\(p)function": m.name, "\(p)variant": variant.rawValue], annotations: template),
                 spec: .init(
                     containerConcurrency: concurrency, timeoutSeconds: o.timeoutSeconds, containers: [container], nodeSelector: nodeSelector,
-                    tolerations: tolerations))))
+                    tolerations: tolerations, volumes: volumes))))
     }
 
     /// `handler.py:26 cpu_compute; …`: the evidence in one line (at most 10 facts).

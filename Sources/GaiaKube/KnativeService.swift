@@ -48,6 +48,29 @@ public struct KnativeService: Codable, Sendable, Hashable {
         public var nodeSelector: [String: String]?
         /// Needs Knative's `kubernetes.podspec-tolerations` feature flag.
         public var tolerations: [Toleration]?
+        /// The function's files, when they come from a ConfigMap rather than the image.
+        public var volumes: [Volume]?
+    }
+
+    /// A ConfigMap volume: its keys projected to paths.
+    public struct Volume: Codable, Sendable, Hashable {
+        public struct ConfigMapSource: Codable, Sendable, Hashable {
+            public struct Item: Codable, Sendable, Hashable {
+                public var key: String
+                public var path: String
+            }
+            public var name: String
+            public var items: [Item]
+        }
+        public var name: String
+        public var configMap: ConfigMapSource
+    }
+
+    /// Where a volume appears in the container.
+    public struct VolumeMount: Codable, Sendable, Hashable {
+        public var name: String
+        public var mountPath: String
+        public var readOnly: Bool
     }
 
     /// The function's container.
@@ -58,6 +81,7 @@ public struct KnativeService: Codable, Sendable, Hashable {
         public var env: [EnvVar]
         public var resources: Resources
         public var readinessProbe: Probe
+        public var volumeMounts: [VolumeMount]?
     }
 
     /// The port Knative's queue proxy forwards to.

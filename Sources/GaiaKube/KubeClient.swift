@@ -42,6 +42,7 @@ public struct KnativeObject: Decodable, Sendable, Equatable {
         public var resourceVersion: String?
         public var generation: Int?
         public var annotations: [String: String]?
+        public var labels: [String: String]?
     }
     public struct Condition: Decodable, Sendable, Equatable {
         public var type: String
@@ -63,6 +64,8 @@ public struct KnativeObject: Decodable, Sendable, Equatable {
 
     /// Its `Ready` condition is `True`.
     public var isReady: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false }
+    /// Its `Ready` condition is `False`: it failed (a container that exits, an image that cannot be pulled), not merely still starting.
+    public var hasFailed: Bool { status?.conditions?.contains { $0.type == "Ready" && $0.status == "False" } ?? false }
     /// Why it is not ready, from its `Ready` condition.
     public var notReadyReason: String? {
         guard let ready = status?.conditions?.first(where: { $0.type == "Ready" }), ready.status != "True" else { return nil }
@@ -115,6 +118,16 @@ public final class KubeClient: Sendable {
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
+    /// The Kubernetes API's own answer to a delete (a `Status`, or the object deleted).
+    struct Ignored: Decodable {}
+
+    /// A list of revisions, with the version to watch from.
+    struct RevisionList: Decodable {
+        struct Meta: Decodable { var resourceVersion: String? }
+        var metadata: Meta?
+        var items: [KnativeObject]
+    }
+
     /// Closes the connections.
     public func shutdown() async throws { try await http.shutdown() }
 
@@ -122,6 +135,7 @@ public final class KubeClient: Sendable {
     static let revisions = "/apis/serving.knative.dev/v1/namespaces/%@/revisions"
     func servicesPath(_ name: String? = nil) -> String { String(format: Self.services, config.namespace) + (name.map { "/\($0)" } ?? "") }
     func revisionsPath(_ name: String? = nil) -> String { String(format: Self.revisions, config.namespace) + (name.map { "/\($0)" } ?? "") }
+    func configMapsPath(_ name: String? = nil) -> String { "/api/v1/namespaces/\(config.namespace)/configmaps" + (name.map { "/\($0)" } ?? "") }
 
     // MARK: Operations
 
@@ -132,6 +146,30 @@ public final class KubeClient: Sendable {
         var service = service
         service.metadata.namespace = config.namespace
         return try await send(.PATCH, servicesPath(name), query: applyQuery, body: try JSONEncoder().encode(service), contentType: "application/apply-patch+yaml")
+    }
+
+    /// Creates or updates a ConfigMap (its `data` and `binaryData` as given) by server-side apply.
+    public func applyConfigMap(name: String, labels: [String: String], binaryData: [String: [UInt8]], immutable: Bool) async throws {
+        let body: [String: Any] = [
+            "apiVersion": "v1", "kind": "ConfigMap", "immutable": immutable,
+            "metadata": ["name": name, "namespace": config.namespace, "labels": labels],
+            "binaryData": binaryData.mapValues { Data($0).base64EncodedString() },
+        ]
+        let _: Ignored = try await send(
+            .PATCH, configMapsPath(name), query: applyQuery, body: try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]),
+            contentType: "application/apply-patch+yaml")
+    }
+
+    /// Deletes a Service (its revisions and pods go with it); one already gone is no error.
+    public func deleteService(_ name: String) async throws {
+        do {
+            let _: Ignored = try await send(.DELETE, servicesPath(name))
+        } catch let error as KubeError where error.status == 404 {}
+    }
+
+    /// Deletes every ConfigMap with these labels.
+    public func deleteConfigMaps(labelSelector: String) async throws {
+        let _: Ignored = try await send(.DELETE, configMapsPath(), query: [("labelSelector", labelSelector)])
     }
 
     /// A Service as the cluster has it.
@@ -192,6 +230,63 @@ public final class KubeClient: Sendable {
             }
         }
         return current
+    }
+
+    /// Every revision with these labels as it changes, for as long as the stream is read: a list,
+    /// then a watch from the list's version, resumed from the last version seen after a cut and
+    /// listed afresh when that version is gone (410), as a Kubernetes informer does. A refusal
+    /// (403, say) is handed to `failed` and tried again after `retry`.
+    public func revisionUpdates(
+        labelSelector: String, retry: Duration = .seconds(2), failed: @escaping @Sendable (KubeError) -> Void = { _ in }
+    ) -> AsyncStream<KnativeObject> {
+        AsyncStream { continuation in
+            let task = Task {
+                var version: String?
+                while !Task.isCancelled {
+                    do {
+                        if version == nil {
+                            let list: RevisionList = try await send(.GET, revisionsPath(), query: [("labelSelector", labelSelector)])
+                            for item in list.items { continuation.yield(item) }
+                            version = list.metadata?.resourceVersion ?? ""
+                        }
+                        var query = [("watch", "true"), ("labelSelector", labelSelector), ("allowWatchBookmarks", "true"), ("timeoutSeconds", "300")]
+                        if let version, !version.isEmpty { query.append(("resourceVersion", version)) }
+                        for try await event in try await watch(revisionsPath(), query: query, deadline: .now + .seconds(310)) {
+                            switch event.type {
+                            case "ADDED", "MODIFIED", "DELETED":
+                                guard var object = event.object else { continue }
+                                if event.type == "DELETED" { object.status?.actualReplicas = 0 }
+                                version = object.metadata.resourceVersion ?? version
+                                continuation.yield(object)
+                            case "BOOKMARK":
+                                version = event.object?.metadata.resourceVersion ?? version
+                            case "ERROR":
+                                throw KubeError(status: event.status?.code ?? 0, reason: event.status?.reason ?? "WatchError", message: event.status?.message ?? "watch failed")
+                            default:
+                                break
+                            }
+                        }
+                    } catch let error as KubeError where error.status == 410 {
+                        version = nil  // too old: list again
+                        continue
+                    } catch let error as KubeError where error.reason == "WatchCut" {
+                        try? await Task.sleep(for: .milliseconds(100))  // then resume from the last version seen
+                        continue
+                    } catch let error as KubeError {
+                        if Task.isCancelled { break }
+                        failed(error)
+                        version = nil
+                    } catch {
+                        if Task.isCancelled { break }
+                        failed(KubeError(status: 0, reason: "Unreachable", message: "\(error)"))
+                        version = nil
+                    }
+                    try? await Task.sleep(for: retry)
+                }
+                continuation.finish()
+            }
+            continuation.onTermination = { _ in task.cancel() }
+        }
     }
 
     // MARK: Transport

@@ -41,6 +41,13 @@ public struct RuntimeConfiguration: Sendable {
     public var gpuMemoryPerInstanceMiB: Int?
     /// The window the quota scheduler of a shared device measures time quotas over.
     public var shareWindow: Duration = .seconds(1)
+    /// Run functions on a cluster instead of this machine's worker processes (nil: here).
+    public var cluster: (any ClusterBackend)?
+
+    /// The rungs functions may run on: the cluster's, or this machine's.
+    public var ladder: BackendLadder { cluster?.ladder ?? machine.ladder }
+    /// Whether a GPU rung exists there.
+    public var hasGPU: Bool { ladder.rungs.contains { $0.deviceClass == .gpu } }
 
     /// Creates a configuration.
     public init(dataDirectory: String, python: String) {
@@ -176,7 +183,7 @@ public struct RungStatus: Sendable {
 public actor FunctionRuntime {
     private struct Live {
         var stored: StoredFunction
-        var pool: InstancePool
+        var pool: any FunctionPool
         var backend: Backend
         /// Its control policy: instances, keep-alive, rung.
         var controller: FunctionController
@@ -210,7 +217,7 @@ public actor FunctionRuntime {
     private var pendingRecords: [InvocationRecord] = []
     private var pendingSamples: [Sample] = []
     /// Pools left after a warm switch, finishing their last requests.
-    private var draining: [ObjectIdentifier: InstancePool] = [:]
+    private var draining: [ObjectIdentifier: any FunctionPool] = [:]
     private let logger: Logger
     /// The fork server CPU-rung instances come from (nil when `forkServer` is off).
     public nonisolated let zygote: Zygote?
@@ -235,6 +242,15 @@ public actor FunctionRuntime {
     /// Recreates (empty) pools for every function in the database, as after a restart.
     public func restore() async throws {
         for stored in try database.functions() where live[stored.name] == nil {
+            if let cluster = configuration.cluster {
+                // Applying again what is already there changes nothing (no new revision); a cluster
+                // that lost the function's objects gets them back.
+                do {
+                    try await cluster.publish(stored, files: try files(of: stored))
+                } catch {
+                    logger.warning("not published on the cluster", metadata: ["function.name": "\(stored.name)", "error": "\(error)"])
+                }
+            }
             await zygote?.want(stored.manifest.frameworks)
             live[stored.name] = makeLive(stored)
         }
@@ -260,9 +276,10 @@ public actor FunctionRuntime {
         manifest.keepAlive = request.keepAlive?.description
         manifest.prewarm = request.prewarm
         manifest.rung = request.rung?.description
-        if let rung = request.rung, !configuration.machine.ladder.offers(rung) {
+        if let rung = request.rung, !configuration.ladder.offers(rung) {
+            let here = configuration.cluster == nil ? "this machine" : "the cluster"
             throw PlatformError(
-                "invalid_rung", "this machine has no rung \(rung) (nor \(rung.wholeTime) to take a time quota of); its ladder is \(configuration.machine.ladder.rungs.map(\.description).joined(separator: ", "))",
+                "invalid_rung", "\(here) has no rung \(rung) (nor \(rung.wholeTime) to take a time quota of); its ladder is \(configuration.ladder.rungs.map(\.description).joined(separator: ", "))",
                 status: 400)
         }
         if manifest.partial {
@@ -277,7 +294,7 @@ public actor FunctionRuntime {
         guard definesHandle else {
             throw PlatformError("invalid_function", "\(entry) defines no top-level function handle(payload, context)", status: 400)
         }
-        if manifest.mode == .gpu && manifest.modeOverride == nil && !configuration.machine.hasGPU {
+        if manifest.mode == .gpu && manifest.modeOverride == nil && !configuration.hasGPU {
             throw PlatformError(
                 "no_gpu", "\(manifest.rationale)\nThis machine has no GPU; deploy with --mode cpu_preferred (or another mode) to run it on CPU.",
                 status: 422)
@@ -306,6 +323,14 @@ public actor FunctionRuntime {
             throw error
         }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
+        if let cluster = configuration.cluster {
+            do {
+                try await cluster.publish(stored, files: request.files)
+            } catch {
+                try? FileManager.default.removeItem(atPath: directory)
+                throw error as? PlatformError ?? PlatformError("cluster", "the cluster refused the function: \(error)", status: 502)
+            }
+        }
         await zygote?.want(manifest.frameworks)
         let next = makeLive(stored)
         do {
@@ -460,17 +485,19 @@ public actor FunctionRuntime {
         if let text = manifest.keepAlive, let mode = try? KeepAliveSettings.Mode(parsing: text) { keepAlive.mode = mode }
         keepAlive.prewarm = manifest.prewarm ?? keepAlive.prewarm
         return FunctionPolicyInputs(
-            ladder: configuration.machine.ladder, mode: manifest.mode, pinned: manifest.rung.flatMap(Backend.init), slo: manifest.slo,
+            ladder: configuration.ladder, mode: manifest.mode, pinned: manifest.rung.flatMap(Backend.init), slo: manifest.slo,
             work: manifest.estimatedWork,
             concurrency: max(manifest.concurrency ?? configuration.pool.instanceConcurrency, manifest.maxBatch ?? 1),
             autoscaler: autoscaler, keepAlive: keepAlive, controller: configuration.controller, prices: configuration.prices)
     }
 
-    /// An empty pool for a revision on a rung; its instances are pinned to cores of this machine.
-    private func makePool(_ stored: StoredFunction, on backend: Backend) -> InstancePool {
+    /// An empty pool for a revision on a rung: the cluster's, or local instances pinned to cores of
+    /// this machine.
+    private func makePool(_ stored: StoredFunction, on backend: Backend) -> any FunctionPool {
         var poolSettings = configuration.pool
         if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
         if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
+        if let cluster = configuration.cluster { return cluster.pool(for: stored, on: backend, settings: poolSettings) }
         if let batch = stored.manifest.maxBatch, batch > 1 {
             // A batch is `batch` requests on one instance at once.
             poolSettings.instanceConcurrency = max(poolSettings.instanceConcurrency, batch)
@@ -584,6 +611,9 @@ public actor FunctionRuntime {
     /// The end of a function's instance logs (latest revision), oldest instance first.
     public func logs(_ name: String, maxBytes: Int = 64 * 1024) throws -> String {
         let f = try function(name)
+        if configuration.cluster != nil {
+            return "\(name) runs on the cluster; its pods' logs: kubectl logs -l gaia.dev/function=\(name) -c function\n"
+        }
         let dir = "\(configuration.dataDirectory)/logs/\(name)"
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { $0.hasPrefix("r\(f.revision)-") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
@@ -608,6 +638,11 @@ public actor FunctionRuntime {
         }
         await f.pool.shutdown()
         try database.delete(name: name)
+        do {
+            try await configuration.cluster?.remove(name)
+        } catch {
+            logger.warning("the function's cluster objects were not all removed", metadata: ["function.name": "\(name)", "error": "\(error)"])
+        }
     }
 
     // MARK: Control
@@ -667,7 +702,8 @@ public actor FunctionRuntime {
     /// Percent of the GPU of `backend` that function `name` may hold: 100 less what the other
     /// functions' instances there hold (SM × quota each, a whole GPU 100); 100 off GPUs.
     private func deviceRoom(for name: String, on backend: Backend) -> Double {
-        guard case .gpu(let device, _, _) = backend else { return 100 }
+        // On a cluster every pod of a GPU variant has a GPU of its own.
+        guard configuration.cluster == nil, case .gpu(let device, _, _) = backend else { return 100 }
         var used = 0.0
         for (other, f) in live where other != name {
             if case .gpu(device, let sm, let quota) = f.backend { used += Double(f.instances * sm * quota) / 100 }
@@ -676,7 +712,7 @@ public actor FunctionRuntime {
     }
 
     /// Scales a function's pool and records what really happened: done, or failed with the error.
-    private func scale(_ name: String, pool: InstancePool, from: Int, to: Int, reason: String) async {
+    private func scale(_ name: String, pool: any FunctionPool, from: Int, to: Int, reason: String) async {
         do {
             try await pool.scale(to: to)
             try? database.record(DecisionRecord(
@@ -755,7 +791,7 @@ public actor FunctionRuntime {
         return String(text.split(separator: "\n").first ?? "failed").prefix(300).description
     }
 
-    private func drained(_ pool: InstancePool) {
+    private func drained(_ pool: any FunctionPool) {
         draining.removeValue(forKey: ObjectIdentifier(pool))
     }
 
@@ -805,6 +841,7 @@ public actor FunctionRuntime {
         for f in live.values { await f.pool.shutdown() }
         for pool in draining.values { await pool.shutdown() }
         await zygote?.stop()
+        await configuration.cluster?.shutdown()
         flushRecords()
     }
 }

@@ -48,6 +48,15 @@ public struct InvocationOutcome: Sendable {
     public var queueMilliseconds: Double
     /// Time from arrival until the answer.
     public var totalMilliseconds: Double
+
+    /// An outcome.
+    public init(response: WorkerResponse, instance: Int, coldStart: Bool, queueMilliseconds: Double, totalMilliseconds: Double) {
+        self.response = response
+        self.instance = instance
+        self.coldStart = coldStart
+        self.queueMilliseconds = queueMilliseconds
+        self.totalMilliseconds = totalMilliseconds
+    }
 }
 
 /// The instances of one function on one rung, and the requests waiting for them.

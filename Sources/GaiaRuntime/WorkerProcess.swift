@@ -110,6 +110,14 @@ public struct WorkerResponse: Sendable {
     public var handlerMilliseconds: Double
     /// Requests in the batch it ran in (1: alone).
     public var batchSize: Int = 1
+
+    /// An answer.
+    public init(body: [UInt8], contentType: String, handlerMilliseconds: Double, batchSize: Int = 1) {
+        self.body = body
+        self.contentType = contentType
+        self.handlerMilliseconds = handlerMilliseconds
+        self.batchSize = batchSize
+    }
 }
 
 /// One instance: a real OS process running `gaia_worker.py` with the function loaded, reached

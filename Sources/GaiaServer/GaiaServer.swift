@@ -88,7 +88,8 @@ public enum GaiaServer {
             onRung[rung.current, default: ([], 0)].functions.append(f.name)
             onRung[rung.current, default: ([], 0)].instances += await runtime.instanceCount(f.name)
         }
-        let rungs = machine.ladder.rungs + onRung.keys.filter { !machine.ladder.rungs.contains($0) }.sorted()
+        let ladder = runtime.configuration.ladder.rungs
+        let rungs = ladder + onRung.keys.filter { !ladder.contains($0) }.sorted()
         return jsonResponse(MachineDescription(
             cpus: machine.cpus,
             gpus: machine.gpus.map {
@@ -101,7 +102,7 @@ public enum GaiaServer {
                 .init(
                     backend: $0.description, pricePerSecondUSD: runtime.configuration.prices.perSecond($0),
                     functions: onRung[$0]?.functions ?? [], instances: onRung[$0]?.instances ?? 0)
-            }))
+            }, cluster: runtime.configuration.cluster?.summary))
     }
 
     /// The OpenAPI 3.1 document of the whole API (a resource of this target).

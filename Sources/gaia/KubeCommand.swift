@@ -11,7 +11,7 @@ import Yams
 struct KubeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kube", abstract: "Gaia on Kubernetes + Knative: render a function's Services and image (see docs/CLUSTER.md).",
-        subcommands: [KubeRenderCommand.self])
+        subcommands: [KubeRenderCommand.self, KubeRuntimeImageCommand.self])
 }
 
 /// `gaia kube render PATH|NAME`.
@@ -111,5 +111,31 @@ struct KubeRenderCommand: AsyncParsableCommand {
         }
         try Data(contentsOf: URL(fileURLWithPath: try WorkerShim.path())).write(to: URL(fileURLWithPath: "\(out)/gaia_worker.py"))
         print("wrote \(services.count) Service(s), \(KnativeRenderer.variants(of: manifest).count) Dockerfile(s) and the build context to \(out)")
+    }
+}
+
+/// `gaia kube runtime-image --out DIR`.
+struct KubeRuntimeImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "runtime-image",
+        abstract: "Write the Dockerfiles of the runtime images gaia serve --cluster runs every function on.",
+        discussion: """
+            Writes Dockerfile.cpu, Dockerfile.gpu and gaia_worker.py into DIR. Build and push both, then pass them to \
+            gaia serve --cluster --cpu-image IMAGE --gpu-image IMAGE. Functions' files are mounted from ConfigMaps, \
+            so deploys need no image build; the packages functions import must be in the image.
+            """)
+
+    @Option(help: "The folder to write into.") var out: String
+    @Option(help: "PyPI packages the images install, comma-separated.") var packages = "numpy"
+
+    func run() throws {
+        let list = packages.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        for variant in Variant.allCases {
+            let text = FunctionImage.runtimeDockerfile(variant: variant, packages: list)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: "\(out)/Dockerfile.\(variant)"))
+        }
+        try Data(contentsOf: URL(fileURLWithPath: try WorkerShim.path())).write(to: URL(fileURLWithPath: "\(out)/gaia_worker.py"))
+        print("wrote Dockerfile.cpu, Dockerfile.gpu and gaia_worker.py to \(out); build them with docker build -f \(out)/Dockerfile.cpu -t IMAGE \(out)")
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GaiaAnalyzer
 import GaiaCore
+import GaiaKube
 import GaiaRuntime
 import GaiaServer
 import GaiaStore
@@ -40,6 +41,7 @@ struct ServeCommand: AsyncParsableCommand {
         "Add N CPU stand-ins for GPUs: GPU rungs whose instances start the GPU way but run on the CPU. For trying the GPU path on a machine without one; never for real work.",
         visibility: .hidden))
     var gpuStandIns: Int?
+    @OptionGroup(title: "Cluster (Knative on Kubernetes; docs/CLUSTER.md)") var cluster: ClusterOptions
 
     /// A comma-separated list of whole numbers (`none` or nothing: an empty list); their range is
     /// checked with the file's by `ServerSettings.applyShares`.
@@ -89,11 +91,13 @@ struct ServeCommand: AsyncParsableCommand {
         var logger = Logger(label: "gaia")
         logger.logLevel = .info
         let settings = try settings()
-        let interpreter: String
-        do {
-            interpreter = try PythonInterpreter.resolve(settings.python)
-        } catch {
-            throw CLIError(description: "\(error)")
+        var interpreter = settings.python
+        if !cluster.cluster {  // on a cluster Python runs in the pods only
+            do {
+                interpreter = try PythonInterpreter.resolve(settings.python)
+            } catch {
+                throw CLIError(description: "\(error)")
+            }
         }
         let dataDir = settings.dataDirectory
         let host = settings.host
@@ -108,6 +112,12 @@ struct ServeCommand: AsyncParsableCommand {
         var runtimeConfiguration = settings.runtime
         runtimeConfiguration.dataDirectory = dataDirectory
         runtimeConfiguration.python = interpreter
+        if cluster.cluster {
+            let backend = try cluster.backend(runtime: runtimeConfiguration, logger: logger)
+            runtimeConfiguration.cluster = backend
+            runtimeConfiguration.forkServer = false
+            logger.info("functions run on the cluster", metadata: ["cluster": "\(backend.summary)"])
+        }
         let runtime = FunctionRuntime(configuration: runtimeConfiguration, database: database)
         try await runtime.restore()
         // Examples deploy beside the server, not before it: it answers at once, and each example
@@ -161,8 +171,62 @@ struct ServeCommand: AsyncParsableCommand {
         }
         logger.info("gaia serving", metadata: [
             "address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)",
-            "ladder": "\(machine.ladder.rungs.map(\.description).joined(separator: ","))",
+            "ladder": "\(runtimeConfiguration.ladder.rungs.map(\.description).joined(separator: ","))",
         ])
         try await group.run()
+    }
+}
+
+/// `gaia serve --cluster` and its options.
+struct ClusterOptions: ParsableArguments {
+    @Flag(help: "Run functions on Knative Serving instead of this machine; the API, store, controller and dashboard stay here.")
+    var cluster = false
+    @Option(help: "The kubeconfig for --cluster (default: the pod's service account inside a cluster, else $KUBECONFIG or ~/.kube/config).")
+    var kubeconfig: String?
+    @Option(help: "The kubeconfig context (default: its current one).") var context: String?
+    @Option(help: "The namespace functions go to (default: the context's, or default).") var namespace: String?
+    @Option(help: "Runtime image of CPU pods (gaia kube runtime-image).") var cpuImage = "gaia/runtime:cpu"
+    @Option(help: "Runtime image of GPU pods.") var gpuImage = "gaia/runtime:gpu"
+    @Option(help: "Cores of a CPU pod: the cluster's CPU rung.") var podCores = 1
+    @Option(help: "Host cores of a GPU pod.") var gpuPodCores = 2
+    @Option(help: "The GPU's extended resource name.") var gpuResource = "nvidia.com/gpu"
+    @Flag(help: "The cluster has no GPU nodes: the ladder is the CPU variant alone.") var noClusterGpu = false
+
+    /// Where the credentials come from: --kubeconfig, in a pod its service account, else $KUBECONFIG or ~/.kube/config.
+    func config() throws -> KubeConfig {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            if kubeconfig == nil, environment["KUBERNETES_SERVICE_HOST"] != nil {
+                var config = try KubeConfig.inCluster()
+                if let namespace { config.namespace = namespace }
+                return config
+            }
+            let path = kubeconfig ?? environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init)
+                ?? (NSHomeDirectory() + "/.kube/config")
+            return try KubeConfig.load(kubeconfig: path, context: context, namespace: namespace)
+        } catch let error as KubeError {
+            throw CLIError(description: "--cluster: \(error)")
+        }
+    }
+
+    /// The cluster backend, its Services carrying the platform's autoscaling and keep-alive settings.
+    func backend(runtime: RuntimeConfiguration, logger: Logger) throws -> KnativeCluster {
+        guard podCores >= 1, gpuPodCores >= 1 else { throw CLIError(description: "--pod-cores and --gpu-pod-cores must be at least 1") }
+        var options = KubeRenderOptions()
+        options.image = cpuImage
+        options.gpuImage = gpuImage
+        options.cpuCores = podCores
+        options.gpuHostCores = gpuPodCores
+        options.gpuResource = gpuResource
+        options.autoscaler = runtime.autoscaler
+        options.keepAlive = runtime.keepAlive
+        options.timeoutSeconds = max(1, Int(runtime.pool.invocationTimeout.inSeconds.rounded(.up)))
+        let client: KubeClient
+        do {
+            client = try KubeClient(config: try config())
+        } catch let error as KubeError {
+            throw CLIError(description: "--cluster: \(error)")
+        }
+        return KnativeCluster(client: client, options: options, gpu: !noClusterGpu, maxResponseBytes: runtime.maxResponseBytes, logger: logger)
     }
 }

@@ -40,6 +40,12 @@ struct KnativeRendererTests {
             batched.maxBatch = 16
             batched.override(with: mode == .gpu ? .gpuPreferred : mode)
             cases.append(("\(mode) mps share", batched, shared))
+            // As gaia serve --cluster renders: runtime images, the files from a ConfigMap.
+            var served = KubeRenderOptions()
+            served.image = "registry.example.com/gaia/runtime:cpu"
+            served.gpuImage = "registry.example.com/gaia/runtime:gpu"
+            served.code = CodeConfigMap(name: "matmul-code-0123456789ab", paths: ["handler.py", "lib/util.py", "weights.bin"])
+            cases.append(("\(mode) served from a ConfigMap", manifest(mode), served))
         }
         var pinned = manifest(.cpuPreferred)
         pinned.rung = "cpu-4"
@@ -86,7 +92,7 @@ struct KnativeRendererTests {
         let rendered = try renderings()
         // Per option set 1 + 2 + 2 + 1 Services (the preferred modes have both variants; the share set
         // forces gpu to gpu_preferred), and the pinned function one.
-        #expect(rendered.count == 6 + 6 + 7 + 1)
+        #expect(rendered.count == 6 + 6 + 7 + 6 + 1)
         guard let result = try validate(try rendered.map { ($0.label, try json($0.service)) }) else { return }
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("\(rendered.count) of \(rendered.count) valid"), "\(result.output)")
@@ -163,5 +169,11 @@ struct KnativeRendererTests {
         #expect(cpu.contains("pip install -r /function/requirements.txt") && !gpu.contains("requirements.txt"))
         #expect(cpu.contains("GAIA_HTTP_PORT=8080") && cpu.contains(#"CMD ["python3", "/gaia/gaia_worker.py"]"#))
         #expect(cpu.contains("USER 65532:65532"))
+        // The runtime images of `serve --cluster`: the shim and the packages, no function (mounted at /function).
+        let runtimeCPU = FunctionImage.runtimeDockerfile(variant: .cpu, packages: ["numpy", "torch", "cupy-cuda12x"])
+        let runtimeGPU = FunctionImage.runtimeDockerfile(variant: .gpu, packages: ["numpy", "torch", "cupy-cuda12x"])
+        #expect(runtimeCPU.contains("whl/cpu numpy torch\n") && runtimeGPU.contains("pip install numpy torch cupy-cuda12x"))
+        #expect(!runtimeCPU.contains("COPY function") && runtimeCPU.contains("GAIA_FUNCTION_DIR=/function GAIA_HTTP_PORT=8080"))
+        #expect(runtimeGPU.contains("FROM \(FunctionImage.gpuBase)") && runtimeGPU.contains("USER 65532:65532"))
     }
 }

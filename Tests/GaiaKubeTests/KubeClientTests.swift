@@ -36,9 +36,12 @@ actor FakeAPI {
 
     func on(_ method: String, _ path: String, _ replies: Reply...) { script["\(method) \(path)", default: []] += replies }
 
+    /// The replies for a request: those for its selector (`GET path watch ?selector`, `GET path ?selector`) first, else its `METHOD path`.
     func record(_ seen: Seen) -> Reply {
         self.seen.append(seen)
-        let key = seen.line
+        let selector = (seen.query["labelSelector"] ?? seen.query["fieldSelector"]).map { " ?\($0)" } ?? ""
+        let selected = seen.line + (seen.query["watch"] == "true" ? " watch" : "") + selector
+        let key = script[selected] != nil ? selected : seen.line
         guard var replies = script[key], !replies.isEmpty else { return .fixture(404, "status-404.json") }
         let reply = replies.count > 1 ? replies.removeFirst() : replies[0]
         script[key] = replies
@@ -260,41 +263,27 @@ struct KubeClientTests {
         #expect(await api.seen.allSatisfy { $0.authorization == nil })
     }
 
-    @Test func aSwitchIsTheDocumentedSequenceAndMakesNoNewRevision() async throws {
+    @Test func revisionUpdatesListThenWatchFromTheListsVersionAndListAgainAfter410() async throws {
         let api = FakeAPI()
-        await api.on("GET", "\(Self.services)/matmul-gpu", .fixture(200, "service-gpu-ready.json"))
-        await api.on("GET", "\(Self.services)/matmul-cpu", .fixture(200, "service-cpu-ready.json"))
-        await api.on("PATCH", "\(Self.revisions)/matmul-gpu-00001", .fixture(200, "revision-gpu-cold.json"))
-        await api.on("GET", "\(Self.revisions)/matmul-gpu-00001", .fixture(200, "revision-gpu-cold.json"))
-        await api.on("GET", Self.revisions, .watch([("MODIFIED", "revision-gpu-warming.json"), ("MODIFIED", "revision-gpu-warm.json")], cut: false))
-        await api.on("PATCH", "\(Self.revisions)/matmul-cpu-00001", .fixture(200, "revision-cpu-lowered.json"))
-        let (seen, log, route) = try await api.serve { port in
+        let selector = "gaia.dev/function"
+        await api.on("GET", "\(Self.revisions) ?\(selector)", .fixture(200, "revision-list.json"))
+        await api.on(
+            "GET", "\(Self.revisions) watch ?\(selector)",
+            .watch([("MODIFIED", "revision-cpu-lowered.json"), ("ERROR", "status-410-watch.json")], cut: false), .watch([], cut: false))
+        let (replicas, seen) = try await api.serve { port in
             let client = try client(port)
-            let backend = KnativeBackend(client: client)
-            try await backend.switchVariant(function: "matmul", from: "matmul-cpu", to: "matmul-gpu", instances: 2)
-            let result = (await api.seen, await backend.log, await backend.route(of: "matmul"))
+            var replicas: [Int] = []
+            for await revision in client.revisionUpdates(labelSelector: selector, retry: .milliseconds(10)) {
+                replicas.append(revision.status?.actualReplicas ?? -1)
+                if replicas.count == 3 { break }
+            }
             try await client.shutdown()
-            return result
+            return (replicas, await api.seen)
         }
-        #expect(log == SwitchStep.plan(targetService: "matmul-gpu", targetRevision: "matmul-gpu-00001", oldRevision: "matmul-cpu-00001", instances: 2))
-        #expect(log.map(\.description) == [
-            "raise min-scale of matmul-gpu-00001 to 2", "observe matmul-gpu-00001 ready with 2 pod(s)", "shift traffic to matmul-gpu",
-            "lower min-scale of matmul-cpu-00001 to 0",
-        ])
-        #expect(route == "matmul-gpu")
-        #expect(seen.map(\.line) == [
-            "GET \(Self.services)/matmul-gpu", "GET \(Self.services)/matmul-cpu",
-            "PATCH \(Self.revisions)/matmul-gpu-00001",  // raise the target's min-scale
-            "GET \(Self.revisions)/matmul-gpu-00001", "GET \(Self.revisions)",  // observe it ready (read, then watch)
-            "PATCH \(Self.revisions)/matmul-cpu-00001",  // lower the old one
-        ])
-        // Only the revisions' metadata changed: no Service written, so no new revision of the code.
-        #expect(!seen.contains { $0.path.hasPrefix(Self.services) && $0.method != "GET" })
-        let raise = try #require(seen.first { $0.method == "PATCH" })
-        let body = try #require(try JSONSerialization.jsonObject(with: Data(raise.body.utf8)) as? [String: Any])
-        #expect(Set(body.keys) == ["apiVersion", "kind", "metadata"], "metadata only")
-        let annotations = (body["metadata"] as? [String: Any])?["annotations"] as? [String: String]
-        #expect(annotations == ["autoscaling.knative.dev/min-scale": "2"] && raise.contentType == "application/apply-patch+yaml")
-        #expect(raise.query == ["fieldManager": "gaia", "force": "true"])
+        // Listed (1 pod), watched (lowered: 2 pods left), then 410: listed again (1 pod).
+        #expect(replicas == [1, 2, 1])
+        let reads = seen.map { ($0.query["watch"] == "true" ? "watch" : "list") + ($0.query["resourceVersion"].map { "@\($0)" } ?? "") }
+        #expect(Array(reads.prefix(3)) == ["list", "watch@4900", "list"])
+        #expect(seen.allSatisfy { $0.query["labelSelector"] == selector })
     }
 }

@@ -105,7 +105,8 @@ async function overview(root) {
       (g.utilization_percent !== null && g.utilization_percent !== undefined ? `, ${g.utilization_percent}% busy at start` : "")).join("; ")
     : `none${machine.gpu_problem ? ` (${machine.gpu_problem})` : ""}`;
   const ladder = h("section", { class: "card wide" },
-    h("h2", {}, "This machine's ladder"),
+    h("h2", {}, machine.cluster ? "The cluster's ladder" : "This machine's ladder"),
+    machine.cluster ? h("p", {}, `Functions run on Knative: ${machine.cluster}. Cores, GPUs and MPS below are the gateway's machine.`) : null,
     h("div", { class: "facts" },
       h("div", {}, h("span", {}, "CPU cores"), h("b", {}, machine.cpus.length)),
       h("div", {}, h("span", {}, "GPUs"), h("b", {}, gpus)),
