@@ -233,7 +233,9 @@ actor KnativePool: FunctionPool {
     let settings: PoolSettings
     /// The revision's min-scale as Gaia last set it (nil: not yet).
     private var minScale: Int?
-    private var revision: String?
+    /// The revision and URL this pool serves: its Service's latest when first used, then fixed, so
+    /// that a pool left by a redeploy lowers its own revision, never the new one.
+    private var bound: (revision: String, url: String)?
     private var inFlight = 0
     private var closed = false
     private var drainers: [CheckedContinuation<Void, Never>] = []
@@ -246,7 +248,7 @@ actor KnativePool: FunctionPool {
     }
 
     var concurrency: Double { Double(inFlight) }
-    var instanceCount: Int { revision.map { cluster.pods(of: $0) } ?? 0 }
+    var instanceCount: Int { bound.map { cluster.pods(of: $0.revision) } ?? 0 }
     var pids: [Int32] { [] }
 
     func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
@@ -258,11 +260,10 @@ actor KnativePool: FunctionPool {
         defer { finished() }
         let route: (revision: String, url: String)
         do {
-            route = try await cluster.route(of: service)
+            route = try await bind()
         } catch {
             throw WorkerError.notReady("\(error)")
         }
-        revision = route.revision
         // Knative's activator holds a request while pods start; with none seen, this one waits for one.
         let cold = cluster.pods(of: route.revision) == 0
         let response = try await cluster.post(
@@ -272,6 +273,13 @@ actor KnativePool: FunctionPool {
         return InvocationOutcome(
             response: response, instance: 0, coldStart: cold, queueMilliseconds: cold ? max(0, total - response.handlerMilliseconds) : 0,
             totalMilliseconds: total)
+    }
+
+    private func bind() async throws -> (revision: String, url: String) {
+        if let bound { return bound }
+        let route = try await cluster.route(of: service)
+        if bound == nil { bound = route }  // another call may have bound it meanwhile
+        return bound!
     }
 
     private func finished() {
@@ -291,11 +299,10 @@ actor KnativePool: FunctionPool {
         let n = min(max(0, desired), settings.maxScale)
         let revision: String
         do {
-            revision = try await cluster.route(of: service).revision
+            revision = try await bind().revision
         } catch {
             throw WorkerError.launchFailed("\(error)")
         }
-        self.revision = revision
         let previous = minScale
         guard n != previous else { return }
         do {
@@ -343,7 +350,7 @@ actor KnativePool: FunctionPool {
     /// Takes no more work and lowers a min-scale Gaia raised back to 0; the pods are Knative's to stop.
     func shutdown() async {
         closed = true
-        if let revision, let minScale, minScale > 0 {
+        if let revision = bound?.revision, let minScale, minScale > 0 {
             _ = try? await cluster.client.setMinScale(revision: revision, to: 0)
             self.minScale = 0
         }

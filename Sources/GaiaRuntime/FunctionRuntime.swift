@@ -223,8 +223,10 @@ public actor FunctionRuntime {
     public nonisolated let zygote: Zygote?
     /// Names with a deploy in progress: the actor is re-entered while the first instance starts.
     private var deploying: Set<String> = []
-    /// Set by `shutdown()`: no deploy completes after it (one in flight stops its instance).
+    /// Set by `beginShutdown()` or `shutdown()`: no deploy completes after it (one in flight stops its instance).
     private var closed = false
+    /// Pools of deploys whose first instance is starting: a shutdown stops them at once.
+    private var starting: [ObjectIdentifier: any FunctionPool] = [:]
     /// The quota schedulers of shared devices (GPUs, and CPU cores shared by share rungs).
     public nonisolated let schedulers: DeviceSchedulers
 
@@ -296,7 +298,7 @@ public actor FunctionRuntime {
         }
         if manifest.mode == .gpu && manifest.modeOverride == nil && !configuration.hasGPU {
             throw PlatformError(
-                "no_gpu", "\(manifest.rationale)\nThis machine has no GPU; deploy with --mode cpu_preferred (or another mode) to run it on CPU.",
+                "no_gpu", "\(manifest.rationale)\n\(configuration.cluster == nil ? "This machine" : "The cluster") has no GPU; deploy with --mode cpu_preferred (or another mode) to run it on CPU.",
                 status: 422)
         }
 
@@ -333,8 +335,14 @@ public actor FunctionRuntime {
         }
         await zygote?.want(manifest.frameworks)
         let next = makeLive(stored)
+        starting[ObjectIdentifier(next.pool)] = next.pool
+        defer { starting.removeValue(forKey: ObjectIdentifier(next.pool)) }
         do {
             try await next.pool.scale(to: 1)
+        } catch where closed {  // the platform began to shut down while the instance started
+            await next.pool.shutdown()
+            try? FileManager.default.removeItem(atPath: directory)
+            throw PlatformError("shutting_down", "the platform is shutting down; deploy again once it is back", status: 503)
         } catch let error as WorkerError {
             await next.pool.shutdown()
             try? FileManager.default.removeItem(atPath: directory)
@@ -349,7 +357,7 @@ public actor FunctionRuntime {
         }
         try database.deploy(name: request.name, manifest: manifest, sourceDirectory: directory)
         live[request.name] = next
-        if let previous { await previous.pool.shutdown() }
+        if let previous { retire(previous.pool) }  // its requests in flight finish on it
         return manifest
     }
 
@@ -631,12 +639,15 @@ public actor FunctionRuntime {
         return String(text.suffix(maxBytes))
     }
 
-    /// Stops a function's instances and marks it deleted (its history stays).
+    /// Takes a function out of service (new requests get 404), lets its requests in flight finish,
+    /// stops its instances and marks it deleted (its history stays).
     public func remove(_ name: String) async throws {
         guard let f = live.removeValue(forKey: name) else {
             throw PlatformError("not_found", "no function named '\(name)'", status: 404)
         }
-        await f.pool.shutdown()
+        draining[ObjectIdentifier(f.pool)] = f.pool  // a shutdown meanwhile stops it at once
+        await f.pool.drain()
+        drained(f.pool)
         try database.delete(name: name)
         do {
             try await configuration.cluster?.remove(name)
@@ -759,12 +770,7 @@ public actor FunctionRuntime {
                 }
                 live[name]!.pool = next
                 live[name]!.backend = decision.to
-                let old = f.pool
-                draining[ObjectIdentifier(old)] = old
-                Task {
-                    await old.drain()
-                    self.drained(old)
-                }
+                retire(f.pool)
                 how = "\(instances) instance(s) warmed on \(decision.to) before traffic moved"
             }
         } catch {
@@ -789,6 +795,16 @@ public actor FunctionRuntime {
     static func shortReason(_ error: any Error) -> String {
         let text = (error as? WorkerError)?.description ?? "\(error)"
         return String(text.split(separator: "\n").first ?? "failed").prefix(300).description
+    }
+
+    /// Lets a pool that no longer gets traffic finish its requests, then stop (`shutdown()` stops
+    /// it at once if it is still draining then).
+    private func retire(_ pool: any FunctionPool) {
+        draining[ObjectIdentifier(pool)] = pool
+        Task {
+            await pool.drain()
+            self.drained(pool)
+        }
     }
 
     private func drained(_ pool: any FunctionPool) {
@@ -835,9 +851,17 @@ public actor FunctionRuntime {
     /// Most invocation records kept in memory while the database refuses writes.
     static let maxPendingRecords = 100_000
 
-    /// Stops every instance (draining pools' too) and writes pending records.
-    public func shutdown() async {
+    /// The start of a graceful shutdown: deploys are refused from now on and those whose first
+    /// instance is still starting are stopped (their requests answer 503 at once), so that only
+    /// invocations are left for the grace period.
+    public func beginShutdown() async {
         closed = true
+        for pool in starting.values { await pool.shutdown() }
+    }
+
+    /// Stops every instance (draining and starting pools' too) and writes pending records.
+    public func shutdown() async {
+        await beginShutdown()
         for f in live.values { await f.pool.shutdown() }
         for pool in draining.values { await pool.shutdown() }
         await zygote?.stop()

@@ -382,3 +382,18 @@ public struct ControlLoop: Service {
         await runtime.shutdown()
     }
 }
+
+/// The first service told of a graceful shutdown (the last in the group): it has the runtime
+/// refuse deploys and stop deploys still starting their first instance, so that the HTTP server's
+/// drain waits only for invocations.
+public struct ShutdownNotice: Service {
+    let runtime: FunctionRuntime
+
+    /// A notice for `runtime`.
+    public init(runtime: FunctionRuntime) { self.runtime = runtime }
+
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await runtime.beginShutdown()
+    }
+}

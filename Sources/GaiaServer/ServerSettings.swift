@@ -18,6 +18,8 @@ public struct ServerSettings: Sendable {
     public var python = "python3"
     /// Seconds between control-loop ticks.
     public var tickSeconds = 1.0
+    /// How long SIGTERM lets requests in flight finish before the rest are cut and instances stop.
+    public var shutdownGraceSeconds = 30.0
     /// The runtime's knobs; `dataDirectory` and `python` are filled in at start.
     public var runtime = RuntimeConfiguration(dataDirectory: ".gaia", python: "python3")
 
@@ -93,6 +95,7 @@ public struct ServerSettings: Sendable {
         var dataDir: String?
         var python: String?
         var tickSeconds: Double?
+        var shutdownGraceSeconds: Double?
         var maxUploadMb: Int?
         var maxResponseMb: Int?
         var memoryLimitMb: Int?
@@ -104,6 +107,7 @@ public struct ServerSettings: Sendable {
         var gpu: GPU?
         enum CodingKeys: String, CodingKey {
             case host, port, python, pool, autoscaler, prices, controller, gpu, auth
+            case shutdownGraceSeconds = "shutdown_grace_seconds"
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
         }
     }
@@ -114,7 +118,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "max_upload_mb", "max_response_mb", "memory_limit_mb",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "max_upload_mb", "max_response_mb", "memory_limit_mb",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -131,6 +135,7 @@ public struct ServerSettings: Sendable {
         dataDirectory = file.dataDir ?? dataDirectory
         python = file.python ?? python
         tickSeconds = file.tickSeconds ?? tickSeconds
+        if let grace = file.shutdownGraceSeconds { try setShutdownGrace(grace, source: source) }
         if let mb = file.maxUploadMb {
             guard (1...1024).contains(mb) else { throw ConfigurationError("\(source): max_upload_mb must be 1…1024, not \(mb)") }
             runtime.maxUploadBytes = mb * 1024 * 1024
@@ -217,6 +222,14 @@ public struct ServerSettings: Sendable {
             guard (1...600_000).contains(ms) else { throw ConfigurationError("\(source): the share window must be 1…600,000 ms, not \(ms)") }
             runtime.shareWindow = .milliseconds(ms)
         }
+    }
+
+    /// Sets the shutdown grace period: 0…3600 seconds.
+    public mutating func setShutdownGrace(_ seconds: Double, source: String) throws {
+        guard seconds.isFinite, (0...3600).contains(seconds) else {
+            throw ConfigurationError("\(source): shutdown_grace_seconds must be 0…3600, not \(seconds)")
+        }
+        shutdownGraceSeconds = seconds
     }
 
     /// Applies `GAIA_HOST`, `GAIA_PORT`, `GAIA_DATA_DIR`, `GAIA_PYTHON` where set.

@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the Gaia platform on this machine (HTTP API on --host:--port).",
-        discussion: "Stops gracefully on SIGINT or SIGTERM: stops accepting, finishes in-flight requests, stops every worker."
+        discussion: "Stops gracefully on SIGINT or SIGTERM: refuses deploys, stops accepting, lets requests in flight finish for up to --shutdown-grace seconds, then stops every worker."
     )
 
     @Option(help: "A YAML configuration file (see gaia.example.yaml); flags and GAIA_* variables override it.")
@@ -30,6 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Deploy every function folder of this directory at start, beside serving (e.g. examples); each is logged as deployed or not, with the reason.")
     var examples: String?
     @Option(help: "Seconds between control-loop ticks (autoscaling; default 1).") var tick: Double?
+    @Option(help: "Seconds SIGTERM lets requests in flight finish before the rest are cut and instances stop (default 30).")
+    var shutdownGrace: Double?
     @Option(help: "Host cores each GPU instance is pinned to, for its framework's CPU side (default 2).") var gpuHostCores: Int?
     @Option(help: "GPU memory one instance is given room for, in MiB; bounds instances per GPU (default: estimated from the model).")
     var gpuMemoryPerInstance: Int?
@@ -77,6 +79,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.python = python ?? settings.python
         settings.tickSeconds = tick ?? settings.tickSeconds
         do {
+            if let shutdownGrace { try settings.setShutdownGrace(shutdownGrace, source: "--shutdown-grace") }
             try settings.applyGPU(hostCores: gpuHostCores, memoryPerInstanceMiB: gpuMemoryPerInstance, standIns: gpuStandIns, source: "flags")
             try settings.applyShares(
                 smPercents: try gpuSmShares.map { try Self.percents($0, flag: "--gpu-sm-shares") },
@@ -154,11 +157,17 @@ struct ServeCommand: AsyncParsableCommand {
             router: GaiaServer.router(runtime: runtime, maxBodyBytes: runtime.configuration.maxUploadBytes, tokens: tokens),
             configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
             logger: logger)
-        let group = ServiceGroup(
-            // Shut down in reverse order: the HTTP server first (it stops accepting and lets the
-            // requests in flight finish), then the control loop, which stops every instance.
-            services: [ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds))), app],
+        // Shut down in reverse order: the notice first (deploys still starting stop at once), the
+        // HTTP server next (it stops accepting and lets the requests in flight finish, for at most
+        // the grace period, after which the rest are cancelled), then the control loop, which
+        // stops every instance.
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: ControlLoop(runtime: runtime, interval: .clamped(seconds: max(0.01, settings.tickSeconds)))),
+                .init(service: app), .init(service: ShutdownNotice(runtime: runtime), successTerminationBehavior: .ignore),
+            ],
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        group.maximumGracefulShutdownDuration = .clamped(seconds: settings.shutdownGraceSeconds)
         if !loopback {
             logger.warning(
                 "listening beyond this machine: every route but /healthz needs a token, but functions are not sandboxed (docs/SECURITY.md)",
@@ -173,7 +182,7 @@ struct ServeCommand: AsyncParsableCommand {
             "address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)",
             "ladder": "\(runtimeConfiguration.ladder.rungs.map(\.description).joined(separator: ","))",
         ])
-        try await group.run()
+        try await ServiceGroup(configuration: group).run()
     }
 }
 

@@ -72,6 +72,28 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    /// A redeploy and a delete while a request runs: the request finishes on the old revision's
+    /// instance (200), not cut; later requests go to the new revision, or get 404 once deleted.
+    @Test func redeployAndDeleteLetTheRequestsInFlightFinish() async throws {
+        let rt = try testRuntime("drain")
+        let slow = "import time\ndef handle(payload, context):\n    time.sleep(payload.get('seconds', 0))\n    return 'r1'\n"
+        try await rt.deploy(DeployRequest(name: "slow", files: files(slow)))
+        let during = Task { try await rt.invoke("slow", body: Array(#"{"seconds": 1.0}"#.utf8), contentType: "application/json") }
+        try await Task.sleep(for: .milliseconds(300))
+        try await rt.deploy(DeployRequest(name: "slow", files: files(slow.replacingOccurrences(of: "'r1'", with: "'r2'"))))
+        let first = try await during.value
+        #expect(String(decoding: first.outcome.response.body, as: UTF8.self) == "r1" && first.revision == 1)
+        let next = try await rt.invoke("slow", body: Array("{}".utf8), contentType: "application/json")
+        #expect(String(decoding: next.outcome.response.body, as: UTF8.self) == "r2")
+
+        let last = Task { try await rt.invoke("slow", body: Array(#"{"seconds": 1.0}"#.utf8), contentType: "application/json") }
+        try await Task.sleep(for: .milliseconds(300))
+        try await rt.remove("slow")
+        #expect(try await last.value.revision == 2, "the request in flight finished")
+        await #expect(throws: PlatformError.self) { try await rt.invoke("slow", body: Array("{}".utf8), contentType: "application/json") }
+        await rt.shutdown()
+    }
+
     @Test func deployInvokeRedeployAndRemove() async throws {
         let rt = try runtime()
         let manifest = try await rt.deploy(DeployRequest(name: "echo", files: fixture("echo")))

@@ -40,14 +40,14 @@ struct ServeCommandTests {
 
     /// Starts `gaia serve --examples examples` on a fresh port and data folder, optional
     /// frameworks shadowed, its output to a log file.
-    static func serveExamples(_ gaia: String) throws -> (server: Process, port: Int, log: String, data: String) {
+    static func serveExamples(_ gaia: String, _ extra: [String] = []) throws -> (server: Process, port: Int, log: String, data: String) {
         let port = freePort()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-serve-\(UUID().uuidString)").path
         let log = data + ".log"
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--examples", repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data]
+        server.arguments = ["serve", "--examples", repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data] + extra
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = try shadowedFrameworks()
         server.environment = environment
@@ -150,6 +150,66 @@ struct ServeCommandTests {
         let stopping = ContinuousClock.now
         while server.isRunning && ContinuousClock.now - stopping < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!server.isRunning, "then the server exits")
+        #expect(!workers.isEmpty && workers.allSatisfy { !Zygote.processExists($0) }, "no worker process is left: \(workers)")
+    }
+
+    /// SIGTERM while a deploy's first instance is starting (its `init` would take a minute): the
+    /// deploy is answered 503 at once, the server exits within seconds, and no process is left.
+    @Test func sigtermDuringAnInstanceStartExitsPromptly() async throws {
+        guard let gaia = Self.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests")
+            return
+        }
+        let (server, port, log, data) = try Self.serveExamples(gaia)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let started = ContinuousClock.now
+        while (try? await get("http://127.0.0.1:\(port)/healthz").status) != 200 {
+            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var deploy = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions")
+        deploy.method = .POST
+        if let token = Self.token(data) { deploy.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        deploy.headers.add(name: "Content-Type", value: "application/json")
+        deploy.body = .bytes(ByteBuffer(string: #"{"name": "slow", "files": {"handler.py": "import time\ndef init(context):\n    time.sleep(60)\ndef handle(payload, context):\n    return 1\n"}}"#))
+        let inFlight = Task { try await HTTPClient.shared.execute(deploy, timeout: .seconds(90)).status.code }
+        try await Task.sleep(for: .milliseconds(1500))  // its instance is in init
+        let workers = Self.descendants(of: server.processIdentifier)
+        let stopping = ContinuousClock.now
+        kill(server.processIdentifier, SIGTERM)
+        let status = try? await inFlight.value
+        while server.isRunning && ContinuousClock.now - stopping < .seconds(20) { try await Task.sleep(for: .milliseconds(50)) }
+        let took = ContinuousClock.now - stopping
+        #expect(status == 503, "the deploy is refused as the server shuts down")
+        #expect(!server.isRunning && took < .seconds(5), "exited after \(took):\n\(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(2000))")
+        #expect(!workers.isEmpty && workers.allSatisfy { !Zygote.processExists($0) }, "no worker process is left: \(workers)")
+    }
+
+    /// SIGTERM with a request longer than the grace period: the server waits the grace period, then
+    /// cuts the request, stops the instances and exits; no process is left.
+    @Test func sigtermCutsWhatOutlastsTheGracePeriod() async throws {
+        guard let gaia = Self.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests")
+            return
+        }
+        let (server, port, log, data) = try Self.serveExamples(gaia, ["--shutdown-grace", "1"])
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let started = ContinuousClock.now
+        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle", token: Self.token(data)).status) != 200 {
+            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with idle deployed")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let request = Self.invoke("idle", port: port, json: #"{"seconds": 30}"#, token: Self.token(data))
+        let inFlight = Task { try? await HTTPClient.shared.execute(request, timeout: .seconds(60)).status.code }
+        try await Task.sleep(for: .milliseconds(500))
+        let workers = Self.descendants(of: server.processIdentifier)
+        let stopping = ContinuousClock.now
+        kill(server.processIdentifier, SIGTERM)
+        while server.isRunning && ContinuousClock.now - stopping < .seconds(20) { try await Task.sleep(for: .milliseconds(50)) }
+        let took = ContinuousClock.now - stopping
+        let status = await inFlight.value
+        #expect(status != 200, "the 30 s request did not complete")
+        #expect(!server.isRunning && took >= .milliseconds(900) && took < .seconds(6), "exited after \(took), grace 1 s:\n\(String(decoding: FileManager.default.contents(atPath: log) ?? Data(), as: UTF8.self).suffix(2000))")
         #expect(!workers.isEmpty && workers.allSatisfy { !Zygote.processExists($0) }, "no worker process is left: \(workers)")
     }
 
