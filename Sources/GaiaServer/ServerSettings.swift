@@ -20,6 +20,11 @@ public struct ServerSettings: Sendable {
     public var tickSeconds = 1.0
     /// How long SIGTERM lets requests in flight finish before the rest are cut and instances stop.
     public var shutdownGraceSeconds = 30.0
+    /// How long a connection may stay silent (between requests, or in the middle of sending one)
+    /// before it is closed; a request being answered is never cut by it.
+    public var idleTimeoutSeconds = 30.0
+    /// Most connections open at once; past it new ones wait in the listen backlog.
+    public var maxConnections = 1024
     /// The runtime's knobs; `dataDirectory` and `python` are filled in at start.
     public var runtime = RuntimeConfiguration(dataDirectory: ".gaia", python: "python3")
 
@@ -96,6 +101,8 @@ public struct ServerSettings: Sendable {
         var python: String?
         var tickSeconds: Double?
         var shutdownGraceSeconds: Double?
+        var idleTimeoutSeconds: Double?
+        var maxConnections: Int?
         var maxUploadMb: Int?
         var maxResponseMb: Int?
         var memoryLimitMb: Int?
@@ -107,7 +114,7 @@ public struct ServerSettings: Sendable {
         var gpu: GPU?
         enum CodingKeys: String, CodingKey {
             case host, port, python, pool, autoscaler, prices, controller, gpu, auth
-            case shutdownGraceSeconds = "shutdown_grace_seconds"
+            case shutdownGraceSeconds = "shutdown_grace_seconds", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
         }
     }
@@ -118,7 +125,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "max_upload_mb", "max_response_mb", "memory_limit_mb",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -136,6 +143,7 @@ public struct ServerSettings: Sendable {
         python = file.python ?? python
         tickSeconds = file.tickSeconds ?? tickSeconds
         if let grace = file.shutdownGraceSeconds { try setShutdownGrace(grace, source: source) }
+        try setConnections(idleTimeoutSeconds: file.idleTimeoutSeconds, maxConnections: file.maxConnections, source: source)
         if let mb = file.maxUploadMb {
             guard (1...1024).contains(mb) else { throw ConfigurationError("\(source): max_upload_mb must be 1…1024, not \(mb)") }
             runtime.maxUploadBytes = mb * 1024 * 1024
@@ -230,6 +238,20 @@ public struct ServerSettings: Sendable {
             throw ConfigurationError("\(source): shutdown_grace_seconds must be 0…3600, not \(seconds)")
         }
         shutdownGraceSeconds = seconds
+    }
+
+    /// Sets the connection limits: an idle timeout of 1…3600 s, 1…100,000 connections.
+    public mutating func setConnections(idleTimeoutSeconds: Double?, maxConnections: Int?, source: String) throws {
+        if let seconds = idleTimeoutSeconds {
+            guard seconds.isFinite, (1...3600).contains(seconds) else {
+                throw ConfigurationError("\(source): idle_timeout_seconds must be 1…3600, not \(seconds)")
+            }
+            self.idleTimeoutSeconds = seconds
+        }
+        if let n = maxConnections {
+            guard (1...100_000).contains(n) else { throw ConfigurationError("\(source): max_connections must be 1…100000, not \(n)") }
+            self.maxConnections = n
+        }
     }
 
     /// Applies `GAIA_HOST`, `GAIA_PORT`, `GAIA_DATA_DIR`, `GAIA_PYTHON` where set.

@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds between control-loop ticks (autoscaling; default 1).") var tick: Double?
     @Option(help: "Seconds SIGTERM lets requests in flight finish before the rest are cut and instances stop (default 30).")
     var shutdownGrace: Double?
+    @Option(help: "Seconds a connection may stay silent before it is closed, also in the middle of a request (default 30).")
+    var idleTimeout: Double?
+    @Option(help: "Most connections open at once (default 1024).") var maxConnections: Int?
     @Option(help: "Host cores each GPU instance is pinned to, for its framework's CPU side (default 2).") var gpuHostCores: Int?
     @Option(help: "GPU memory one instance is given room for, in MiB; bounds instances per GPU (default: estimated from the model).")
     var gpuMemoryPerInstance: Int?
@@ -80,6 +83,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.tickSeconds = tick ?? settings.tickSeconds
         do {
             if let shutdownGrace { try settings.setShutdownGrace(shutdownGrace, source: "--shutdown-grace") }
+            try settings.setConnections(idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections, source: "flags")
             try settings.applyGPU(hostCores: gpuHostCores, memoryPerInstanceMiB: gpuMemoryPerInstance, standIns: gpuStandIns, source: "flags")
             try settings.applyShares(
                 smPercents: try gpuSmShares.map { try Self.percents($0, flag: "--gpu-sm-shares") },
@@ -155,7 +159,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let app = Application(
             router: GaiaServer.router(runtime: runtime, maxBodyBytes: runtime.configuration.maxUploadBytes, tokens: tokens),
-            configuration: .init(address: .hostname(host, port: port), serverName: "gaia"),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)))),
+            configuration: .init(
+                address: .hostname(host, port: port), serverName: "gaia",
+                availableConnectionsDelegate: .maximum(settings.maxConnections, logger: logger)),
             logger: logger)
         // Shut down in reverse order: the notice first (deploys still starting stop at once), the
         // HTTP server next (it stops accepting and lets the requests in flight finish, for at most

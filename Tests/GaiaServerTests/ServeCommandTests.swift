@@ -213,6 +213,47 @@ struct ServeCommandTests {
         #expect(!workers.isEmpty && workers.allSatisfy { !Zygote.processExists($0) }, "no worker process is left: \(workers)")
     }
 
+    /// A connection stalled in the middle of its request headers is closed after the idle timeout
+    /// (a slow-loris client cannot hold it), while an answer that takes longer than it is not cut.
+    @Test func aStalledConnectionIsClosedButALongAnswerIsNot() async throws {
+        guard let gaia = Self.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests")
+            return
+        }
+        let python = try #require(GaiaServerTests.python)
+        let (server, port, _, data) = try Self.serveExamples(gaia, ["--idle-timeout", "1"])
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let started = ContinuousClock.now
+        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle", token: Self.token(data)).status) != 200 {
+            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with idle deployed")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let stall = Process()
+        let out = Pipe()
+        stall.executableURL = URL(fileURLWithPath: python)
+        stall.arguments = ["-c", """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"POST /v1/functions/idle/invoke HTTP/1.1\\r\\nHost: x\\r\\n")
+            t = time.time(); s.settimeout(10)
+            try:
+                closed = s.recv(100) == b""
+            except OSError:
+                closed = False
+            print(f"{time.time() - t:.2f} {closed}")
+            """]
+        stall.standardOutput = out
+        try stall.run()
+        let answer = try await HTTPClient.shared.execute(Self.invoke("idle", port: port, json: #"{"seconds": 2.5}"#, token: Self.token(data)), timeout: .seconds(10))
+        #expect(answer.status == .ok, "a 2.5 s answer is not cut by a 1 s idle timeout")
+        stall.waitUntilExit()
+        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+        let waited = try #require(report.first.flatMap { Double($0) })
+        #expect(report.last?.hasPrefix("True") == true && waited >= 0.8 && waited < 3, "the stalled connection: \(report)")
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+    }
+
     /// `kill -9` of the server under load: records are written every 100 ms, so every invocation
     /// acknowledged more than 150 ms before the kill is in the database, which is intact.
     @Test func killNineLosesOnlyTheLastTenthOfASecondOfRecords() async throws {

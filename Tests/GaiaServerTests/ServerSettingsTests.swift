@@ -23,8 +23,9 @@ struct ServerSettingsTests {
         var settings = ServerSettings()
         try settings.apply(yaml: "port: 9000\npool:\n  max_scale: 3\nautoscaler:\n  keep_alive_seconds: 5\n", source: "t.yaml")
         #expect(settings.port == 9000 && settings.runtime.pool.maxScale == 3 && settings.runtime.keepAlive.fallback == .seconds(5))
-        try settings.apply(yaml: "auth: false\nmax_response_mb: 8\nshutdown_grace_seconds: 5\n", source: "t.yaml")
+        try settings.apply(yaml: "auth: false\nmax_response_mb: 8\nshutdown_grace_seconds: 5\nidle_timeout_seconds: 7\nmax_connections: 64\n", source: "t.yaml")
         #expect(!settings.auth && settings.runtime.maxResponseBytes == 8 << 20 && settings.shutdownGraceSeconds == 5)
+        #expect(settings.idleTimeoutSeconds == 7 && settings.maxConnections == 64)
         try settings.apply(environment: ["GAIA_PORT": "9100", "GAIA_DATA_DIR": "/srv/gaia"])
         #expect(settings.port == 9100 && settings.dataDirectory == "/srv/gaia")
     }
@@ -46,5 +47,7 @@ struct ServerSettingsTests {
         #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "max_response_mb: 257\n", source: "t.yaml") }
         #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "shutdown_grace_seconds: -1\n", source: "t.yaml") }
         #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "shutdown_grace_seconds: .inf\n", source: "t.yaml") }
+        #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "idle_timeout_seconds: 0\n", source: "t.yaml") }
+        #expect(throws: ConfigurationError.self) { try settings.apply(yaml: "max_connections: 0\n", source: "t.yaml") }
     }
 }
