@@ -97,19 +97,19 @@ public final class KnativeCluster: ClusterBackend {
                 status: 413)
         }
         let code = Self.codeConfigMap(function: function.name, files: files)
+        var options = self.options
+        options.code = code
+        let services: [KnativeService]
+        do {  // rendered first: a function the cluster cannot take leaves nothing there
+            services = try KnativeRenderer.services(for: function.manifest, revision: function.revision, options: options)
+        } catch let error as KubeRenderError {
+            throw PlatformError("invalid_function", error.description, status: 400)
+        }
         let labels = ["\(KnativeRenderer.prefix)function": function.name, "app.kubernetes.io/managed-by": "gaia"]
         try await client.applyConfigMap(
             name: code.name, labels: labels,
             binaryData: Dictionary(uniqueKeysWithValues: code.paths.enumerated().map { (CodeConfigMap.key($0.offset), files[$0.element]!) }),
             immutable: true)
-        var options = self.options
-        options.code = code
-        let services: [KnativeService]
-        do {
-            services = try KnativeRenderer.services(for: function.manifest, revision: function.revision, options: options)
-        } catch let error as KubeRenderError {
-            throw PlatformError("invalid_function", error.description, status: 400)
-        }
         for service in services {
             let applied = try await client.apply(service)
             try await reconciled(applied.metadata.name, generation: applied.metadata.generation ?? 1)
