@@ -72,6 +72,15 @@ struct ServeCommandTests {
         return request
     }
 
+    /// Waits (at most 10 s) until `path` answers 200 on the server at `port` with its admin token.
+    func waitUntilServing(_ path: String, port: Int, data: String) async throws {
+        let started = ContinuousClock.now
+        while (try? await get("http://127.0.0.1:\(port)\(path)", token: Self.token(data)).status) != 200 {
+            try #require(ContinuousClock.now - started < .seconds(10), "the server did not answer \(path) within 10 s")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     func get(_ url: String, token: String? = nil) async throws -> (status: Int, body: [UInt8]) {
         var request = HTTPClientRequest(url: url)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -136,11 +145,7 @@ struct ServeCommandTests {
         }
         let (server, port, _, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle", token: Self.token(data)).status) != 200 {  // examples deploy beside serving
-            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with idle deployed")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
         let request = Self.invoke("idle", port: port, json: #"{"seconds": 1.5}"#, token: Self.token(data))
         let inFlight = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code }
         try await Task.sleep(for: .milliseconds(400))  // the request is running on its instance
@@ -162,11 +167,7 @@ struct ServeCommandTests {
         }
         let (server, port, log, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while (try? await get("http://127.0.0.1:\(port)/healthz").status) != 200 {
-            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitUntilServing("/healthz", port: port, data: data)
         var deploy = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/functions")
         deploy.method = .POST
         if let token = Self.token(data) { deploy.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -194,11 +195,7 @@ struct ServeCommandTests {
         }
         let (server, port, log, data) = try Self.serveExamples(gaia, ["--shutdown-grace", "1"])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle", token: Self.token(data)).status) != 200 {
-            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with idle deployed")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
         let request = Self.invoke("idle", port: port, json: #"{"seconds": 30}"#, token: Self.token(data))
         let inFlight = Task { try? await HTTPClient.shared.execute(request, timeout: .seconds(60)).status.code }
         try await Task.sleep(for: .milliseconds(500))
@@ -223,11 +220,7 @@ struct ServeCommandTests {
         let python = try #require(GaiaServerTests.python)
         let (server, port, _, data) = try Self.serveExamples(gaia, ["--idle-timeout", "1"])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while (try? await get("http://127.0.0.1:\(port)/v1/functions/idle", token: Self.token(data)).status) != 200 {
-            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with idle deployed")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
         let stall = Process()
         let out = Pipe()
         stall.executableURL = URL(fileURLWithPath: python)
@@ -263,11 +256,7 @@ struct ServeCommandTests {
         }
         let (server, port, _, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while (try? await get("http://127.0.0.1:\(port)/v1/functions/echo", token: Self.token(data)).status) != 200 {
-            try #require(ContinuousClock.now - started < .seconds(10), "the server did not start with echo deployed")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        try await waitUntilServing("/v1/functions/echo", port: port, data: data)  // examples deploy beside serving
         let token = Self.token(data)
         var acknowledged: [ContinuousClock.Instant] = []
         let load = ContinuousClock.now
