@@ -195,29 +195,30 @@ public final class KnativeCluster: ClusterBackend {
             bytes = try await response.body.collect(upTo: maxBytes)
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw WorkerError.timedOut(after: timeout)
-        } catch let error as NIOTooManyBytesError {
-            _ = error
+        } catch is NIOTooManyBytesError {
             throw WorkerError.protocolViolation("the response is over the \(maxBytes >> 20) MiB limit (max_response_mb)")
         } catch {
             throw WorkerError.notReady("cannot reach \(service) at \(url): \(error)")
         }
         let status = Int(response.status.code)
-        let text = String(buffer: bytes)
-        struct Failure: Decodable { var error: String?; var traceback: String? }
-        let failure = { try? JSONDecoder().decode(Failure.self, from: Data(bytes.readableBytesView)) }
-        switch status {
-        case 200..<300:
+        if (200..<300).contains(status) {
             return WorkerResponse(
                 body: Array(bytes.readableBytesView), contentType: response.headers.first(name: "Content-Type") ?? "application/octet-stream",
                 handlerMilliseconds: response.headers.first(name: "Gaia-Duration-Ms").flatMap(Double.init).map { max(0, min($0, 1e12)) } ?? 0)
-        case 500 where failure()?.error != nil:
-            throw WorkerError.handlerFailed(error: failure()!.error!, traceback: failure()?.traceback ?? "")
-        case 400:
-            throw WorkerError.badRequest(failure()?.error ?? String(text.prefix(300)))
-        case 504:
+        }
+        // An error answer: read as the shim's `{"error", "traceback"}` once, as text otherwise.
+        struct Failure: Decodable { var error: String?; var traceback: String? }
+        let failure = try? JSONDecoder().decode(Failure.self, from: Data(bytes.readableBytesView))
+        let text = String(buffer: bytes).prefix(300)
+        switch (status, failure?.error) {
+        case (500, let message?):
+            throw WorkerError.handlerFailed(error: message, traceback: failure?.traceback ?? "")
+        case (400, let message):
+            throw WorkerError.badRequest(message ?? String(text))
+        case (504, _):
             throw WorkerError.timedOut(after: timeout)
         default:
-            throw WorkerError.notReady("\(service) answered HTTP \(status): \(text.prefix(300))")
+            throw WorkerError.notReady("\(service) answered HTTP \(status): \(text)")
         }
     }
 }

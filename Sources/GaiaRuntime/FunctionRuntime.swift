@@ -339,13 +339,13 @@ public actor FunctionRuntime {
         defer { starting.removeValue(forKey: ObjectIdentifier(next.pool)) }
         do {
             try await next.pool.scale(to: 1)
-        } catch where closed {  // the platform began to shut down while the instance started
+        } catch {
             await next.pool.shutdown()
             try? FileManager.default.removeItem(atPath: directory)
-            throw PlatformError("shutting_down", "the platform is shutting down; deploy again once it is back", status: 503)
-        } catch let error as WorkerError {
-            await next.pool.shutdown()
-            try? FileManager.default.removeItem(atPath: directory)
+            if closed {  // the platform began to shut down while the instance started
+                throw PlatformError("shutting_down", "the platform is shutting down; deploy again once it is back", status: 503)
+            }
+            guard let error = error as? WorkerError else { throw error }
             if case .initFailed(let message, let traceback) = error {
                 throw PlatformError("init_failed", "the function failed to load: \(message)\n\(traceback)", status: 400)
             }

@@ -23,6 +23,8 @@ struct ClusterRuntimeTests {
 
         def handle(payload, context):
             backend = os.environ.get("GAIA_BACKEND", "")
+            if isinstance(payload, dict) and payload.get("fail"):
+                raise ValueError("asked to fail")
             time.sleep(0.03 if backend.startswith("cpu") else 0.002)
             return {"backend": backend, "n": payload.get("n") if isinstance(payload, dict) else None}
         """
@@ -137,6 +139,17 @@ struct ClusterRuntimeTests {
             let manifest = try await runtime.deploy(DeployRequest(
                 name: "matmul", files: Self.files, mode: .cpuPreferred, slo: SLO(statistic: .p95, thresholdMs: 15, windowSeconds: 4)))
             #expect(manifest.mode == .cpuPreferred)
+            // The pod's answers read as a worker's: its handler's error, a payload that is not JSON.
+            await #expect(throws: WorkerError.handlerFailed(error: "ValueError: asked to fail", traceback: "")) {
+                do {
+                    _ = try await runtime.invoke("matmul", body: Array(#"{"fail": true}"#.utf8), contentType: "application/json")
+                } catch WorkerError.handlerFailed(let error, let traceback) where traceback.contains("asked to fail") {
+                    throw WorkerError.handlerFailed(error: error, traceback: "")
+                }
+            }
+            await #expect {
+                _ = try await runtime.invoke("matmul", body: Array("{not json".utf8), contentType: "application/json")
+            } throws: { ($0 as? WorkerError).map { if case .badRequest(let why) = $0 { why.contains("not valid JSON") } else { false } } ?? false }
             let deployedAt = await api.seen.count
             var answers: [(backend: String, body: String)] = []
             let deadline = ContinuousClock.now + .seconds(30)
