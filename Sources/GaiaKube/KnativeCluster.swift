@@ -181,8 +181,11 @@ public final class KnativeCluster: ClusterBackend {
 
     /// POSTs one payload to a Service (the function's HTTP shim behind Knative's queue proxy) and
     /// reads the answer as a worker's: 200 the handler's result, 500 its error, 400 a bad payload.
+    /// An answer in chunked encoding (a generator's items, from the shim's HTTP mode) goes to
+    /// `stream` as it is read, when there is one; a stream whose client went away ends the request.
     func post(
-        _ body: [UInt8], contentType: String, to url: String, service: String, timeout: Duration, maxBytes: Int
+        _ body: [UInt8], contentType: String, to url: String, service: String, timeout: Duration, maxBytes: Int,
+        stream: ResponseStream?
     ) async throws -> WorkerResponse {
         var request = HTTPClientRequest(url: url.hasSuffix("/") ? url : url + "/")
         request.method = .POST
@@ -190,9 +193,23 @@ public final class KnativeCluster: ClusterBackend {
         request.body = .bytes(ByteBuffer(bytes: body))
         let response: HTTPClientResponse
         let bytes: ByteBuffer
+        let started = ContinuousClock.now
         do {
             response = try await http.execute(request, timeout: TimeAmount(timeout))
+            if let stream, (200..<300).contains(response.status.code), response.headers[canonicalForm: "Transfer-Encoding"].contains("chunked") {
+                var chunks = 0
+                for try await part in response.body {
+                    if stream.isCancelled { throw WorkerError.cancelled("the client went away after \(chunks) chunk(s)") }
+                    stream.yield(Array(part.readableBytesView), contentType: response.headers.first(name: "Content-Type"))
+                    chunks += 1
+                }
+                return WorkerResponse(
+                    body: [], contentType: response.headers.first(name: "Content-Type") ?? "application/octet-stream",
+                    handlerMilliseconds: (ContinuousClock.now - started).inMilliseconds, chunks: chunks)
+            }
             bytes = try await response.body.collect(upTo: maxBytes)
+        } catch let error as WorkerError {
+            throw error
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw WorkerError.timedOut(after: timeout)
         } catch is NIOTooManyBytesError {
@@ -252,7 +269,7 @@ actor KnativePool: FunctionPool {
     var instanceCount: Int { bound.map { cluster.pods(of: $0.revision) } ?? 0 }
     var pids: [Int32] { [] }
 
-    func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
+    func invoke(_ body: [UInt8], contentType: String, stream: ResponseStream?) async throws -> InvocationOutcome {
         guard !closed else { throw PoolError.shuttingDown }
         let limit = settings.queueLimit + settings.maxScale * settings.instanceConcurrency
         guard inFlight < limit else { throw PoolError.queueFull(limit: settings.queueLimit) }
@@ -269,7 +286,7 @@ actor KnativePool: FunctionPool {
         let cold = cluster.pods(of: route.revision) == 0
         let response = try await cluster.post(
             body, contentType: contentType, to: route.url, service: service, timeout: settings.invocationTimeout,
-            maxBytes: cluster.maxResponseBytes)
+            maxBytes: cluster.maxResponseBytes, stream: stream)
         let total = (ContinuousClock.now - arrived).inMilliseconds
         return InvocationOutcome(
             response: response, instance: 0, coldStart: cold, queueMilliseconds: cold ? max(0, total - response.handlerMilliseconds) : 0,

@@ -16,8 +16,9 @@ public protocol FunctionPool: Actor {
     /// Groups requests into batches (nil: the function does not batch here).
     nonisolated var batcher: BatchFormer? { get }
 
-    /// Runs one invocation on an instance.
-    func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome
+    /// Runs one invocation on an instance; a handler that streams sends its chunks to `stream`
+    /// (without one, they are collected into the response).
+    func invoke(_ body: [UInt8], contentType: String, stream: ResponseStream?) async throws -> InvocationOutcome
     /// Keeps `desired` instances (starting or stopping idle ones); returns once those it started are ready.
     func scale(to desired: Int) async throws
     /// Takes another time quota of the same device, in place.
@@ -28,6 +29,13 @@ public protocol FunctionPool: Actor {
     func drain() async
     /// Stops its instances and fails waiting requests; it takes no more work.
     func shutdown() async
+}
+
+extension FunctionPool {
+    /// Runs one invocation on an instance; a streamed answer is collected whole.
+    public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
+        try await invoke(body, contentType: contentType, stream: nil)
+    }
 }
 
 extension InstancePool: FunctionPool {}

@@ -542,7 +542,7 @@ public actor FunctionRuntime {
     // MARK: Invoke
 
     /// Runs one invocation of a function; the record goes to the database on the next tick.
-    public func invoke(_ name: String, body: [UInt8], contentType: String) async throws -> PlatformInvocation {
+    public func invoke(_ name: String, body: [UInt8], contentType: String, stream: ResponseStream? = nil) async throws -> PlatformInvocation {
         guard var function = live[name] else {
             throw PlatformError("not_found", "no function named '\(name)'; deploy it first (gaia deploy)", status: 404)
         }
@@ -551,12 +551,12 @@ public actor FunctionRuntime {
         do {
             let outcome: InvocationOutcome
             do {
-                outcome = try await function.pool.invoke(body, contentType: contentType)
+                outcome = try await function.pool.invoke(body, contentType: contentType, stream: stream)
             } catch PoolError.shuttingDown {
                 // The pool was replaced (a rung switch or a deploy) while this request was on its way: the new one serves it.
                 guard let replacement = live[name], replacement.pool !== function.pool else { throw PoolError.shuttingDown }
                 function = replacement
-                outcome = try await function.pool.invoke(body, contentType: contentType)
+                outcome = try await function.pool.invoke(body, contentType: contentType, stream: stream)
             }
             note(function, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
                  queue: outcome.queueMilliseconds, status: 200)
@@ -589,6 +589,7 @@ public actor FunctionRuntime {
         case WorkerError.timedOut: 504
         case WorkerError.handlerFailed: 500
         case WorkerError.badRequest: 400
+        case WorkerError.cancelled: 499  // the client closed the request (nginx's code)
         default: 502
         }
     }

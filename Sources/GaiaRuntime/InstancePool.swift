@@ -135,9 +135,9 @@ public actor InstancePool {
     /// Runs one invocation on an instance of this pool; on a share rung, once the device's quota
     /// scheduler admits it (every request of the pool asks, so the scheduler sees its demand; it
     /// admits no more than the pool's instances can run). The wait counts as queueing.
-    public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
+    public func invoke(_ body: [UInt8], contentType: String, stream: ResponseStream?) async throws -> InvocationOutcome {
         let arrived = clock.now
-        guard backend.isShare, let shareGate else { return try await run(body, contentType: contentType, arrived: arrived) }
+        guard backend.isShare, let shareGate else { return try await run(body, contentType: contentType, stream: stream, arrived: arrived) }
         let scheduler: DeviceScheduler
         if let known = deviceScheduler, known.rung == backend.wholeTime {
             scheduler = known.scheduler
@@ -151,7 +151,7 @@ public actor InstancePool {
             slots: max(1, machine.instanceCount) * settings.instanceConcurrency)
         gated -= 1
         do {
-            let outcome = try await run(body, contentType: contentType, arrived: arrived)
+            let outcome = try await run(body, contentType: contentType, stream: stream, arrived: arrived)
             await scheduler.finished(ticket)
             return outcome
         } catch {
@@ -161,7 +161,9 @@ public actor InstancePool {
     }
 
     /// Runs one invocation that arrived at `arrived` on an instance.
-    private func run(_ body: [UInt8], contentType: String, arrived: ContinuousClock.Instant) async throws -> InvocationOutcome {
+    private func run(
+        _ body: [UInt8], contentType: String, stream: ResponseStream?, arrived: ContinuousClock.Instant
+    ) async throws -> InvocationOutcome {
         nextRequest += 1
         let request = nextRequest
         let id: StateMachine.InstanceID
@@ -185,7 +187,8 @@ public actor InstancePool {
         }
         do {
             let batch = await batcher?.join(instance: id, arrived: arrived)
-            let response = try await worker.invoke(body, contentType: contentType, batch: batch, timeout: settings.invocationTimeout)
+            let response = try await worker.invoke(
+                body, contentType: contentType, batch: batch, timeout: settings.invocationTimeout, stream: stream)
             execute(machine.requestFinished(request, instanceHealthy: true))
             return InvocationOutcome(
                 response: response, instance: id, coldStart: cold, queueMilliseconds: (handedOver - arrived).inMilliseconds,

@@ -19,6 +19,8 @@ public enum WorkerMessage: Sendable, Equatable {
     case initError(error: String, traceback: String)
     /// The answer to invocation `id`.
     case result(id: Int, InvocationResult)
+    /// One item a streaming handler yielded for invocation `id` (`contentType` on the first).
+    case chunk(id: Int, body: [UInt8], contentType: String?)
     /// The answer to resize request `id`: what was adjusted, or the error.
     case resized(id: Int, adjusted: [String], error: String?)
     /// The fork server is ready, having imported `preloaded`.
@@ -34,6 +36,10 @@ public enum WorkerMessage: Sendable, Equatable {
     public enum InvocationResult: Sendable, Equatable {
         /// The handler returned `body` of `contentType` after `milliseconds`.
         case success(body: [UInt8], contentType: String, milliseconds: Double)
+        /// The handler's generator ended after yielding `chunks` items (sent as `chunk` messages).
+        case streamed(chunks: Int, contentType: String, milliseconds: Double)
+        /// The stream was stopped because its client went away (the generator was closed).
+        case cancelled(error: String, milliseconds: Double)
         /// The handler raised.
         case handlerError(error: String, traceback: String, milliseconds: Double)
         /// The payload could not be decoded as its content type says (a client error).
@@ -75,9 +81,17 @@ public enum WorkerMessage: Sendable, Equatable {
             let id = try integer("id")
             let duration = milliseconds("duration_ms")
             switch (h["ok"]?.bool, string("kind")) {
+            case (true, _) where h["chunks"] != nil:
+                guard let n = h["chunks"]?.number, let chunks = Int(exactly: n), chunks >= 0 else {
+                    throw WorkerProtocolError("'chunks' is not a count")
+                }
+                self = .result(id: id, .streamed(
+                    chunks: chunks, contentType: string("content_type") ?? "application/octet-stream", milliseconds: duration))
             case (true, _):
                 self = .result(id: id, .success(
                     body: frame.body, contentType: string("content_type") ?? "application/octet-stream", milliseconds: duration))
+            case (false, "cancelled"):
+                self = .result(id: id, .cancelled(error: string("error") ?? "the client went away", milliseconds: duration))
             case (false, "bad_request"):
                 self = .result(id: id, .badRequest(error: string("error") ?? "the payload could not be decoded"))
             case (false, _):
@@ -86,6 +100,8 @@ public enum WorkerMessage: Sendable, Equatable {
             case (nil, _):
                 throw WorkerProtocolError("a result without 'ok'")
             }
+        case "chunk":
+            self = .chunk(id: try integer("id"), body: frame.body, contentType: string("content_type"))
         case "resized":
             let id = try integer("id")
             let ok = h["ok"]?.bool ?? false

@@ -66,6 +66,8 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
     case handlerFailed(error: String, traceback: String)
     /// The payload could not be decoded as its content type says; the worker is still alive.
     case badRequest(String)
+    /// The client of a streaming invocation went away and its generator was closed; the worker is still alive.
+    case cancelled(String)
     /// The invocation took longer than its timeout; the worker was killed.
     case timedOut(after: Duration)
     /// The worker died (exit status, or the signal that killed it) with the end of its log.
@@ -83,6 +85,7 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
         case .initFailed(let error, _): "the function failed to initialise: \(error)"
         case .handlerFailed(let error, _): "the handler raised \(error)"
         case .badRequest(let error): "the payload could not be decoded: \(error)"
+        case .cancelled(let why): why
         case .timedOut(let after): "the invocation exceeded its timeout of \(after); the instance was stopped"
         case .crashed(let status, let tail): "the instance exited unexpectedly (status \(status))\(tail.isEmpty ? "" : ": " + tail)"
         case .protocolViolation(let what): "\(what); the instance was stopped"
@@ -94,7 +97,7 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
     /// Whether the instance that raised it can keep serving (the handler's own errors).
     public var instanceSurvives: Bool {
         switch self {
-        case .handlerFailed, .badRequest: true
+        case .handlerFailed, .badRequest, .cancelled: true
         default: false
         }
     }
@@ -110,13 +113,17 @@ public struct WorkerResponse: Sendable {
     public var handlerMilliseconds: Double
     /// Requests in the batch it ran in (1: alone).
     public var batchSize: Int = 1
+    /// Items the handler's generator yielded, when it streamed (nil: it returned one value). Sent
+    /// to the invocation's `ResponseStream` as they came, or else collected into `body`.
+    public var chunks: Int?
 
     /// An answer.
-    public init(body: [UInt8], contentType: String, handlerMilliseconds: Double, batchSize: Int = 1) {
+    public init(body: [UInt8], contentType: String, handlerMilliseconds: Double, batchSize: Int = 1, chunks: Int? = nil) {
         self.body = body
         self.contentType = contentType
         self.handlerMilliseconds = handlerMilliseconds
         self.batchSize = batchSize
+        self.chunks = chunks
     }
 }
 
@@ -140,6 +147,14 @@ public actor WorkerProcess {
     private var pending: [Int: CheckedContinuation<WorkerMessage, any Error>] = [:]
     /// Invocations among them.
     private var running = 0
+    /// Where each running invocation's streamed chunks go: its `ResponseStream`, or collected.
+    private var streamed: [Int: StreamedChunks] = [:]
+
+    private struct StreamedChunks {
+        var stream: ResponseStream?
+        var body: [UInt8] = []
+        var contentType: String?
+    }
     /// The rung the instance runs on now (it changes with `resize`).
     public private(set) var backend: Backend
     /// The cores it is pinned to now.
@@ -238,6 +253,7 @@ public actor WorkerProcess {
             continuation.resume(throwing: timedOutIDs[id].map { WorkerError.timedOut(after: $0) } ?? reason)
         }
         pending = [:]
+        streamed = [:]
         ended = true
         for waiter in endWaiters { waiter.resume() }
         endWaiters = []
@@ -255,6 +271,20 @@ public actor WorkerProcess {
         case .initError(let error, let traceback) where startWaiter != nil:
             transport?.connected()
             endReason = .initFailed(error: error, traceback: traceback)  // the shim exits after saying so
+        case .chunk(let id, let body, let contentType):
+            guard pending[id] != nil, var chunks = streamed[id] else {
+                return fail(with: .protocolViolation("the worker streamed for request \(id), which is not an invocation waiting"))
+            }
+            if let stream = chunks.stream {
+                stream.yield(body, contentType: contentType)
+                return
+            }
+            guard chunks.body.count + body.count <= configuration.maxResponseBytes else {
+                return fail(with: .protocolViolation("the streamed response is over the limit of \(configuration.maxResponseBytes) bytes"))
+            }
+            chunks.body += body
+            chunks.contentType = chunks.contentType ?? contentType
+            streamed[id] = chunks
         case .result(let id, _), .resized(let id, _, _):
             guard let continuation = pending.removeValue(forKey: id) else {
                 return fail(with: .protocolViolation("the worker answered request \(id), which is not waiting"))
@@ -275,9 +305,11 @@ public actor WorkerProcess {
     /// Sends one invocation and waits for its result. On timeout the process is killed (and with it
     /// any other request it was running).
     /// A request that is part of a `batch` goes with its batch's number and size: the shim runs
-    /// `handle_batch` once it has them all.
+    /// `handle_batch` once it has them all. A handler that streams sends its chunks to `stream` as
+    /// they come (without one, they are collected into the response).
     public func invoke(
-        _ body: [UInt8], contentType: String, batch: BatchFormer.Membership? = nil, timeout: Duration = .seconds(60)
+        _ body: [UInt8], contentType: String, batch: BatchFormer.Membership? = nil, timeout: Duration = .seconds(60),
+        stream: ResponseStream? = nil
     ) async throws -> WorkerResponse {
         guard ready, !ended else { throw WorkerError.notReady(ended ? "it has exited" : "it has not started") }
         guard running < configuration.concurrency else {
@@ -290,10 +322,21 @@ public actor WorkerProcess {
             header["batch_group"] = .number(Double(batch.group))
             header["batch_size"] = .number(Double(batch.size))
         }
-        let message = try await send(header, body: body, timeout: timeout)
+        var id = 0
+        let message = try await send(header, body: body, timeout: timeout) { sent in
+            id = sent
+            streamed[sent] = StreamedChunks(stream: stream)
+            stream?.onCancel { Task { await self.cancel(sent) } }
+        }
+        let chunks = streamed.removeValue(forKey: id)
         switch message {
         case .result(_, .success(let body, let contentType, let milliseconds)):
             return WorkerResponse(body: body, contentType: contentType, handlerMilliseconds: milliseconds, batchSize: batch?.size ?? 1)
+        case .result(_, .streamed(let count, let contentType, let milliseconds)):
+            return WorkerResponse(
+                body: chunks?.body ?? [], contentType: chunks?.contentType ?? contentType, handlerMilliseconds: milliseconds, chunks: count)
+        case .result(_, .cancelled(let error, _)):
+            throw WorkerError.cancelled(error)
         case .result(_, .handlerError(let error, let traceback, _)):
             throw WorkerError.handlerFailed(error: error, traceback: traceback)
         case .result(_, .badRequest(let error)):
@@ -325,12 +368,15 @@ public actor WorkerProcess {
         return adjusted
     }
 
-    /// Sends one request frame (an id is added) and waits for the answer with its id; past
-    /// `timeout` the process is killed and the request fails as timed out.
-    private func send(_ header: [String: JSONValue], body: [UInt8] = [], timeout: Duration) async throws -> WorkerMessage {
+    /// Sends one request frame (an id is added, and given to `registered` before it goes) and waits
+    /// for the answer with its id; past `timeout` the process is killed and the request fails as timed out.
+    private func send(
+        _ header: [String: JSONValue], body: [UInt8] = [], timeout: Duration, registered: (Int) -> Void = { _ in }
+    ) async throws -> WorkerMessage {
         guard let transport else { throw WorkerError.notReady("it has not started") }
         nextID += 1
         let id = nextID
+        registered(id)
         var header = header
         header["id"] = .number(Double(id))
         let request = try WorkerFrame(header: header, body: body).encoded()
@@ -343,6 +389,13 @@ public actor WorkerProcess {
             pending[id] = continuation
             transport.send(request) { error in Task { await self.failPending(id, with: error) } }
         }
+    }
+
+    /// Tells the worker that invocation `id`'s client went away: its generator stops before the next item.
+    private func cancel(_ id: Int) {
+        guard pending[id] != nil, let transport, let frame = try? WorkerFrame(header: ["type": .string("cancel"), "id": .number(Double(id))]).encoded()
+        else { return }
+        transport.send(frame) { _ in }  // a worker whose input is closed is ending anyway
     }
 
     private func failPending(_ id: Int, with error: any Error) {

@@ -41,6 +41,7 @@ extension WorkerError: HTTPResponseError {
         case .handlerFailed(let message, let traceback): body = APIErrorBody(code: "handler_error", message: message, traceback: traceback)
         case .badRequest: body = APIErrorBody(code: "bad_request", message: description)
         case .timedOut: body = APIErrorBody(code: "timeout", message: description)
+        case .cancelled: body = APIErrorBody(code: "cancelled", message: description)
         default: body = APIErrorBody(code: "instance_failed", message: description)
         }
         return errorResponse(status, body)

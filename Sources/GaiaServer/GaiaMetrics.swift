@@ -41,6 +41,14 @@ public final class GaiaMetrics: Sendable {
         }
     }
 
+    /// Records how long a streamed answer took to send its first chunk, from the request's arrival.
+    func recordFirstChunk(function: String, after duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "time_to_first_chunk", unitName: "seconds", helpText: "Streamed invocations: arrival to the first chunk"),
+            labels: [("function", function)], buckets: Self.buckets
+        ).record(duration)
+    }
+
     /// The exposition text, with instance gauges refreshed from the runtime and GPU gauges from a
     /// fresh sample of the machine's GPUs.
     func render(runtime: FunctionRuntime) async -> String {

@@ -310,27 +310,100 @@ struct FunctionRoutes {
         let declared = request.headers[.contentType]
         let contentType = declared ?? (body.first == UInt8(ascii: "{") || body.first == UInt8(ascii: "[") ? "application/json" : "application/octet-stream")
         let started = ContinuousClock.now
+        // A handler that returns a generator streams: its first chunk starts the answer. Otherwise
+        // the stream ends without one and the answer is whole.
+        let stream = ResponseStream()
+        let invocation = Task {
+            defer { stream.finish() }
+            return try await runtime.invoke(name, body: body, contentType: contentType, stream: stream)
+        }
+        if await stream.started() {
+            if let first = stream.firstChunkAt { metrics.recordFirstChunk(function: name, after: first - started) }
+            let events = request.headers[.accept]?.contains("text/event-stream") ?? false
+            return streamed(name, stream, invocation, events: events, started: started)
+        }
         let result: PlatformInvocation
         do {
-            result = try await runtime.invoke(name, body: body, contentType: contentType)
+            result = try await invocation.value
         } catch {
-            if !(error is PlatformError) {
-                let backend = (try? await runtime.rung(of: name))?.current.description ?? "none"
-                metrics.recordInvocation(function: name, backend: backend, status: FunctionRuntime.status(of: error),
-                                         duration: ContinuousClock.now - started, coldStart: false)
-            }
+            await record(name, error, started: started)
             throw error
         }
-        metrics.recordInvocation(function: name, backend: result.backend.description, status: 200,
-                                 duration: ContinuousClock.now - started, coldStart: result.outcome.coldStart,
-                                 coldStartWait: .clamped(milliseconds: result.outcome.queueMilliseconds))
-        var headers: HTTPFields = [.contentType: result.outcome.response.contentType]
+        record(name, result, started: started)
+        var headers = Self.headers(of: result)
+        headers[.contentType] = result.outcome.response.contentType
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.outcome.response.body)))
+    }
+
+    /// A streamed answer: each chunk as it comes, over chunked transfer (the invocation's `Gaia-*`
+    /// headers, or `Gaia-Error`, as trailers), or as Server-Sent Events when the client asked for
+    /// them (`data:` per chunk, then an `event: done` or `event: error`). A client that goes away
+    /// cancels the invocation: the worker closes the generator.
+    func streamed(
+        _ name: String, _ stream: ResponseStream, _ invocation: Task<PlatformInvocation, any Error>, events: Bool, started: ContinuousClock.Instant
+    ) -> Response {
+        var headers: HTTPFields = [.contentType: events ? "text/event-stream" : stream.contentType ?? "application/octet-stream"]
+        headers[.cacheControl] = "no-cache"
+        headers[HTTPField.Name("Gaia-Streamed")!] = "true"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            do {
+                for await chunk in stream.chunks {
+                    try await writer.write(ByteBuffer(bytes: events ? ServerSentEvents.data(chunk) : chunk))
+                }
+            } catch {
+                stream.cancel()  // the client went away
+                if case .failure(let failure) = await invocation.result { await record(name, failure, started: started) }
+                throw error
+            }
+            switch await invocation.result {
+            case .success(let result):
+                record(name, result, started: started)
+                if events { try await writer.write(ByteBuffer(bytes: ServerSentEvents.event("done", Self.summary(of: result)))) }
+                try await writer.finish(events ? nil : Self.headers(of: result))
+            case .failure(let error):
+                await record(name, error, started: started)
+                let message = "\(error)"
+                if events {
+                    try await writer.write(ByteBuffer(bytes: ServerSentEvents.event("error", ["error": message, "status": FunctionRuntime.status(of: error)])))
+                }
+                try await writer.finish(events ? nil : [HTTPField.Name("Gaia-Error")!: String(message.prefix(1000))])
+            }
+        })
+    }
+
+    /// The `Gaia-*` headers of an invocation's answer.
+    static func headers(of result: PlatformInvocation) -> HTTPFields {
+        var headers = HTTPFields()
         headers[HTTPField.Name("Gaia-Backend")!] = result.backend.description
         headers[HTTPField.Name("Gaia-Cold-Start")!] = result.outcome.coldStart ? "true" : "false"
         headers[HTTPField.Name("Gaia-Instance")!] = String(result.outcome.instance)
         headers[HTTPField.Name("Gaia-Revision")!] = String(result.revision)
         headers[HTTPField.Name("Gaia-Duration-Ms")!] = String(format: "%.3f", result.outcome.totalMilliseconds)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.outcome.response.body)))
+        if let chunks = result.outcome.response.chunks { headers[HTTPField.Name("Gaia-Chunks")!] = String(chunks) }
+        return headers
+    }
+
+    /// What the `Gaia-*` headers say, as the data of a stream's final event.
+    static func summary(of result: PlatformInvocation) -> [String: any Sendable] {
+        var summary: [String: any Sendable] = [
+            "backend": result.backend.description, "cold_start": result.outcome.coldStart, "instance": result.outcome.instance,
+            "revision": result.revision, "duration_ms": (result.outcome.totalMilliseconds * 1000).rounded() / 1000,
+        ]
+        summary["chunks"] = result.outcome.response.chunks
+        return summary
+    }
+
+    private func record(_ name: String, _ result: PlatformInvocation, started: ContinuousClock.Instant) {
+        metrics.recordInvocation(function: name, backend: result.backend.description, status: 200,
+                                 duration: ContinuousClock.now - started, coldStart: result.outcome.coldStart,
+                                 coldStartWait: .clamped(milliseconds: result.outcome.queueMilliseconds))
+    }
+
+    private func record(_ name: String, _ error: any Error, started: ContinuousClock.Instant) async {
+        guard !(error is PlatformError) else { return }
+        let backend = (try? await runtime.rung(of: name))?.current.description ?? "none"
+        metrics.recordInvocation(function: name, backend: backend, status: FunctionRuntime.status(of: error),
+                                 duration: ContinuousClock.now - started, coldStart: false)
     }
 
     func invocations(_ name: String, limit: Int?) async throws -> Response {
@@ -395,5 +468,24 @@ public struct ShutdownNotice: Service {
     public func run() async throws {
         try? await gracefulShutdown()
         await runtime.beginShutdown()
+    }
+}
+
+/// Server-Sent Events framing (the WHATWG `text/event-stream` format).
+enum ServerSentEvents {
+    /// One chunk as a message: each of its lines after `data: `, so that a client joining them
+    /// with newlines (as the format says) gets the chunk back, final newline included; CR and CRLF
+    /// become LF, and bytes that are not UTF-8 are replaced.
+    static func data(_ chunk: [UInt8]) -> [UInt8] {
+        let text = String(decoding: chunk, as: UTF8.self).replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: "\r", with: "\n")
+        var out = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) { out += "data: \(line)\n" }
+        return Array((out + "\n").utf8)
+    }
+
+    /// A named event whose data is `object` as one line of JSON.
+    static func event(_ name: String, _ object: [String: any Sendable]) -> [UInt8] {
+        let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return Array("event: \(name)\ndata: \(json)\n\n".utf8)
     }
 }

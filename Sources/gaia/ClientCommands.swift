@@ -31,11 +31,15 @@ struct ServerOptions: ParsableArguments {
     }
 
     /// Sends a request; returns the status and body, or throws a CLIError with the server's message.
-    func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json")
-        async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders)
-    {
+    /// With `chunks`, a successful answer's body is handed over piece by piece as it arrives, with
+    /// its headers (and the body returned is empty).
+    func send(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+        accept: String? = nil, chunks: ((ByteBuffer, HTTPHeaders) throws -> Void)? = nil
+    ) async throws -> (status: Int, body: [UInt8], headers: HTTPHeaders) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        if let accept { request.headers.add(name: "Accept", value: accept) }
         if let token = resolvedToken { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
@@ -45,11 +49,18 @@ struct ServerOptions: ParsableArguments {
         // keeps retrying a refused connection for 90 s); a deploy may take minutes to answer.
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(timeout: .init(connect: .milliseconds(1500))))
         let response: HTTPClientResponse
-        let bytes: [UInt8]
+        var bytes: [UInt8] = []
         do {
             response = try await client.execute(request, timeout: .seconds(600))
-            bytes = Array(buffer: try await response.body.collect(upTo: 256 << 20))
+            if let chunks, response.status.code < 400 {
+                for try await buffer in response.body { try chunks(buffer, response.headers) }
+            } else {
+                bytes = Array(buffer: try await response.body.collect(upTo: 256 << 20))
+            }
             try? await client.shutdown()
+        } catch let error as CLIError {
+            try? await client.shutdown()
+            throw error
         } catch {
             try? await client.shutdown()
             throw CLIError(description: "cannot reach the Gaia server at \(baseURL) (\(error)); start it with `gaia serve` or pass --server")
@@ -202,6 +213,7 @@ struct InvokeCommand: AsyncParsableCommand {
     @Argument(help: "The function's name.") var name: String
     @Option(help: "The payload: JSON text, or @FILE to send a file's bytes.") var data = "{}"
     @Flag(name: .shortAndLong, help: "Also print the Gaia-* response headers (to stderr).") var verbose = false
+    @Flag(help: "Print a streaming handler's chunks as they come (its summary with --verbose).") var stream = false
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
@@ -219,6 +231,7 @@ struct InvokeCommand: AsyncParsableCommand {
                 throw CLIError(description: "--data is not valid JSON; use @FILE to send raw bytes")
             }
         }
+        if stream { return try await streamed(body, contentType: contentType) }
         let response = try await server.send(.POST, "/v1/functions/\(name)/invoke", body: body, contentType: contentType)
         if verbose {
             for (header, value) in response.headers where header.lowercased().hasPrefix("gaia-") {
@@ -233,6 +246,71 @@ struct InvokeCommand: AsyncParsableCommand {
         } else {
             print(String(decoding: response.body, as: UTF8.self))
         }
+    }
+}
+
+extension InvokeCommand {
+    /// Asks for Server-Sent Events and prints each chunk's data as it arrives; the final `done`
+    /// event goes to stderr with --verbose, an `error` event fails the command. An answer that does
+    /// not stream is printed whole.
+    func streamed(_ body: [UInt8], contentType: String) async throws {
+        var events = ServerSentEventParser()
+        var whole: [UInt8] = []
+        _ = try await server.send(
+            .POST, "/v1/functions/\(name)/invoke", body: body, contentType: contentType, accept: "text/event-stream"
+        ) { buffer, headers in
+            guard headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true else {
+                whole += buffer.readableBytesView
+                return
+            }
+            for event in events.feed(Array(buffer.readableBytesView)) {
+                switch event.name {
+                case "done" where verbose: FileHandle.standardError.write(Data((event.data + "\n").utf8))
+                case "done": break
+                case "error": throw CLIError(description: "the stream failed: \(event.data)")
+                default: FileHandle.standardOutput.write(Data(event.data.utf8))
+                }
+            }
+        }
+        if !whole.isEmpty { print(String(decoding: whole, as: UTF8.self)) }
+    }
+}
+
+/// Splits a `text/event-stream` body into events as its bytes arrive (the WHATWG format: `data:`
+/// lines joined by newlines, `event:` naming the event, an empty line ending it).
+struct ServerSentEventParser {
+    struct Event: Equatable {
+        var name = "message"
+        var data = ""
+    }
+
+    private var buffer: [UInt8] = []
+    private var name: String?
+    private var data: [String] = []
+
+    /// The events the bytes so far complete.
+    mutating func feed(_ bytes: [UInt8]) -> [Event] {
+        buffer += bytes
+        var events: [Event] = []
+        while let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+            var line = String(decoding: buffer[..<newline], as: UTF8.self)
+            buffer.removeSubrange(...newline)
+            if line.hasSuffix("\r") { line.removeLast() }
+            if line.isEmpty {
+                if !data.isEmpty || name != nil { events.append(Event(name: name ?? "message", data: data.joined(separator: "\n"))) }
+                (name, data) = (nil, [])
+                continue
+            }
+            let field = line.prefix { $0 != ":" }
+            var value = line.dropFirst(field.count).dropFirst()
+            if value.hasPrefix(" ") { value = value.dropFirst() }
+            switch field {
+            case "data": data.append(String(value))
+            case "event": name = String(value)
+            default: break  // comments (": …"), id and retry
+            }
+        }
+        return events
     }
 }
 

@@ -81,6 +81,14 @@ struct ServeCommandTests {
         }
     }
 
+    /// Invokes `idle` briefly and waits for its answer: an instance is ready after it (a request
+    /// sent while the first instance still starts would be refused by a SIGTERM, not drained).
+    func warmIdle(port: Int, data: String) async throws {
+        let response = try await HTTPClient.shared.execute(
+            Self.invoke("idle", port: port, json: #"{"seconds": 0.01}"#, token: Self.token(data)), timeout: .seconds(30))
+        try #require(response.status == .ok, "idle answers a warm-up request")
+    }
+
     func get(_ url: String, token: String? = nil) async throws -> (status: Int, body: [UInt8]) {
         var request = HTTPClientRequest(url: url)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -117,16 +125,17 @@ struct ServeCommandTests {
         while ContinuousClock.now - started < .seconds(5) {
             let list = try APICoding.decoder().decode(FunctionList.self, from: Data(try await get("http://127.0.0.1:\(port)/v1/functions", token: token).body))
             names = list.functions.map(\.name)
-            if names.count >= 3 && text().contains("function.name=tinyllama") { break }
+            if names.count >= 4 && text().contains("function.name=tinyllama") { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         print("examples served after \(ContinuousClock.now - started): \(names)")
-        #expect(names == ["echo", "idle", "matmul"])
-        for name in ["echo", "idle", "matmul"] {
+        #expect(names == ["echo", "idle", "markov", "matmul"])
+        for name in ["echo", "idle", "markov", "matmul"] {
             let payload = name == "idle" ? #"{"seconds": 0.01}"# : #"{"n": 64}"#
             let response = try await HTTPClient.shared.execute(Self.invoke(name, port: port, json: payload, token: token), timeout: .seconds(30))
             #expect(response.status.code == 200, "\(name) answers")
         }
+        try await streamsWords(gaia, port: port, token: token)
         for example in ["minilm", "matmul-torch", "resnet18", "tinyllama"] {
             #expect(text().contains("function.name=\(example)") && text().contains("ImportError"), "\(example)'s absence is explained:\n\(text())")
         }
@@ -134,6 +143,32 @@ struct ServeCommandTests {
         let stopping = ContinuousClock.now
         while server.isRunning && ContinuousClock.now - stopping < .seconds(10) { try await Task.sleep(for: .milliseconds(50)) }
         #expect(!server.isRunning, "SIGTERM stops it gracefully")
+    }
+
+    /// `gaia invoke markov --stream` prints each word as the generator makes it (300 ms apart), not
+    /// all at the end.
+    func streamsWords(_ gaia: String, port: Int, token: String) async throws {
+        let cli = Process()
+        let out = Pipe()
+        cli.executableURL = URL(fileURLWithPath: gaia)
+        cli.arguments = ["invoke", "markov", "--stream", "--data", #"{"tokens": 5, "delay_ms": 300}"#,
+                         "--server", "http://127.0.0.1:\(port)", "--token", token]
+        cli.standardOutput = out
+        let started = ContinuousClock.now
+        try cli.run()
+        var arrivals: [(text: String, after: Duration)] = []
+        while true {
+            let data = out.fileHandleForReading.availableData  // blocks until output or its end
+            if data.isEmpty { break }
+            arrivals.append((String(decoding: data, as: UTF8.self), ContinuousClock.now - started))
+        }
+        cli.waitUntilExit()
+        let total = ContinuousClock.now - started
+        #expect(cli.terminationStatus == 0)
+        let words = arrivals.map(\.text).joined().split(separator: " ")
+        #expect(words.count == 5, "\(arrivals)")
+        let first = try #require(arrivals.first)
+        #expect(total - first.after > .milliseconds(900), "the first word came \(first.after) after the start, the end at \(total): \(arrivals)")
     }
 
     /// SIGTERM with a request in flight: the server stops accepting, the request completes, then
@@ -146,6 +181,7 @@ struct ServeCommandTests {
         let (server, port, _, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
+        try await warmIdle(port: port, data: data)
         let request = Self.invoke("idle", port: port, json: #"{"seconds": 1.5}"#, token: Self.token(data))
         let inFlight = Task { try await HTTPClient.shared.execute(request, timeout: .seconds(30)).status.code }
         try await Task.sleep(for: .milliseconds(400))  // the request is running on its instance
@@ -196,6 +232,7 @@ struct ServeCommandTests {
         let (server, port, log, data) = try Self.serveExamples(gaia, ["--shutdown-grace", "1"])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
+        try await warmIdle(port: port, data: data)
         let request = Self.invoke("idle", port: port, json: #"{"seconds": 30}"#, token: Self.token(data))
         let inFlight = Task { try? await HTTPClient.shared.execute(request, timeout: .seconds(60)).status.code }
         try await Task.sleep(for: .milliseconds(500))
@@ -221,6 +258,7 @@ struct ServeCommandTests {
         let (server, port, _, data) = try Self.serveExamples(gaia, ["--idle-timeout", "1"])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
+        try await warmIdle(port: port, data: data)
         let stall = Process()
         let out = Pipe()
         stall.executableURL = URL(fileURLWithPath: python)

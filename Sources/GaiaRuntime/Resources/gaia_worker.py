@@ -17,6 +17,12 @@ body length, raw body.
   worker -> runtime:        {"type": "result", "id", "ok": true, "duration_ms", "content_type"} + response
                             {"type": "result", "id", "ok": false, "duration_ms", "error", "traceback"}
                             {"type": "result", "id", "ok": false, "kind": "bad_request", "error"}  (payload not decodable)
+                            A handler that returns a generator (sync or async) streams: each item it yields is
+  worker -> runtime:        {"type": "chunk", "id", "content_type"?} + the item's bytes  (content_type on the first)
+                            then the result above with an empty body and "chunks": N (or ok false: it raised midway)
+  runtime -> worker:        {"type": "cancel", "id"}  (the client went away: the generator is closed before its
+                            next item, and the result says {"ok": false, "kind": "cancelled"})
+                            Items: bytes as they are, str as UTF-8, anything else as one JSON line (NDJSON).
   runtime -> worker:        {"type": "resize", "id", "backend", "cpus": [0, 1], "threads": 2}  (vertical scaling)
   worker -> runtime:        {"type": "resized", "id", "ok", "adjusted": ["affinity", "openblas", ...], "error"?}
 Fork server (zygote): started with GAIA_ZYGOTE=1 and GAIA_PRELOAD=numpy,onnxruntime,... it imports
@@ -34,9 +40,11 @@ set, the shim loads the function the same way and serves HTTP on that port inste
 protocol: POST / with the payload (JSON or bytes) answers the handler's result with headers
 Gaia-Duration-Ms; a handler error answers 500 {"error", "traceback"}, a payload that is not the
 JSON it claims 400; GET /healthz answers 200 once init and warmup have run (Knative's readiness
-probe). Requests run on threads (Knative's containerConcurrency bounds them).
+probe). Requests run on threads (Knative's containerConcurrency bounds them). A generator's items
+go out as HTTP chunks as they are produced.
 Standard library only.
 """
+import collections
 import copy
 import importlib
 import importlib.util
@@ -50,6 +58,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 
 
 def read_exact(stream, n):
@@ -183,6 +192,53 @@ def encode_result(value):
     return json.dumps(value).encode(), "application/json"
 
 
+def is_stream(value):
+    """Whether a handler's result is a generator to stream (sync or async)."""
+    return isinstance(value, (types.GeneratorType, types.AsyncGeneratorType))
+
+
+def encode_chunk(item):
+    """One streamed item: bytes as they are, str as UTF-8, anything else as a JSON line."""
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item), "application/octet-stream"
+    if isinstance(item, str):
+        return item.encode(), "text/plain; charset=utf-8"
+    return json.dumps(item).encode() + b"\n", "application/x-ndjson"
+
+
+class Stream:
+    """Iterates a handler's generator (sync or async) item by item, and closes it when stopped early."""
+
+    def __init__(self, generator):
+        self.generator = generator
+        self.loop = None
+        if isinstance(generator, types.AsyncGeneratorType):
+            import asyncio  # only for async generators: the common path never pays for it
+
+            self.loop = asyncio.new_event_loop()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.loop is None:
+            return next(self.generator)
+        try:
+            return self.loop.run_until_complete(self.generator.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self):
+        try:
+            if self.loop is None:
+                self.generator.close()
+            else:
+                self.loop.run_until_complete(self.generator.aclose())
+        finally:
+            if self.loop is not None:
+                self.loop.close()
+
+
 def load_function(context):
     """Imports the function, runs its init(context) and warmup(context): (module, handler, init_ms, warmup_ms)."""
     started = time.perf_counter()
@@ -247,7 +303,10 @@ def serve_http(port):
                 return
             start = time.perf_counter()
             try:
-                response, content_type = encode_result(handler(payload, request))
+                result = handler(payload, request)
+                if is_stream(result):
+                    return self.stream(result)
+                response, content_type = encode_result(result)
                 status = 200
             except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
                 response = json.dumps({"error": f"{type(error).__name__}: {error}",
@@ -255,6 +314,36 @@ def serve_http(port):
                 content_type, status = "application/json", 500
             duration = f"{(time.perf_counter() - start) * 1000:.3f}"
             self.answer(status, response, content_type, [("Gaia-Duration-Ms", duration)])
+
+        def stream(self, generator):
+            # A generator's items as HTTP chunks, each as it is produced; a client that goes away
+            # closes the generator.
+            items, started = Stream(generator), False
+            try:
+                for item in items:
+                    data, content_type = encode_chunk(item)
+                    if not started:
+                        self.send_response(200)
+                        self.send_header("Content-Type", content_type)
+                        self.send_header("Transfer-Encoding", "chunked")
+                        self.end_headers()
+                        started = True
+                    if data:
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                if not started:
+                    return self.answer(200, b"", "application/octet-stream")
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                self.close_connection = True  # the client went away
+            except Exception as error:  # noqa: BLE001 - before the first item: a 500; after: the stream is cut
+                if not started:
+                    return self.answer(500, json.dumps({"error": f"{type(error).__name__}: {error}",
+                                                        "traceback": traceback.format_exc(limit=8)}).encode(), "application/json")
+                traceback.print_exc()
+                self.close_connection = True
+            finally:
+                items.close()
 
         def log_message(self, format, *args):  # noqa: A002 - the base class's name
             pass
@@ -296,6 +385,47 @@ def main():
 
     concurrency = max(1, int(os.environ.get("GAIA_CONCURRENCY", "1") or 1))
     write_lock = threading.Lock()
+    pool = None
+    cancelled = set()  # ids of streams whose client went away
+    backlog = collections.deque()  # frames read while a stream ran on the reading thread
+
+    def take_cancels():
+        # One request at a time: the stream runs on the thread that reads the protocol, so look at
+        # what came meanwhile (a cancel is noted, anything else waits its turn). With a pool the
+        # main loop reads every frame and notes cancels itself.
+        if pool is not None:
+            return
+        while not (backlog and backlog[-1][0] is None) and select.select([protocol_in], [], [], 0)[0]:
+            header, body = read_frame(protocol_in)
+            if header is not None and header.get("type") == "cancel":
+                cancelled.add(header.get("id"))
+            else:
+                backlog.append((header, body))
+
+    def stream(header, generator, start):
+        # Each item goes out as a chunk frame as soon as it is produced; the result closes the stream.
+        rid = header.get("id")
+        items = Stream(generator)
+        chunks, content_type = 0, "application/octet-stream"
+        try:
+            for item in items:
+                data, kind = encode_chunk(item)
+                frame = {"type": "chunk", "id": rid}
+                if chunks == 0:
+                    frame["content_type"] = content_type = kind
+                with write_lock:
+                    write_frame(protocol_out, frame, data)
+                chunks += 1
+                take_cancels()
+                if rid in cancelled:
+                    return ({"type": "result", "id": rid, "ok": False, "kind": "cancelled",
+                             "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                             "error": f"the client went away after {chunks} chunk(s); the generator was closed"}, b"")
+            return ({"type": "result", "id": rid, "ok": True, "duration_ms": round((time.perf_counter() - start) * 1000, 3),
+                     "content_type": content_type, "chunks": chunks}, b"")
+        finally:
+            cancelled.discard(rid)
+            items.close()  # stopped early: GeneratorExit in the handler, so its finally blocks run
 
     def serve(header, body):
         request = copy.copy(context)
@@ -310,9 +440,13 @@ def main():
                                            "error": f"the body is not valid JSON ({error}); send JSON or another content type"})
             return
         try:
-            response, content_type = encode_result(handler(payload, request))
-            reply = ({"type": "result", "id": header.get("id"), "ok": True,
-                      "duration_ms": round((time.perf_counter() - start) * 1000, 3), "content_type": content_type}, response)
+            result = handler(payload, request)
+            if is_stream(result):
+                reply = stream(header, result, start)
+            else:
+                response, content_type = encode_result(result)
+                reply = ({"type": "result", "id": header.get("id"), "ok": True,
+                          "duration_ms": round((time.perf_counter() - start) * 1000, 3), "content_type": content_type}, response)
         except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
             reply = ({"type": "result", "id": header.get("id"), "ok": False,
                       "duration_ms": round((time.perf_counter() - start) * 1000, 3),
@@ -365,17 +499,19 @@ def main():
                 write_frame(protocol_out, *reply)
 
     # One request at a time by default; with GAIA_CONCURRENCY > 1, that many on a thread pool.
-    pool = None
     if concurrency > 1:
         import concurrent.futures  # only when needed: it costs ~5 ms of every cold start
 
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency)
     while True:
-        header, body = read_frame(protocol_in)
+        header, body = backlog.popleft() if backlog else read_frame(protocol_in)
         if header is None:
             if pool:
                 pool.shutdown(wait=True)
             return 0
+        if header.get("type") == "cancel":
+            cancelled.add(header.get("id"))  # a stream still running stops before its next item
+            continue
         if header.get("type") == "resize":
             try:
                 new_cpus = {int(c) for c in header.get("cpus", [])}
