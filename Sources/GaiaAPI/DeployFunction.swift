@@ -25,9 +25,14 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     public var rung: String?
     /// The largest batch for a function that defines `handle_batch` (default 8).
     public var maxBatch: Int?
+    /// Environment variables for its instances (absent: the previous revision's; `{}`: none).
+    public var env: [String: String]?
+    /// Secrets for its instances, as environment variables: stored apart with owner-only
+    /// permissions and never shown, only their names (absent: the previous revision's; `{}`: none).
+    public var secrets: [String: String]?
 
     enum CodingKeys: String, CodingKey {
-        case name, files, mode, slo, concurrency, prewarm, rung
+        case name, files, mode, slo, concurrency, prewarm, rung, env, secrets
         case maxBatch = "max_batch"
         case keepAlive = "keep_alive"
         case minScale = "min_scale"

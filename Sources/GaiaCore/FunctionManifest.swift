@@ -40,6 +40,11 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     /// The largest batch the router groups for `handle_batch(payloads, context)` (nil: the function
     /// defines no `handle_batch`; its requests run one by one).
     public var maxBatch: Int?
+    /// Environment variables its instances get (`gaia deploy --env KEY=VALUE`).
+    public var environment: [String: String]?
+    /// The names of the secrets its instances get as environment variables; their values are
+    /// stored apart, never in the manifest.
+    public var secrets: [String]?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -59,6 +64,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case concurrency, prewarm, rung
         case maxBatch = "max_batch"
         case keepAlive = "keep_alive"
+        case environment, secrets
     }
 
     /// Creates a manifest.

@@ -168,6 +168,7 @@ public enum KnativeRenderer {
             .init(name: "OPENBLAS_NUM_THREADS", value: String(cores)),
             .init(name: "MKL_NUM_THREADS", value: String(cores)),
         ]
+        env += (m.environment ?? [:]).sorted { $0.key < $1.key }.map { .init(name: $0.key, value: $0.value) }
         var requests = ["cpu": String(cores), "memory": "\(memory)Mi"]
         var limits = requests
         var nodeSelector: [String: String]?

@@ -80,13 +80,20 @@ public struct DeployRequest: Sendable {
     public var rung: Backend?
     /// The largest batch for a function that defines `handle_batch` (nil: 8).
     public var maxBatch: Int?
+    /// Environment variables for its instances (nil: the previous revision's).
+    public var environment: [String: String]?
+    /// Secrets for its instances, as environment variables, stored apart from the manifest with
+    /// owner-only permissions and never shown (nil: the previous revision's).
+    public var secrets: [String: String]?
 
     /// Creates a deploy request.
     public init(
         name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
         slo: SLO? = nil, concurrency: Int? = nil, keepAlive: KeepAliveSettings.Mode? = nil, prewarm: Bool? = nil,
-        rung: Backend? = nil, maxBatch: Int? = nil
+        rung: Backend? = nil, maxBatch: Int? = nil, environment: [String: String]? = nil, secrets: [String: String]? = nil
     ) {
+        self.environment = environment
+        self.secrets = secrets
         self.rung = rung
         self.maxBatch = maxBatch
         self.keepAlive = keepAlive
@@ -229,6 +236,8 @@ public actor FunctionRuntime {
     private var starting: [ObjectIdentifier: any FunctionPool] = [:]
     /// The quota schedulers of shared devices (GPUs, and CPU cores shared by share rungs).
     public nonisolated let schedulers: DeviceSchedulers
+    /// Functions' secrets, apart from their manifests.
+    private nonisolated let secrets: SecretStore
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
@@ -236,6 +245,7 @@ public actor FunctionRuntime {
         self.database = database
         self.logger = logger
         self.schedulers = DeviceSchedulers(window: configuration.shareWindow)
+        self.secrets = SecretStore(dataDirectory: configuration.dataDirectory)
         let logs = "\(configuration.dataDirectory)/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
@@ -278,6 +288,19 @@ public actor FunctionRuntime {
         manifest.keepAlive = request.keepAlive?.description
         manifest.prewarm = request.prewarm
         manifest.rung = request.rung?.description
+        let previousRevision = live[request.name]?.stored
+        let environment = request.environment ?? previousRevision?.manifest.environment ?? [:]
+        let secretValues = request.secrets ?? previousRevision.map { secrets.values($0.name, revision: $0.revision) } ?? [:]
+        if let both = environment.keys.first(where: { secretValues[$0] != nil }) {
+            throw PlatformError("invalid_environment", "\(both) is both an environment variable and a secret; give it once", status: 400)
+        }
+        if !secretValues.isEmpty && configuration.cluster != nil {
+            throw PlatformError(
+                "not_supported", "secrets are not passed to the cluster yet: put them in a Kubernetes Secret in the namespace and deploy without --secret",
+                status: 501)
+        }
+        manifest.environment = environment.isEmpty ? nil : environment
+        manifest.secrets = secretValues.isEmpty ? nil : secretValues.keys.sorted()
         if let rung = request.rung, !configuration.ladder.offers(rung) {
             let here = configuration.cluster == nil ? "this machine" : "the cluster"
             throw PlatformError(
@@ -312,6 +335,7 @@ public actor FunctionRuntime {
         let directory = "\(configuration.dataDirectory)/functions/\(request.name)/r\(revision)"
         try? FileManager.default.removeItem(atPath: directory)
         do {
+            try secrets.write(secretValues, request.name, revision: revision)
             for (path, bytes) in request.files {
                 let target = "\(directory)/\(path)"
                 try FileManager.default.createDirectory(
@@ -322,6 +346,7 @@ public actor FunctionRuntime {
             }
         } catch {
             try? FileManager.default.removeItem(atPath: directory)  // nothing is left of a refused deploy
+            secrets.remove(request.name, revision: revision)
             throw error
         }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
@@ -330,6 +355,7 @@ public actor FunctionRuntime {
                 try await cluster.publish(stored, files: request.files)
             } catch {
                 try? FileManager.default.removeItem(atPath: directory)
+                secrets.remove(request.name, revision: revision)
                 throw error as? PlatformError ?? PlatformError("cluster", "the cluster refused the function: \(error)", status: 502)
             }
         }
@@ -342,20 +368,22 @@ public actor FunctionRuntime {
         } catch {
             await next.pool.shutdown()
             try? FileManager.default.removeItem(atPath: directory)
+            secrets.remove(request.name, revision: revision)
             if closed {  // the platform began to shut down while the instance started
                 throw PlatformError("shutting_down", "the platform is shutting down; deploy again once it is back", status: 503)
             }
             guard let error = error as? WorkerError else { throw error }
             if case .initFailed(let message, let traceback) = error {
-                throw PlatformError("init_failed", "the function failed to load: \(message)\n\(traceback)", status: 400)
+                throw PlatformError("init_failed", SecretStore.redact("the function failed to load: \(message)\n\(traceback)", secretValues), status: 400)
             }
-            throw PlatformError("init_failed", error.description, status: 400)
+            throw PlatformError("init_failed", SecretStore.redact(error.description, secretValues), status: 400)
         }
         guard !closed else {  // shut down while the instance started: nothing may outlive the runtime
             await next.pool.shutdown()
             throw PlatformError("shutting_down", "the platform is shutting down", status: 503)
         }
         try database.deploy(name: request.name, manifest: manifest, sourceDirectory: directory)
+        secrets.keepOnly(request.name, revision: revision)
         live[request.name] = next
         if let previous { retire(previous.pool) }  // its requests in flight finish on it
         return manifest
@@ -371,7 +399,7 @@ public actor FunctionRuntime {
         var request = DeployRequest(
             name: name, files: try files(of: stored), mode: m.modeOverride, minScale: m.minScale, maxScale: m.maxScale, slo: m.slo,
             concurrency: m.concurrency, keepAlive: m.keepAlive.flatMap { try? KeepAliveSettings.Mode(parsing: $0) }, prewarm: m.prewarm,
-            rung: m.rung.flatMap(Backend.init), maxBatch: m.maxBatch)
+            rung: m.rung.flatMap(Backend.init), maxBatch: m.maxBatch, environment: m.environment ?? [:])
         switch change.slo {
         case .keep: break
         case .platformDefault: request.slo = nil
@@ -453,6 +481,40 @@ public actor FunctionRuntime {
         if let batch = request.maxBatch, !(1...1024).contains(batch) {
             throw PlatformError("invalid_batch", "max batch must be between 1 and 1024 (got \(batch))", status: 400)
         }
+        for (kind, variables) in [("environment variable", request.environment ?? [:]), ("secret", request.secrets ?? [:])] {
+            try validate(variables, kind)
+        }
+    }
+
+    /// Names Gaia sets for every instance: a function may not give them.
+    static let reservedVariables: Set<String> = [
+        "CUDA_VISIBLE_DEVICES", "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", "CUDA_MPS_PIPE_DIRECTORY", "CUDA_MPS_LOG_DIRECTORY",
+        "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS", "PYTHONUNBUFFERED",
+    ]
+
+    /// Environment variables or secrets: at most 100, names as POSIX shells take them (letters,
+    /// digits, `_`, not starting with a digit, at most 128 bytes; none of Gaia's own), values
+    /// without NUL bytes, at most 32 KiB each.
+    static func validate(_ variables: [String: String], _ kind: String) throws {
+        guard variables.count <= 100 else {
+            throw PlatformError("invalid_environment", "\(variables.count) \(kind)s given; the limit is 100", status: 400)
+        }
+        for (name, value) in variables {
+            let bytes = Array(name.utf8)
+            let valid = (1...128).contains(bytes.count) && !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[0])
+                && bytes.allSatisfy { $0 == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0 | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
+            guard valid else {
+                throw PlatformError(
+                    "invalid_environment", "'\(name.prefix(60))' is not a valid \(kind) name: use letters, digits and '_', not starting with a digit",
+                    status: 400)
+            }
+            guard !name.hasPrefix("GAIA_") && !reservedVariables.contains(name) else {
+                throw PlatformError("invalid_environment", "\(name) is set by Gaia for every instance; choose another name", status: 400)
+            }
+            guard value.utf8.count <= 32 * 1024, !value.utf8.contains(0) else {
+                throw PlatformError("invalid_environment", "the \(kind) \(name) is over 32 KiB or holds a NUL byte", status: 400)
+            }
+        }
     }
 
     /// A file path of an upload: relative, in plain components (no empty, `.` or `..` one, no
@@ -523,6 +585,8 @@ public actor FunctionRuntime {
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         let maxResponseBytes = configuration.maxResponseBytes
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
+        // The function's variables and secrets; the rung's own (cores, threads, device) win.
+        let extra = (stored.manifest.environment ?? [:]).merging(secrets.values(stored.name, revision: stored.revision)) { $1 }
         let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
         let gate = ShareGate(schedulers: schedulers, client: "\(stored.name)/r\(stored.revision)")
         return InstancePool(backend: backend, settings: poolSettings, shareGate: gate) { id, backend in
@@ -532,7 +596,7 @@ public actor FunctionRuntime {
                 cpus: machine.cores(forInstance: id, on: backend),
                 logPath: "\(logs)/r\(stored.revision)-\(String(tag, radix: 36))-i\(id).log",
                 memoryLimitMB: backend.deviceClass == .cpu ? memoryLimit : 0,
-                concurrency: instanceConcurrency, environment: machine.environment(for: backend),
+                concurrency: instanceConcurrency, environment: machine.environment(for: backend).merging(extra) { rung, _ in rung },
                 zygote: backend.deviceClass == .cpu ? zygote : nil)
             worker.maxResponseBytes = maxResponseBytes
             return worker
@@ -569,6 +633,9 @@ public actor FunctionRuntime {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
             note(function, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: Self.status(of: error))
             pendingSamples.append(Sample(function: name, at: instant, milliseconds: elapsed, backend: function.backend, counts: false))
+            if case WorkerError.handlerFailed(let message, let traceback) = error, function.stored.manifest.secrets != nil {
+                throw WorkerError.handlerFailed(error: redacted(message, function.stored), traceback: redacted(traceback, function.stored))
+            }
             throw error
         }
     }
@@ -637,7 +704,13 @@ public actor FunctionRuntime {
             let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
             if !tail.isEmpty { text += "==> \(file) <==\n\(size > UInt64(maxBytes) ? "…\n" : "")\(tail)\n" }
         }
-        return String(text.suffix(maxBytes))
+        return redacted(String(text.suffix(maxBytes)), f)
+    }
+
+    /// `text` with the function's secret values replaced by their names.
+    private func redacted(_ text: String, _ f: StoredFunction) -> String {
+        guard f.manifest.secrets != nil else { return text }
+        return SecretStore.redact(text, secrets.values(f.name, revision: f.revision))
     }
 
     /// Takes a function out of service (new requests get 404), lets its requests in flight finish,
@@ -650,6 +723,7 @@ public actor FunctionRuntime {
         await f.pool.drain()
         drained(f.pool)
         try database.delete(name: name)
+        secrets.remove(name)
         do {
             try await configuration.cluster?.remove(name)
         } catch {

@@ -185,7 +185,7 @@ struct FunctionRoutes {
         let manifest = try await runtime.deploy(DeployRequest(
             name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
-            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch))
+            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch, environment: body.env, secrets: body.secrets))
         return jsonResponse(manifest, status: .created)
     }
 

@@ -123,8 +123,53 @@ struct DeployCommand: AsyncParsableCommand {
     var rung: String?
     @Option(help: "Largest batch the router groups for a function that defines handle_batch(payloads, context) (default 8).")
     var maxBatch: Int?
+    @Option(name: .customLong("env"), help: ArgumentHelp("An environment variable for its instances (repeat for more; replaces the previous revision's).", valueName: "KEY=VALUE"))
+    var environment: [String] = []
+    @Option(name: .customLong("secret"), help: ArgumentHelp("A secret for its instances, as an environment variable: KEY=@FILE reads the file, KEY alone takes $KEY from this shell (repeat for more; replaces the previous revision's). Stored apart, never shown.", valueName: "KEY=@FILE"))
+    var secrets: [String] = []
     @Option(name: .shortAndLong, help: "How to print the manifest: text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
+
+    /// `--env KEY=VALUE` options as a dictionary (nil when none was given).
+    static func environment(_ options: [String]) throws -> [String: String]? {
+        guard !options.isEmpty else { return nil }
+        var variables: [String: String] = [:]
+        for option in options {
+            guard let equals = option.firstIndex(of: "="), equals != option.startIndex else {
+                throw CLIError(description: "--env: write KEY=VALUE, not '\(option)'")
+            }
+            variables[String(option[..<equals])] = String(option[option.index(after: equals)...])
+        }
+        return variables
+    }
+
+    /// `--secret KEY=@FILE` or `--secret KEY` options as a dictionary (nil when none was given); a
+    /// secret's value is never taken from the command line, where other users could read it.
+    static func secrets(_ options: [String]) throws -> [String: String]? {
+        guard !options.isEmpty else { return nil }
+        var secrets: [String: String] = [:]
+        for option in options {
+            if let equals = option.firstIndex(of: "=") {
+                let key = String(option[..<equals])
+                let value = option[option.index(after: equals)...]
+                guard value.hasPrefix("@") else {
+                    throw CLIError(description: "--secret \(key): give KEY=@FILE or KEY (from $\(key)), not the value itself on the command line")
+                }
+                guard let data = FileManager.default.contents(atPath: String(value.dropFirst())) else {
+                    throw CLIError(description: "--secret \(key): cannot read \(value.dropFirst())")
+                }
+                var text = String(decoding: data, as: UTF8.self)
+                if text.hasSuffix("\n") { text.removeLast() }  // a file written by echo or an editor
+                secrets[key] = text
+            } else {
+                guard let value = ProcessInfo.processInfo.environment[option] else {
+                    throw CLIError(description: "--secret \(option): $\(option) is not set in this shell; set it or give \(option)=@FILE")
+                }
+                secrets[option] = value
+            }
+        }
+        return secrets
+    }
 
     func run() async throws {
         let source: FunctionSource
@@ -136,6 +181,8 @@ struct DeployCommand: AsyncParsableCommand {
         let files = Self.files(of: source).mapValues { String(decoding: $0, as: UTF8.self) }
         let functionName = name ?? ExecutionModeAnalyzer.defaultName(for: source)
         var body = DeployFunction(name: functionName, files: files, mode: mode, minScale: minScale, maxScale: maxScale, concurrency: concurrency)
+        body.env = try Self.environment(environment)
+        body.secrets = try Self.secrets(secrets)
         if let slo {
             do { body.slo = try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
         }
@@ -371,6 +418,12 @@ struct DescribeCommand: AsyncParsableCommand {
             return rung.measured ? "\(rung.backend) \(ms(predicted)) measured" : "\(rung.backend) ~\(ms(predicted)) predicted"
         }
         lines.append("ladder:   " + ladder.joined(separator: ", "))
+        if let environment = f.manifest.environment, !environment.isEmpty {
+            lines.append("env:      " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+        }
+        if let secrets = f.manifest.secrets, !secrets.isEmpty {
+            lines.append("secrets:  " + secrets.map { "\($0) (set)" }.joined(separator: ", "))
+        }
         lines.append(
             "          (the SLO statistic on each rung: measured once it served \(ModeControllerSettings().minSamples)+ requests, else predicted "
                 + "by Amdahl's law with \(Int((r.parallelFraction * 100).rounded()))% of the work parallel, "
