@@ -23,6 +23,8 @@ public struct RuntimeConfiguration: Sendable {
     public var maxUploadBytes = 10 * 1024 * 1024
     /// Largest response one invocation may return (`max_response_mb`); larger ones answer 502.
     public var maxResponseBytes = 64 * 1024 * 1024
+    /// How asynchronous invocations run (concurrency, retries, result retention).
+    public var asyncInvocations = AsyncInvocationSettings()
     /// Address-space limit per instance in MiB (0 for none).
     public var memoryLimitMB = 4096
     /// The cores and GPUs the ladder is built from.
@@ -238,6 +240,8 @@ public actor FunctionRuntime {
     public nonisolated let schedulers: DeviceSchedulers
     /// Functions' secrets, apart from their manifests.
     private nonisolated let secrets: SecretStore
+    /// The queue of asynchronous invocations.
+    public nonisolated let asyncInvocations: AsyncInvocations
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
@@ -246,6 +250,7 @@ public actor FunctionRuntime {
         self.logger = logger
         self.schedulers = DeviceSchedulers(window: configuration.shareWindow)
         self.secrets = SecretStore(dataDirectory: configuration.dataDirectory)
+        self.asyncInvocations = AsyncInvocations(database: database, settings: configuration.asyncInvocations)
         let logs = "\(configuration.dataDirectory)/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
@@ -266,6 +271,8 @@ public actor FunctionRuntime {
             await zygote?.want(stored.manifest.frameworks)
             live[stored.name] = makeLive(stored)
         }
+        // Accepted asynchronous invocations run again after a restart, those cut midway included.
+        try await asyncInvocations.start(runtime: self)
     }
 
     // MARK: Deploy
@@ -605,6 +612,15 @@ public actor FunctionRuntime {
 
     // MARK: Invoke
 
+    /// Accepts an asynchronous invocation of a function: stored before this returns, run by the
+    /// queue (`asyncInvocations`), its outcome kept for `GET /v1/invocations/{id}`.
+    public func submitAsync(_ name: String, body: [UInt8], contentType: String) async throws -> AsyncInvocationRecord {
+        guard live[name] != nil else {
+            throw PlatformError("not_found", "no function named '\(name)'; deploy it first (gaia deploy)", status: 404)
+        }
+        return try await asyncInvocations.submit(function: name, body: body, contentType: contentType, runtime: self)
+    }
+
     /// Runs one invocation of a function; the record goes to the database on the next tick.
     public func invoke(_ name: String, body: [UInt8], contentType: String, stream: ResponseStream? = nil) async throws -> PlatformInvocation {
         guard var function = live[name] else {
@@ -931,6 +947,7 @@ public actor FunctionRuntime {
     /// invocations are left for the grace period.
     public func beginShutdown() async {
         closed = true
+        await asyncInvocations.close()
         for pool in starting.values { await pool.shutdown() }
     }
 

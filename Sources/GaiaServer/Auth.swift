@@ -96,6 +96,7 @@ struct Authenticate<Context: RequestContext>: RouterMiddleware {
         if path == "/healthz" || path == "/" || path.hasPrefix("/dashboard/") { return nil }
         if path.hasPrefix("/v1/tokens") { return .admin }
         if method == .post && path.hasPrefix("/v1/functions/") && path.hasSuffix("/invoke") { return .invoke }
+        if path.hasPrefix("/v1/invocations/") { return .invoke }  // an asynchronous invocation's outcome, for whoever may invoke
         if method == .get || method == .head { return .read }
         return .admin
     }

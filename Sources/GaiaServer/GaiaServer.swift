@@ -26,7 +26,31 @@ public enum GaiaServer {
         router.addRoutes(Dashboard.routes(tokens: tokens))
         router.addRoutes(tokenRoutes(tokens), atPath: "/v1/tokens")
         router.addRoutes(FunctionRoutes(runtime: runtime, metrics: metrics, maxBodyBytes: maxBodyBytes).collection, atPath: "/v1/functions")
+        router.get("/v1/invocations/{id}") { _, context -> Response in
+            let id = try context.parameters.require("id")
+            guard let record = try runtime.database.asyncInvocation(id: id) else {
+                throw PlatformError("not_found", "no asynchronous invocation '\(id.prefix(60))' (finished ones are kept for a day)", status: 404)
+            }
+            return jsonResponse(asyncDescription(record))
+        }
         return router
+    }
+
+    /// An asynchronous invocation as the API describes it.
+    static func asyncDescription(_ r: AsyncInvocationRecord) -> AsyncInvocation {
+        var result: String?
+        var encoding: String?
+        if let bytes = r.result {
+            if let text = String(data: bytes, encoding: .utf8) {
+                (result, encoding) = (text, "utf-8")
+            } else {
+                (result, encoding) = (bytes.base64EncodedString(), "base64")
+            }
+        }
+        return AsyncInvocation(
+            id: r.id, function: r.function, state: r.state, attempts: r.attempts, statusURL: "/v1/invocations/\(r.id)", createdAt: r.createdAt,
+            finishedAt: r.finishedAt, status: r.status, result: result, resultEncoding: encoding, contentType: r.resultContentType,
+            error: r.error, expiresAt: r.expiresAt)
     }
 
     /// `/healthz`, `/metrics` and `/openapi.json`.
@@ -309,6 +333,14 @@ struct FunctionRoutes {
         let body = Array(buffer: try await GaiaServer.collect(&request, limit: maxBodyBytes))
         let declared = request.headers[.contentType]
         let contentType = declared ?? (body.first == UInt8(ascii: "{") || body.first == UInt8(ascii: "[") ? "application/json" : "application/octet-stream")
+        let prefer = request.headers[values: HTTPField.Name("Prefer")!].joined(separator: ",").lowercased()
+        if prefer.contains("respond-async") || request.uri.queryParameters.get("async") == "true" {
+            let record = try await runtime.submitAsync(name, body: body, contentType: contentType)
+            var response = jsonResponse(GaiaServer.asyncDescription(record), status: .accepted)
+            response.headers[.location] = "/v1/invocations/\(record.id)"
+            response.headers[HTTPField.Name("Preference-Applied")!] = "respond-async"
+            return response
+        }
         let started = ContinuousClock.now
         // A handler that returns a generator streams: its first chunk starts the answer. Otherwise
         // the stream ends without one and the answer is whole.

@@ -185,6 +185,47 @@ public struct TokenRecord: Sendable, Equatable, Codable, FetchableRecord, Persis
     }
 }
 
+/// An asynchronous invocation: accepted (stored before its 202), run by the queue, its result kept
+/// until `expiresAt`.
+public struct AsyncInvocationRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "async_invocation"
+    /// Its id (`inv_` and 24 hex digits).
+    public var id: String
+    public var function: String
+    /// The payload and its media type.
+    public var body: Data
+    public var contentType: String
+    /// `queued`, `running`, `succeeded` or `failed`.
+    public var state: String
+    /// Runs started so far.
+    public var attempts: Int
+    public var createdAt: Date
+    /// A queued one is not run before this (the backoff after a failed attempt).
+    public var notBefore: Date
+    public var finishedAt: Date?
+    /// The HTTP status of its outcome (200, or the error's), once finished.
+    public var status: Int?
+    /// The handler's answer and its media type, once it succeeded.
+    public var result: Data?
+    public var resultContentType: String?
+    /// Why it failed (the last attempt's error), once it failed.
+    public var error: String?
+    /// When a finished one is forgotten.
+    public var expiresAt: Date?
+
+    /// A newly accepted invocation.
+    public init(id: String, function: String, body: Data, contentType: String, at: Date = Date()) {
+        self.id = id
+        self.function = function
+        self.body = body
+        self.contentType = contentType
+        self.state = "queued"
+        self.attempts = 0
+        self.createdAt = at
+        self.notBefore = at
+    }
+}
+
 /// A control decision (scale, switch rung) with its reason, for the decision log.
 public struct DecisionRecord: Sendable, Equatable, Codable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "decision"
@@ -311,6 +352,25 @@ public final class GaiaDatabase: Sendable {
             // The dashboard asks every second for each function's last minute and hour
             // (`activity(of:since:)`): a range of this index, not a scan of all its records.
             try db.create(index: "invocation_function_at", on: "invocation", columns: ["function", "at"])
+        }
+        migrator.registerMigration("v5: asynchronous invocations") { db in
+            try db.create(table: "async_invocation") { t in
+                t.primaryKey("id", .text)
+                t.column("function", .text).notNull()
+                t.column("body", .blob).notNull()
+                t.column("contentType", .text).notNull()
+                t.column("state", .text).notNull()
+                t.column("attempts", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+                t.column("notBefore", .datetime).notNull()
+                t.column("finishedAt", .datetime)
+                t.column("status", .integer)
+                t.column("result", .blob)
+                t.column("resultContentType", .text)
+                t.column("error", .text)
+                t.column("expiresAt", .datetime)
+            }
+            try db.create(index: "async_invocation_state", on: "async_invocation", columns: ["state", "notBefore"])
         }
         return migrator
     }
@@ -474,6 +534,61 @@ public final class GaiaDatabase: Sendable {
     @discardableResult
     public func deleteToken(id: String) throws -> Bool {
         try writer.write { db in try TokenRecord.deleteOne(db, key: id) }
+    }
+
+    // MARK: Asynchronous invocations
+
+    /// Stores an accepted invocation (committed when this returns).
+    public func insert(_ invocation: AsyncInvocationRecord) throws {
+        try writer.write { db in try invocation.insert(db) }
+    }
+
+    /// One asynchronous invocation, or nil.
+    public func asyncInvocation(id: String) throws -> AsyncInvocationRecord? {
+        try writer.read { db in try AsyncInvocationRecord.fetchOne(db, key: id) }
+    }
+
+    /// Marks up to `limit` queued invocations due at `now` as running (oldest first), counting an
+    /// attempt for each, and returns them.
+    public func claimAsyncInvocations(limit: Int, now: Date = Date()) throws -> [AsyncInvocationRecord] {
+        guard limit > 0 else { return [] }
+        return try writer.write { db in
+            var due = try AsyncInvocationRecord.filter(Column("state") == "queued" && Column("notBefore") <= now)
+                .order(Column("notBefore"), Column("createdAt")).limit(limit).fetchAll(db)
+            for i in due.indices {
+                due[i].state = "running"
+                due[i].attempts += 1
+                try due[i].update(db)
+            }
+            return due
+        }
+    }
+
+    /// When the next queued invocation falls due (nil: none is queued).
+    public func nextAsyncDue() throws -> Date? {
+        try writer.read { db in
+            try Date.fetchOne(db, sql: "SELECT MIN(notBefore) FROM async_invocation WHERE state = 'queued'")
+        }
+    }
+
+    /// Stores an invocation's new state (its result, a retry or its failure).
+    public func update(_ invocation: AsyncInvocationRecord) throws {
+        try writer.write { db in try invocation.update(db) }
+    }
+
+    /// Puts invocations left `running` (by a server that stopped or died) back in the queue; how many.
+    @discardableResult
+    public func requeueRunningAsyncInvocations() throws -> Int {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE async_invocation SET state = 'queued' WHERE state = 'running'")
+            return db.changesCount
+        }
+    }
+
+    /// Forgets finished invocations whose results expired by `now`; how many.
+    @discardableResult
+    public func deleteExpiredAsyncInvocations(now: Date = Date()) throws -> Int {
+        try writer.write { db in try AsyncInvocationRecord.filter(Column("expiresAt") != nil && Column("expiresAt") <= now).deleteAll(db) }
     }
 
     /// SQLite's own check of the database file: `ok`, or what is wrong.

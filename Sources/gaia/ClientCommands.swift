@@ -261,6 +261,8 @@ struct InvokeCommand: AsyncParsableCommand {
     @Option(help: "The payload: JSON text, or @FILE to send a file's bytes.") var data = "{}"
     @Flag(name: .shortAndLong, help: "Also print the Gaia-* response headers (to stderr).") var verbose = false
     @Flag(help: "Print a streaming handler's chunks as they come (its summary with --verbose).") var stream = false
+    @Flag(name: .customLong("async"), help: "Queue the invocation and print its id at once; gaia invocations get ID [--wait] shows its outcome.")
+    var asynchronous = false
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
@@ -279,6 +281,12 @@ struct InvokeCommand: AsyncParsableCommand {
             }
         }
         if stream { return try await streamed(body, contentType: contentType) }
+        if asynchronous {
+            let response = try await server.send(.POST, "/v1/functions/\(name)/invoke?async=true", body: body, contentType: contentType)
+            let accepted = try APICoding.decoder().decode(AsyncInvocation.self, from: Data(response.body))
+            print("\(accepted.id) \(accepted.state); see it with: gaia invocations get \(accepted.id) --wait")
+            return
+        }
         let response = try await server.send(.POST, "/v1/functions/\(name)/invoke", body: body, contentType: contentType)
         if verbose {
             for (header, value) in response.headers where header.lowercased().hasPrefix("gaia-") {
@@ -455,7 +463,36 @@ struct DescribeCommand: AsyncParsableCommand {
 
 /// `gaia invocations N`.
 struct InvocationsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "invocations", abstract: "List a function's latest invocations, newest first.")
+    static let configuration = CommandConfiguration(
+        commandName: "invocations", abstract: "A function's latest invocations, or one asynchronous invocation.",
+        subcommands: [InvocationsListCommand.self, InvocationGetCommand.self], defaultSubcommand: InvocationsListCommand.self)
+}
+
+/// `gaia invocations get ID`: an asynchronous invocation's state and outcome.
+struct InvocationGetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get", abstract: "Show an asynchronous invocation (gaia invoke --async): its state and, once finished, its result.")
+    @Argument(help: "The invocation's id (inv_…).") var id: String
+    @Flag(help: "Wait until it has finished.") var wait = false
+    @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        var invocation = try await server.get("/v1/invocations/\(id)", as: AsyncInvocation.self)
+        while wait && (invocation.state == "queued" || invocation.state == "running") {
+            try await Task.sleep(for: .milliseconds(250))
+            invocation = try await server.get("/v1/invocations/\(id)", as: AsyncInvocation.self)
+        }
+        guard try !output.print(invocation) else { return }
+        print("\(invocation.id)  \(invocation.function)  \(invocation.state)  attempts \(invocation.attempts)" + (invocation.status.map { "  status \($0)" } ?? ""))
+        if let error = invocation.error { print("error: \(error)") }
+        if let result = invocation.result { print(invocation.resultEncoding == "base64" ? "result (base64): \(result)" : result) }
+    }
+}
+
+/// `gaia invocations NAME`: a function's latest invocations.
+struct InvocationsListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List a function's latest invocations, newest first.")
     @Argument(help: "The function's name.") var name: String
     @Option(help: "How many (1 to 10,000).") var limit = 20
     @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
