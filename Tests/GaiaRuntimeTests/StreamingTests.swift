@@ -81,6 +81,20 @@ struct StreamingTests {
         #expect(String(decoding: next.body, as: UTF8.self) == "not a stream", "the instance keeps serving")
     }
 
+    @Test func aResizeDuringAStreamIsAnsweredBetweenTwoItems() async throws {
+        let w = try workers.worker("streaming")
+        try await w.start()
+        defer { Task { await w.terminate() } }
+        let started = ContinuousClock.now
+        let streaming = Task { try await w.invoke(try payload(["n": 20, "gap": 0.1]), contentType: "application/json") }
+        try await Task.sleep(for: .milliseconds(300))
+        let adjusted = try await w.resize(to: .cpu(cores: 1), cpus: [0])
+        let resizedAfter = ContinuousClock.now - started
+        #expect(adjusted.contains("affinity"))
+        #expect(resizedAfter < .milliseconds(1200), "answered after \(resizedAfter), while the 2 s stream ran")
+        #expect(try await streaming.value.chunks == 20)
+    }
+
     @Test func anErrorMidwayFailsTheInvocationAndTheInstanceSurvives() async throws {
         let w = try workers.worker("streaming", concurrency: 2)
         try await w.start()

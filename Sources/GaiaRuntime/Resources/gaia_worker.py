@@ -397,10 +397,25 @@ def main():
             return
         while not (backlog and backlog[-1][0] is None) and select.select([protocol_in], [], [], 0)[0]:
             header, body = read_frame(protocol_in)
-            if header is not None and header.get("type") == "cancel":
+            kind = header.get("type") if header is not None else None
+            if kind == "cancel":
                 cancelled.add(header.get("id"))
+            elif kind == "resize":
+                apply_resize(header)  # between two items: a long stream does not hold a rung switch up
             else:
                 backlog.append((header, body))
+
+    def apply_resize(header):
+        try:
+            new_cpus = {int(c) for c in header.get("cpus", [])}
+            adjusted = resize(new_cpus, max(1, int(header.get("threads", 1))))
+            context.cpus = sorted(new_cpus)
+            context.backend = header.get("backend", context.backend)
+            reply = {"type": "resized", "id": header.get("id"), "ok": True, "adjusted": adjusted}
+        except Exception as error:  # noqa: BLE001 - reported; the instance keeps its old size
+            reply = {"type": "resized", "id": header.get("id"), "ok": False, "error": f"{type(error).__name__}: {error}"}
+        with write_lock:
+            write_frame(protocol_out, reply)
 
     def stream(header, generator, start):
         # Each item goes out as a chunk frame as soon as it is produced; the result closes the stream.
@@ -513,16 +528,7 @@ def main():
             cancelled.add(header.get("id"))  # a stream still running stops before its next item
             continue
         if header.get("type") == "resize":
-            try:
-                new_cpus = {int(c) for c in header.get("cpus", [])}
-                adjusted = resize(new_cpus, max(1, int(header.get("threads", 1))))
-                context.cpus = sorted(new_cpus)
-                context.backend = header.get("backend", context.backend)
-                reply = {"type": "resized", "id": header.get("id"), "ok": True, "adjusted": adjusted}
-            except Exception as error:  # noqa: BLE001 - reported; the instance keeps its old size
-                reply = {"type": "resized", "id": header.get("id"), "ok": False, "error": f"{type(error).__name__}: {error}"}
-            with write_lock:
-                write_frame(protocol_out, reply)
+            apply_resize(header)
             continue
         group = header.get("batch_group")
         if group is not None and callable(handle_batch):
