@@ -384,7 +384,10 @@ struct FunctionRoutes {
                 }
             } catch {
                 stream.cancel()  // the client went away
-                if case .failure(let failure) = await invocation.result { await record(name, failure, started: started) }
+                switch await invocation.result {
+                case .success(let result): record(name, result, started: started)
+                case .failure(let failure): await record(name, failure, started: started)
+                }
                 throw error
             }
             switch await invocation.result {

@@ -140,6 +140,10 @@ struct StreamingServerTests {
             await runtime.flushRecords()
             let statuses = try runtime.database.invocations(of: "tokens", limit: 10).map(\.status)
             #expect(statuses.sorted() == [200, 499], "\(statuses)")
+            let metrics = try await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(10))
+            let text = String(buffer: try await metrics.body.collect(upTo: 1 << 20))
+            #expect(text.contains(#"gaia_invocations_total{function="tokens",backend="cpu-1",status="499"} 1"#), "\(text)")
+            #expect(text.contains(#"gaia_time_to_first_chunk_seconds_count{function="tokens"} 2"#), "\(text)")
         }
     }
 }
