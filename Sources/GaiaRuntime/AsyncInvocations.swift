@@ -52,7 +52,7 @@ public actor AsyncInvocations {
     /// Accepts an invocation of `function`: stored (committed) when this returns, run later.
     func submit(function: String, body: [UInt8], contentType: String, runtime: FunctionRuntime) throws -> AsyncInvocationRecord {
         guard !closed else { throw PlatformError("shutting_down", "the platform is shutting down", status: 503) }
-        let id = "inv_" + (0..<3).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined().prefix(24)
+        let id = "inv_" + (0..<2).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined().prefix(24)
         let record = AsyncInvocationRecord(id: id, function: function, body: Data(body), contentType: contentType)
         try database.insert(record)
         try start(runtime: runtime)

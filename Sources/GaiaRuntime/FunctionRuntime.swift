@@ -341,6 +341,11 @@ public actor FunctionRuntime {
         let revision = try database.nextRevision(of: request.name)
         let directory = "\(configuration.dataDirectory)/functions/\(request.name)/r\(revision)"
         try? FileManager.default.removeItem(atPath: directory)
+        /// Nothing is left of a refused deploy: its files and its secrets go.
+        func discard() {
+            try? FileManager.default.removeItem(atPath: directory)
+            secrets.remove(request.name, revision: revision)
+        }
         do {
             try secrets.write(secretValues, request.name, revision: revision)
             for (path, bytes) in request.files {
@@ -352,8 +357,7 @@ public actor FunctionRuntime {
                 }
             }
         } catch {
-            try? FileManager.default.removeItem(atPath: directory)  // nothing is left of a refused deploy
-            secrets.remove(request.name, revision: revision)
+            discard()
             throw error
         }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
@@ -361,8 +365,7 @@ public actor FunctionRuntime {
             do {
                 try await cluster.publish(stored, files: request.files)
             } catch {
-                try? FileManager.default.removeItem(atPath: directory)
-                secrets.remove(request.name, revision: revision)
+                discard()
                 throw error as? PlatformError ?? PlatformError("cluster", "the cluster refused the function: \(error)", status: 502)
             }
         }
@@ -374,8 +377,7 @@ public actor FunctionRuntime {
             try await next.pool.scale(to: 1)
         } catch {
             await next.pool.shutdown()
-            try? FileManager.default.removeItem(atPath: directory)
-            secrets.remove(request.name, revision: revision)
+            discard()
             if closed {  // the platform began to shut down while the instance started
                 throw PlatformError("shutting_down", "the platform is shutting down; deploy again once it is back", status: 503)
             }

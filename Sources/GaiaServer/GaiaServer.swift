@@ -378,25 +378,26 @@ struct FunctionRoutes {
         headers[.cacheControl] = "no-cache"
         headers[HTTPField.Name("Gaia-Streamed")!] = "true"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            var clientGone: (any Error)?
             do {
                 for await chunk in stream.chunks {
                     try await writer.write(ByteBuffer(bytes: events ? ServerSentEvents.data(chunk) : chunk))
                 }
             } catch {
                 stream.cancel()  // the client went away
-                switch await invocation.result {
-                case .success(let result): record(name, result, started: started)
-                case .failure(let failure): await record(name, failure, started: started)
-                }
-                throw error
+                clientGone = error
             }
-            switch await invocation.result {
+            let outcome = await invocation.result
+            switch outcome {
+            case .success(let result): record(name, result, started: started)
+            case .failure(let error): await record(name, error, started: started)
+            }
+            if let clientGone { throw clientGone }
+            switch outcome {
             case .success(let result):
-                record(name, result, started: started)
                 if events { try await writer.write(ByteBuffer(bytes: ServerSentEvents.event("done", Self.summary(of: result)))) }
                 try await writer.finish(events ? nil : Self.headers(of: result))
             case .failure(let error):
-                await record(name, error, started: started)
                 let message = "\(error)"
                 if events {
                     try await writer.write(ByteBuffer(bytes: ServerSentEvents.event("error", ["error": message, "status": FunctionRuntime.status(of: error)])))
