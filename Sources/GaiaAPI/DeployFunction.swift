@@ -4,7 +4,8 @@ public import GaiaCore
 public struct DeployFunction: Codable, Sendable, Equatable {
     /// The function's name (`[a-z][a-z0-9-]*`, at most 63 characters).
     public var name: String
-    /// Source files by relative path, as UTF-8 text (`handler.py`, `requirements.txt`, …).
+    /// Source files by relative path, as UTF-8 text (`handler.py`, `requirements.txt`, …); may be
+    /// left out of the `function` part of a multipart deploy whose `archive` part holds them.
     public var files: [String: String]
     /// A forced mode instead of the detected one.
     public var mode: ExecutionMode?
@@ -37,6 +38,23 @@ public struct DeployFunction: Codable, Sendable, Equatable {
         case keepAlive = "keep_alive"
         case minScale = "min_scale"
         case maxScale = "max_scale"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        files = try c.decodeIfPresent([String: String].self, forKey: .files) ?? [:]
+        mode = try c.decodeIfPresent(ExecutionMode.self, forKey: .mode)
+        minScale = try c.decodeIfPresent(Int.self, forKey: .minScale)
+        maxScale = try c.decodeIfPresent(Int.self, forKey: .maxScale)
+        slo = try c.decodeIfPresent(String.self, forKey: .slo)
+        concurrency = try c.decodeIfPresent(Int.self, forKey: .concurrency)
+        keepAlive = try c.decodeIfPresent(String.self, forKey: .keepAlive)
+        prewarm = try c.decodeIfPresent(Bool.self, forKey: .prewarm)
+        rung = try c.decodeIfPresent(String.self, forKey: .rung)
+        maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch)
+        env = try c.decodeIfPresent([String: String].self, forKey: .env)
+        secrets = try c.decodeIfPresent([String: String].self, forKey: .secrets)
     }
 
     /// A deploy body.

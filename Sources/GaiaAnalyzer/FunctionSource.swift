@@ -21,6 +21,9 @@ public struct FunctionSource: Sendable {
 
     /// Loads a `.py` file, or every `.py` file of a folder (its entry point is `handler.py`,
     /// `main.py`, `app.py`, `function.py`, `func.py`, the only file, or the one defining `handle`).
+    /// Folders of a function's folder that are not the function: caches, virtual environments, tests.
+    public static let skippedFolders: Set<String> = ["__pycache__", ".git", ".venv", "venv", "node_modules", "site-packages", "tests", "test"]
+
     public static func load(path: String) throws -> FunctionSource {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -38,11 +41,10 @@ public struct FunctionSource: Sendable {
             return FunctionSource(root: url.deletingLastPathComponent().path, files: [name: Array(data)], entryPoint: name)
         }
         var files: [String: [UInt8]] = [:]
-        let skipped: Set<String> = ["__pycache__", ".git", ".venv", "venv", "node_modules", "site-packages", "tests", "test"]
         let enumerator = FileManager.default.enumerator(atPath: path)
         while let relative = enumerator?.nextObject() as? String {
             let component = (relative as NSString).lastPathComponent
-            if skipped.contains(component) || component.hasPrefix(".") {
+            if skippedFolders.contains(component) || component.hasPrefix(".") {
                 enumerator?.skipDescendants()
                 continue
             }

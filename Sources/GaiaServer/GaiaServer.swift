@@ -183,12 +183,9 @@ struct FunctionRoutes {
     func deploy(_ request: Request) async throws -> Response {
         var request = request
         let data = try await GaiaServer.collect(&request, limit: maxBodyBytes)
-        let body: DeployFunction
-        do {
-            body = try APICoding.decoder().decode(DeployFunction.self, from: Data(buffer: data))
-        } catch {
-            throw PlatformError("bad_request", "the body must be JSON: {\"name\": …, \"files\": {\"handler.py\": \"…\"}} (\(error))", status: 400)
-        }
+        let (body, files) = try DeployUpload.read(
+            contentType: request.headers[.contentType], query: request.uri.queryParameters.map { (String($0.key), String($0.value)) },
+            body: data, maxBytes: runtime.configuration.maxUploadBytes)
         var slo: SLO?
         if let text = body.slo {
             do { slo = try SLO(parsing: text) } catch { throw PlatformError("invalid_slo", "\(error)", status: 400) }
@@ -207,7 +204,7 @@ struct FunctionRoutes {
             rung = parsed
         }
         let manifest = try await runtime.deploy(DeployRequest(
-            name: body.name, files: body.files.mapValues { Array($0.utf8) }, mode: body.mode,
+            name: body.name, files: files, mode: body.mode,
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
             keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch, environment: body.env, secrets: body.secrets))
         return jsonResponse(manifest, status: .created)

@@ -4,6 +4,8 @@ import Foundation
 import GaiaAPI
 import GaiaAnalyzer
 import GaiaCore
+import GaiaRuntime
+import MultipartKit
 import NIOCore
 import NIOFoundationEssentialsCompat
 import NIOHTTP1
@@ -178,9 +180,9 @@ struct DeployCommand: AsyncParsableCommand {
         } catch let error as AnalyzerError {
             throw CLIError(description: error.description)
         }
-        let files = Self.files(of: source).mapValues { String(decoding: $0, as: UTF8.self) }
+        let files = try Self.files(of: source, path: path)
         let functionName = name ?? ExecutionModeAnalyzer.defaultName(for: source)
-        var body = DeployFunction(name: functionName, files: files, mode: mode, minScale: minScale, maxScale: maxScale, concurrency: concurrency)
+        var body = DeployFunction(name: functionName, files: [:], mode: mode, minScale: minScale, maxScale: maxScale, concurrency: concurrency)
         body.env = try Self.environment(environment)
         body.secrets = try Self.secrets(secrets)
         if let slo {
@@ -201,8 +203,10 @@ struct DeployCommand: AsyncParsableCommand {
             guard ["on", "off"].contains(prewarm) else { throw CLIError(description: "--prewarm: write on or off, not '\(prewarm)'") }
             body.prewarm = prewarm == "on"
         }
-        if output == .text { print("deploying \(functionName) (\(files.count) file(s)) to \(server.baseURL)…") }
-        let response = try await server.send(.POST, "/v1/functions", body: Array(try APICoding.encoder().encode(body)))
+        let size = files.values.reduce(0) { $0 + $1.count }
+        if output == .text { print("deploying \(functionName) (\(files.count) file(s), \(Self.bytes(size))) to \(server.baseURL)…") }
+        let (upload, contentType) = try Self.upload(body, files: files)
+        let response = try await server.send(.POST, "/v1/functions", body: upload, contentType: contentType)
         let manifest = try FunctionManifest.fromJSON(Data(response.body))
         if try !output.print(manifest) {
             print(AnalyzeCommand.render(manifest))
@@ -243,12 +247,51 @@ struct UpdateCommand: AsyncParsableCommand {
 
 extension DeployCommand {
     /// What a deploy uploads of a function folder: its Python files and its requirements.txt.
-    static func files(of source: FunctionSource) -> [String: [UInt8]] {
-        var files = source.files
-        if let requirements = FileManager.default.contents(atPath: source.root + "/requirements.txt") {
-            files["requirements.txt"] = Array(requirements)
+    /// What a deploy uploads: a lone `.py` file, or every file of the folder (binary ones too) but
+    /// hidden ones and those `FunctionSource` skips (`__pycache__`, `.git`, virtual environments, tests).
+    static func files(of source: FunctionSource, path: String) throws -> [String: [UInt8]] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return source.files }
+        var files: [String: [UInt8]] = [:]
+        let walker = FileManager.default.enumerator(atPath: path)
+        while let relative = walker?.nextObject() as? String {
+            let component = (relative as NSString).lastPathComponent
+            if FunctionSource.skippedFolders.contains(component) || component.hasPrefix(".") {
+                walker?.skipDescendants()
+                continue
+            }
+            let full = path + "/" + relative
+            guard (try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType) != .typeDirectory else { continue }
+            guard let data = FileManager.default.contents(atPath: full) else {
+                throw CLIError(description: "cannot read '\(full)': permission denied or not a regular file")
+            }
+            files[relative] = Array(data)
         }
         return files
+    }
+
+    /// The deploy's body: JSON when every file is text, else multipart with the folder as a `.tar.gz`.
+    static func upload(_ body: DeployFunction, files: [String: [UInt8]]) throws -> (bytes: [UInt8], contentType: String) {
+        var body = body
+        let text = files.compactMapValues { String(validating: $0, as: UTF8.self) }
+        if text.count == files.count {
+            body.files = text
+            return (Array(try APICoding.encoder().encode(body)), "application/json")
+        }
+        let boundary = "gaia-\(UInt64.random(in: 0...UInt64.max))"
+        let options = HTTPHeaders([("Content-Disposition", "form-data; name=\"function\""), ("Content-Type", "application/json")])
+        let archive = HTTPHeaders([("Content-Disposition", "form-data; name=\"archive\"; filename=\"function.tar.gz\""), ("Content-Type", "application/gzip")])
+        var buffer = ByteBuffer()
+        try MultipartSerializer().serialize(
+            parts: [
+                MultipartPart(headers: options, body: ByteBuffer(bytes: try APICoding.encoder().encode(body))),
+                MultipartPart(headers: archive, body: ByteBuffer(bytes: try FunctionArchive.tarGz(files))),
+            ], boundary: boundary, into: &buffer)
+        return (Array(buffer.readableBytesView), "multipart/form-data; boundary=\(boundary)")
+    }
+
+    static func bytes(_ count: Int) -> String {
+        count < 10 * 1024 ? "\(count) bytes" : count < 10 << 20 ? "\(count >> 10) KiB" : "\(count >> 20) MiB"
     }
 }
 

@@ -84,7 +84,7 @@ struct KubeRenderCommand: AsyncParsableCommand {
             if let slo {
                 do { manifest.slo = try SLO(parsing: slo) } catch { throw CLIError(description: "--slo: \(error)") }
             }
-            return (manifest, 1, DeployCommand.files(of: source))
+            return (manifest, 1, try DeployCommand.files(of: source, path: function))
         }
         guard mode == nil, slo == nil else {
             throw CLIError(description: "--mode and --slo apply to a PATH; for a deployed function change them with gaia update")
