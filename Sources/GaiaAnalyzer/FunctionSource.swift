@@ -8,15 +8,18 @@ public struct FunctionSource: Sendable {
     public let files: [String: [UInt8]]
     /// The file with the handler, relative to `root`.
     public let entryPoint: String
+    /// `requirements.txt`, when the function has one: a framework it names is evidence like an import.
+    public let requirements: [UInt8]?
 
     /// Files Gaia looks for, in order, as a folder's entry point.
     public static let entryPointNames = ["handler.py", "main.py", "app.py", "function.py", "func.py"]
 
     /// Creates a source from files in memory (tests, uploads).
-    public init(root: String = ".", files: [String: [UInt8]], entryPoint: String) {
+    public init(root: String = ".", files: [String: [UInt8]], entryPoint: String, requirements: [UInt8]? = nil) {
         self.root = root
         self.files = files
         self.entryPoint = entryPoint
+        self.requirements = requirements
     }
 
     /// Loads a `.py` file, or every `.py` file of a folder (its entry point is `handler.py`,
@@ -62,7 +65,8 @@ public struct FunctionSource: Sendable {
                 "cannot tell which file of '\(path)' holds the handler: name it handler.py or define `def handle(payload, context)`"
             )
         }
-        return FunctionSource(root: path, files: files, entryPoint: entry)
+        let requirements = FileManager.default.contents(atPath: path + "/requirements.txt").map(Array.init)
+        return FunctionSource(root: path, files: files, entryPoint: entry, requirements: requirements)
     }
 
     /// The file holding the handler among a function's `.py` files: `handler.py`, `main.py`,

@@ -40,8 +40,39 @@ struct SourceWalker {
         self.source = source
     }
 
-    /// Analyzes the entry point and every local module it imports, transitively.
+    /// Analyzes the entry point and every local module it imports, transitively, then the
+    /// requirements file.
     mutating func run() {
+        walkImports()
+        if let requirements = source.requirements { read(requirements) }
+    }
+
+    /// A framework `requirements.txt` names that the code does not import is evidence as an import
+    /// would be (the code may import it indirectly, or by name at run time); an unreadable file is
+    /// the deploy's to refuse, not the analyzer's.
+    private mutating func read(_ bytes: [UInt8]) {
+        guard let requirements = try? Requirements(bytes) else { return }
+        for line in requirements.lines {
+            guard let project = line.project else { continue }
+            let module = Requirements.module(of: project)
+            guard let cls = Frameworks.classify(module), !frameworks.contains(module) else { continue }
+            let detail = "requires \(project) (requirements.txt)"
+            func note(_ kind: EvidenceKind, _ detail: String, _ weight: Double) {
+                evidence.append(Evidence(kind: kind, file: "requirements.txt", line: line.number, detail: detail, weight: weight))
+            }
+            switch cls {
+            case .gpuOnly: note(.explicitGPU, detail + ", which needs a GPU", 1.0)
+            case .deepLearning:
+                note(.frameworkImport, detail, 0.3)
+                if Frameworks.gpuByDefault.contains(module) { note(.defaultGPU, "requires \(module), which puts work on a visible GPU by default", 0.5) }
+            case .cpuML: note(.cpuFramework, detail, 0.4)
+            case .cpuNumeric, .io: continue
+            }
+            frameworks.insert(module)
+        }
+    }
+
+    private mutating func walkImports() {
         queue = [source.entryPoint]
         while let next = queue.first {
             queue.removeFirst()

@@ -45,6 +45,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     /// The names of the secrets its instances get as environment variables; their values are
     /// stored apart, never in the manifest.
     public var secrets: [String]?
+    /// The virtual environment its `requirements.txt` was installed in (`PythonEnvironments`' key;
+    /// nil: it has none and runs on the server's interpreter).
+    public var pythonEnvironment: String?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -65,6 +68,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case maxBatch = "max_batch"
         case keepAlive = "keep_alive"
         case environment, secrets
+        case pythonEnvironment = "python_environment"
     }
 
     /// Creates a manifest.

@@ -111,3 +111,60 @@ struct PipeDescriptors {
         write = fds[1]
     }
 }
+
+extension ChildProcess {
+    /// Runs a command to its end (stdin from /dev/null), handing each line of its output (stdout
+    /// and stderr together) to `line` as it comes, read on a thread of its own; after `timeout` its
+    /// process group is killed. Returns its exit status, nil when it was killed for time.
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], directory: String? = nil, timeout: Duration,
+        line: @escaping @Sendable (String) -> Void
+    ) async throws -> Int32? {
+        let output = try PipeDescriptors()
+        let null = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { if null >= 0 { close(null) } }
+        let child: ChildProcess
+        do {
+            child = try spawn(
+                executable: executable, arguments: arguments, environment: environment, directory: directory,
+                stdin: null, stdout: output.write, stderr: output.write)
+        } catch {
+            close(output.read)
+            close(output.write)
+            throw error
+        }
+        close(output.write)
+        let drained = AsyncStream<Void> { done in
+            let reader = Thread {
+                var pending: [UInt8] = []
+                var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+                while true {
+                    let count = chunk.withUnsafeMutableBytes { Glibc.read(output.read, $0.baseAddress, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    pending += chunk[..<count]
+                    while let newline = pending.firstIndex(where: { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") }) {
+                        let text = String(decoding: pending[..<newline], as: UTF8.self)
+                        pending.removeSubrange(...newline)
+                        if !text.trimmingCharacters(in: .whitespaces).isEmpty { line(text) }
+                    }
+                }
+                if !pending.isEmpty { line(String(decoding: pending, as: UTF8.self)) }
+                close(output.read)
+                done.finish()
+            }
+            reader.name = "gaia-output-\(child.pid)"
+            reader.start()
+        }
+        let timer = Task {
+            try await Task.sleep(for: timeout)
+            child.signal(SIGKILL)
+            return true
+        }
+        let status = await child.exitStatus()
+        for await _ in drained {}  // what its last lines said, before the status is reported
+        timer.cancel()
+        let timedOut = (try? await timer.value) == true
+        return timedOut ? nil : status
+    }
+}

@@ -21,6 +21,8 @@ public struct RuntimeConfiguration: Sendable {
     public var prices = PriceTable()
     /// Largest upload accepted for a deploy, in bytes.
     public var maxUploadBytes = 10 * 1024 * 1024
+    /// Longest a deploy's `pip install` of its requirements may take.
+    public var installTimeout: Duration = .seconds(600)
     /// Largest response one invocation may return (`max_response_mb`); larger ones answer 502.
     public var maxResponseBytes = 64 * 1024 * 1024
     /// How asynchronous invocations run (concurrency, retries, result retention).
@@ -87,6 +89,8 @@ public struct DeployRequest: Sendable {
     /// Secrets for its instances, as environment variables, stored apart from the manifest with
     /// owner-only permissions and never shown (nil: the previous revision's).
     public var secrets: [String: String]?
+    /// Hears how the deploy goes (installing requirements, pip's output, starting an instance).
+    public var progress: (@Sendable (String) -> Void)?
 
     /// Creates a deploy request.
     public init(
@@ -242,6 +246,12 @@ public actor FunctionRuntime {
     private nonisolated let secrets: SecretStore
     /// The queue of asynchronous invocations.
     public nonisolated let asyncInvocations: AsyncInvocations
+    /// Virtual environments of functions with a `requirements.txt`.
+    public nonisolated let environments: PythonEnvironments
+    /// A fork server per virtual environment in use, by its key.
+    private var environmentZygotes: [String: Zygote] = [:]
+    /// Environments of deploys in progress: never collected meanwhile.
+    private var environmentsInUse: [String: Int] = [:]
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
@@ -251,6 +261,8 @@ public actor FunctionRuntime {
         self.schedulers = DeviceSchedulers(window: configuration.shareWindow)
         self.secrets = SecretStore(dataDirectory: configuration.dataDirectory)
         self.asyncInvocations = AsyncInvocations(database: database, settings: configuration.asyncInvocations)
+        self.environments = PythonEnvironments(
+            root: "\(configuration.dataDirectory)/envs", python: configuration.python, timeout: configuration.installTimeout)
         let logs = "\(configuration.dataDirectory)/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
@@ -268,11 +280,56 @@ public actor FunctionRuntime {
                     logger.warning("not published on the cluster", metadata: ["function.name": "\(stored.name)", "error": "\(error)"])
                 }
             }
-            await zygote?.want(stored.manifest.frameworks)
+            var stored = stored
+            if let key = stored.manifest.pythonEnvironment, !environments.isReady(key) {
+                stored.manifest.pythonEnvironment = await rebuildEnvironment(of: stored)
+            }
+            await zygote(for: stored.manifest)?.want(stored.manifest.frameworks)
             live[stored.name] = makeLive(stored)
         }
+        await collectEnvironments()
         // Accepted asynchronous invocations run again after a restart, those cut midway included.
         try await asyncInvocations.start(runtime: self)
+    }
+
+    /// The environment of a stored function whose environment is gone (removed by hand, or the
+    /// interpreter changed): built again from its requirements.txt; on failure, the key it had (its
+    /// instances then fail to start, and say why).
+    private func rebuildEnvironment(of stored: StoredFunction) async -> String? {
+        let name = stored.name
+        do {
+            let requirements = try Requirements(try files(of: stored)["requirements.txt"] ?? [])
+            logger.info("building the function's environment again", metadata: ["function.name": "\(name)"])
+            let environment = try await environments.prepare(requirements) { [logger] line in
+                logger.debug("\(line)", metadata: ["function.name": "\(name)"])
+            }
+            await environments.release(environment.key)
+            return environment.key
+        } catch {
+            logger.error("the function's environment cannot be built", metadata: ["function.name": "\(name)", "error": "\(error)"])
+            return stored.manifest.pythonEnvironment
+        }
+    }
+
+    /// Removes the environments no function uses (run when no pool is draining: every instance
+    /// then belongs to a function in `live`, or to a deploy holding its environment).
+    private func collectEnvironments() async {
+        guard draining.isEmpty else { return }
+        let used = Set(live.values.compactMap(\.stored.manifest.pythonEnvironment))
+        for key in await environments.collect(keeping: used) {
+            logger.info("removed an unused environment", metadata: ["environment": "\(key)"])
+            await environmentZygotes.removeValue(forKey: key)?.stop()
+        }
+    }
+
+    /// The fork server a function's CPU instances come from: the shared one, or its environment's
+    /// own (nil when fork servers are off).
+    private func zygote(for manifest: FunctionManifest) -> Zygote? {
+        guard zygote != nil, let key = manifest.pythonEnvironment else { return zygote }
+        if let existing = environmentZygotes[key] { return existing }
+        let made = Zygote(python: environments.environment(key).python, logPath: "\(configuration.dataDirectory)/logs/zygote-\(key).log")
+        environmentZygotes[key] = made
+        return made
     }
 
     // MARK: Deploy
@@ -285,8 +342,18 @@ public actor FunctionRuntime {
         guard let entry = FunctionSource.entryPoint(among: request.files) else {
             throw PlatformError("invalid_function", "no entry point: upload handler.py (or main.py, app.py) defining handle(payload, context)", status: 400)
         }
+        var requirements: Requirements?
+        if let bytes = request.files["requirements.txt"] {
+            do { requirements = try Requirements(bytes) } catch { throw PlatformError("invalid_requirements", error.description, status: 400) }
+            if requirements?.isEmpty == true { requirements = nil }
+            if requirements != nil && configuration.cluster != nil {
+                throw PlatformError(
+                    "not_supported", "requirements.txt is not installed on the cluster yet: build the function's image with gaia kube render (its Dockerfile installs them)",
+                    status: 501)
+            }
+        }
         let pyFiles = request.files.filter { $0.key.hasSuffix(".py") }
-        let source = FunctionSource(files: pyFiles, entryPoint: entry)
+        let source = FunctionSource(files: pyFiles, entryPoint: entry, requirements: request.files["requirements.txt"])
         var manifest = ExecutionModeAnalyzer().analyze(source, name: request.name, override: request.mode)
         manifest.slo = request.slo
         manifest.minScale = request.minScale
@@ -360,6 +427,17 @@ public actor FunctionRuntime {
             discard()
             throw error
         }
+        if let requirements {
+            do {
+                let environment = try await environments.prepare(requirements, progress: request.progress ?? { _ in })
+                manifest.pythonEnvironment = environment.key
+            } catch {
+                discard()
+                throw error
+            }
+        }
+        // The environment is held until this deploy ends; then the function (if it deployed) holds it.
+        defer { if let key = manifest.pythonEnvironment { Task { await environments.release(key) } } }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
         if let cluster = configuration.cluster {
             do {
@@ -369,7 +447,8 @@ public actor FunctionRuntime {
                 throw error as? PlatformError ?? PlatformError("cluster", "the cluster refused the function: \(error)", status: 502)
             }
         }
-        await zygote?.want(manifest.frameworks)
+        await zygote(for: manifest)?.want(manifest.frameworks)
+        request.progress?("starting an instance to prove the function loads")
         let next = makeLive(stored)
         starting[ObjectIdentifier(next.pool)] = next.pool
         defer { starting.removeValue(forKey: ObjectIdentifier(next.pool)) }
@@ -586,10 +665,10 @@ public actor FunctionRuntime {
         if let fit = configuration.machine.gpuInstanceLimit(on: backend, perInstanceMiB: perInstanceMiB) {
             poolSettings.maxScale = min(poolSettings.maxScale, fit)
         }
-        let python = configuration.python
+        let python = stored.manifest.pythonEnvironment.map { environments.environment($0).python } ?? configuration.python
         let memoryLimit = configuration.memoryLimitMB
         let machine = configuration.machine
-        let zygote = self.zygote
+        let zygote = zygote(for: stored.manifest)
         let instanceConcurrency = poolSettings.instanceConcurrency
         let logs = "\(configuration.dataDirectory)/logs/\(stored.name)"
         let maxResponseBytes = configuration.maxResponseBytes
@@ -902,6 +981,7 @@ public actor FunctionRuntime {
 
     private func drained(_ pool: any FunctionPool) {
         draining.removeValue(forKey: ObjectIdentifier(pool))
+        if draining.isEmpty { Task { await self.collectEnvironments() } }
     }
 
     /// Instance-seconds a function's instances spent with no request running, and its keep-alive windows.
@@ -959,6 +1039,7 @@ public actor FunctionRuntime {
         for f in live.values { await f.pool.shutdown() }
         for pool in draining.values { await pool.shutdown() }
         await zygote?.stop()
+        for environmentZygote in environmentZygotes.values { await environmentZygote.stop() }
         await configuration.cluster?.shutdown()
         flushRecords()
     }

@@ -203,11 +203,32 @@ struct FunctionRoutes {
             }
             rung = parsed
         }
-        let manifest = try await runtime.deploy(DeployRequest(
+        var deploy = DeployRequest(
             name: body.name, files: files, mode: body.mode,
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
-            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch, environment: body.env, secrets: body.secrets))
-        return jsonResponse(manifest, status: .created)
+            keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch, environment: body.env, secrets: body.secrets)
+        guard request.headers[.accept]?.contains("text/event-stream") == true else {
+            return jsonResponse(try await runtime.deploy(deploy), status: .created)
+        }
+        // Progress as Server-Sent Events (pip's output among it), then the manifest or the error.
+        let (events, sink) = AsyncStream<[UInt8]>.makeStream()
+        deploy.progress = { sink.yield(ServerSentEvents.data(Array(($0 + "\n").utf8))) }
+        let runtime = runtime
+        Task {
+            do {
+                let manifest = try await runtime.deploy(deploy)
+                sink.yield(Array("event: done\ndata: ".utf8) + Array(try APICoding.encoder().encode(manifest)) + Array("\n\n".utf8))
+            } catch {
+                let platform = error as? PlatformError ?? PlatformError("internal", "\(error)", status: 500)
+                let body = APIErrorBody(code: platform.code, message: platform.message)
+                sink.yield(Array("event: error\ndata: ".utf8) + Array((try? APICoding.encoder().encode(body)) ?? Data("{}".utf8)) + Array("\n\n".utf8))
+            }
+            sink.finish()
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: ResponseBody { writer in
+            for await event in events { try await writer.write(ByteBuffer(bytes: event)) }
+            try await writer.finish(nil)
+        })
     }
 
     func list() async -> Response {

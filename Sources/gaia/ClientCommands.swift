@@ -206,8 +206,28 @@ struct DeployCommand: AsyncParsableCommand {
         let size = files.values.reduce(0) { $0 + $1.count }
         if output == .text { print("deploying \(functionName) (\(files.count) file(s), \(Self.bytes(size))) to \(server.baseURL)…") }
         let (upload, contentType) = try Self.upload(body, files: files)
-        let response = try await server.send(.POST, "/v1/functions", body: upload, contentType: contentType)
-        let manifest = try FunctionManifest.fromJSON(Data(response.body))
+        // The server reports progress (pip's output when the function brings requirements) as
+        // Server-Sent Events, shown on stderr as they come, then the manifest.
+        var events = ServerSentEventParser()
+        var answer: [UInt8] = []
+        var failure: String?
+        _ = try await server.send(.POST, "/v1/functions", body: upload, contentType: contentType, accept: "text/event-stream") { buffer, headers in
+            guard headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true else {
+                answer += buffer.readableBytesView
+                return
+            }
+            for event in events.feed(Array(buffer.readableBytesView)) {
+                switch event.name {
+                case "done": answer = Array(event.data.utf8)
+                case "error":
+                    let error = try? APICoding.decoder().decode(APIErrorBody.self, from: Data(event.data.utf8))
+                    failure = error?.error.message ?? event.data
+                default: FileHandle.standardError.write(Data(("  " + event.data).utf8))
+                }
+            }
+        }
+        if let failure { throw CLIError(description: failure) }
+        let manifest = try FunctionManifest.fromJSON(Data(answer))
         if try !output.print(manifest) {
             print(AnalyzeCommand.render(manifest))
             print("invoke it: gaia invoke \(functionName) --data '{}'")
@@ -246,7 +266,6 @@ struct UpdateCommand: AsyncParsableCommand {
 }
 
 extension DeployCommand {
-    /// What a deploy uploads of a function folder: its Python files and its requirements.txt.
     /// What a deploy uploads: a lone `.py` file, or every file of the folder (binary ones too) but
     /// hidden ones and those `FunctionSource` skips (`__pycache__`, `.git`, virtual environments, tests).
     static func files(of source: FunctionSource, path: String) throws -> [String: [UInt8]] {

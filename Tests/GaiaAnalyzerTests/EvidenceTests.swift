@@ -35,6 +35,28 @@ struct EvidenceTests {
         #expect(m.has(.explicitGPU, line: 2) || m.has(.explicitGPU, line: 1) || m.has(.explicitGPU, line: 3))
     }
 
+    /// A framework in requirements.txt weighs as an import of it would (and one the code imports
+    /// is not counted twice).
+    @Test func aRequirementIsEvidenceLikeAnImport() {
+        let handler = Array("import importlib\ndef handle(payload, context):\n    return importlib.import_module(payload['m'])\n".utf8)
+        func analyzed(_ requirements: String) -> FunctionManifest {
+            ExecutionModeAnalyzer().analyze(
+                FunctionSource(files: ["handler.py": handler], entryPoint: "handler.py", requirements: Array(requirements.utf8)), name: "t")
+        }
+        let required = analyzed("# model\nnumpy\ntorch==2.3.0\n")
+        let torch = required.evidence.first { $0.file == "requirements.txt" }
+        #expect(torch?.line == 3 && torch?.kind == .frameworkImport && torch?.detail == "requires torch (requirements.txt)", "\(required.evidence)")
+        #expect(required.frameworks.contains("torch"))
+        let imported = analyze("import torch\ndef handle(payload, context):\n    return 1\n")
+        #expect(required.mode == imported.mode && required.confidence == imported.confidence, "\(required.rationale) vs \(imported.rationale)")
+        #expect(analyzed("tensorflow-gpu>=2.15\n").has(.defaultGPU), "TensorFlow places work on a visible GPU")
+        #expect(analyzed("cupy-cuda12x\n").mode == .gpu, "cupy needs a GPU")
+        #expect(analyzed("scikit-learn\n").has(.cpuFramework))
+        let both = ExecutionModeAnalyzer().analyze(
+            FunctionSource(files: ["handler.py": Array("import torch\n".utf8)], entryPoint: "handler.py", requirements: Array("torch\n".utf8)), name: "t")
+        #expect(!both.evidence.contains { $0.file == "requirements.txt" }, "an imported framework is not counted twice")
+    }
+
     @Test func aliasesAndFromImportsResolve() {
         #expect(analyze("import torch as T\nx = T.randn(8, device='cuda')\n").mode == .gpu)
         #expect(analyze("from torch import cuda, randn\nx = randn(8).cuda()\n").mode == .gpu)

@@ -1,0 +1,80 @@
+import AsyncHTTPClient
+import Foundation
+import GaiaRuntime
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// `gaia deploy FOLDER` as a user runs it against a live `gaia serve`: a folder with a binary file
+/// and a requirements.txt deploys (as an archive), the install's progress is shown as it happens,
+/// and the handler reads its file back byte for byte.
+@Suite(.serialized)
+struct DeployCLITests {
+    static func run(_ gaia: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: gaia)
+        process.arguments = arguments
+        // Files, not pipes: a pipe read to its end first would block the other once it is full.
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-cli-out-\(UUID().uuidString)").path
+        let err = out + ".err"
+        _ = FileManager.default.createFile(atPath: out, contents: nil)
+        _ = FileManager.default.createFile(atPath: err, contents: nil)
+        defer { for file in [out, err] { try? FileManager.default.removeItem(atPath: file) } }
+        process.standardOutput = FileHandle(forWritingAtPath: out)
+        process.standardError = FileHandle(forWritingAtPath: err)
+        try process.run()
+        process.waitUntilExit()
+        let text = { (path: String) in (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+        return (process.terminationStatus, text(out), text(err))
+    }
+
+    @Test func aFolderWithABinaryFileAndRequirementsDeploysWithProgress() async throws {
+        guard let gaia = ServeCommandTests.gaia else {
+            print("SKIPPED: the gaia binary is not built beside the tests (run `swift build` first)")
+            return
+        }
+        let python = try #require(GaiaServerTests.python)
+        guard PythonInterpreter.canImport(["numpy"], python: python) else {
+            print("SKIPPED: numpy is not installed for python3")
+            return
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-cli-\(UUID().uuidString)/weights").path
+        try FileManager.default.createDirectory(atPath: folder + "/model", withIntermediateDirectories: true)
+        try ArchiveDeployTests.handler.replacingOccurrences(of: "import base64, os", with: "import base64, os, numpy")
+            .write(toFile: folder + "/handler.py", atomically: true, encoding: .utf8)
+        try Data(ArchiveDeployTests.weights).write(to: URL(fileURLWithPath: folder + "/model/weights.bin"))
+        try "numpy  # the server's own copy is shared\n".write(toFile: folder + "/requirements.txt", atomically: true, encoding: .utf8)
+
+        let port = ServeCommandTests.freePort()
+        let data = folder + "-data"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: gaia)
+        server.arguments = ["serve", "--port", String(port), "--data-dir", data]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let started = ContinuousClock.now
+        while true {
+            let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(1))
+            if health?.status == .ok && ServeCommandTests.token(data) != nil { break }
+            try #require(ContinuousClock.now - started < .seconds(20), "gaia serve did not start")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let token = try #require(ServeCommandTests.token(data))
+        let target = ["--server", "http://127.0.0.1:\(port)", "--token", token]
+        let deploy = try Self.run(gaia, ["deploy", folder] + target)
+        #expect(deploy.status == 0, "\(deploy.out)\n\(deploy.err)")
+        #expect(deploy.out.contains("deploying weights (3 file(s)"), "\(deploy.out)")
+        #expect(deploy.err.contains("building environment") && deploy.err.contains("Requirement already satisfied: numpy"), "pip's progress is shown:\n\(deploy.err)")
+        let invoke = try Self.run(gaia, ["invoke", "weights"] + target)
+        #expect(invoke.status == 0, "\(invoke.err)")
+        #expect(ArchiveDeployTests.weights(in: ByteBuffer(string: invoke.out)) == ArchiveDeployTests.weights, "the handler reads the weights back byte for byte")
+        // A requirement pip cannot satisfy is refused with pip's message.
+        try "gaia-no-such-package-7f3a==1.0\n".write(toFile: folder + "/requirements.txt", atomically: true, encoding: .utf8)
+        let refused = try Self.run(gaia, ["deploy", folder, "--name", "refused"] + target)
+        #expect(refused.status != 0 && refused.err.contains("pip could not install the requirements") && refused.err.contains("gaia-no-such-package-7f3a"), "\(refused.err)")
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+    }
+}
