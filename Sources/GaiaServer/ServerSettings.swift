@@ -106,6 +106,7 @@ public struct ServerSettings: Sendable {
         var maxUploadMb: Int?
         var maxResponseMb: Int?
         var memoryLimitMb: Int?
+        var installTimeoutSeconds: Double?
         var auth: Bool?
         var pool: Pool?
         var autoscaler: Autoscaler?
@@ -116,6 +117,7 @@ public struct ServerSettings: Sendable {
             case host, port, python, pool, autoscaler, prices, controller, gpu, auth
             case shutdownGraceSeconds = "shutdown_grace_seconds", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
+            case installTimeoutSeconds = "install_timeout_seconds"
         }
     }
 
@@ -125,7 +127,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -153,6 +155,7 @@ public struct ServerSettings: Sendable {
             runtime.maxResponseBytes = mb * 1024 * 1024
         }
         if let mb = file.memoryLimitMb { runtime.memoryLimitMB = mb }
+        if let seconds = file.installTimeoutSeconds { try setInstallTimeout(seconds, source: source) }
         if let p = file.pool {
             runtime.pool.maxScale = p.maxScale ?? runtime.pool.maxScale
             runtime.pool.queueLimit = p.queueLimit ?? runtime.pool.queueLimit
@@ -238,6 +241,14 @@ public struct ServerSettings: Sendable {
             throw ConfigurationError("\(source): shutdown_grace_seconds must be 0…3600, not \(seconds)")
         }
         shutdownGraceSeconds = seconds
+    }
+
+    /// Sets how long a deploy's `pip install` of its requirements may take: 10 s to 2 hours.
+    public mutating func setInstallTimeout(_ seconds: Double, source: String) throws {
+        guard seconds.isFinite, (10...7200).contains(seconds) else {
+            throw ConfigurationError("\(source): install_timeout_seconds must be 10…7200, not \(seconds)")
+        }
+        runtime.installTimeout = .clamped(seconds: seconds)
     }
 
     /// Sets the connection limits: an idle timeout of 1…3600 s, 1…100,000 connections.

@@ -35,6 +35,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds a connection may stay silent before it is closed, also in the middle of a request (default 30).")
     var idleTimeout: Double?
     @Option(help: "Most connections open at once (default 1024).") var maxConnections: Int?
+    @Option(help: "Seconds a deploy's pip install of its requirements.txt may take before it is stopped and the deploy refused (default 600).")
+    var installTimeout: Double?
     @Option(help: "Host cores each GPU instance is pinned to, for its framework's CPU side (default 2).") var gpuHostCores: Int?
     @Option(help: "GPU memory one instance is given room for, in MiB; bounds instances per GPU (default: estimated from the model).")
     var gpuMemoryPerInstance: Int?
@@ -83,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.tickSeconds = tick ?? settings.tickSeconds
         do {
             if let shutdownGrace { try settings.setShutdownGrace(shutdownGrace, source: "--shutdown-grace") }
+            if let installTimeout { try settings.setInstallTimeout(installTimeout, source: "--install-timeout") }
             try settings.setConnections(idleTimeoutSeconds: idleTimeout, maxConnections: maxConnections, source: "flags")
             try settings.applyGPU(hostCores: gpuHostCores, memoryPerInstanceMiB: gpuMemoryPerInstance, standIns: gpuStandIns, source: "flags")
             try settings.applyShares(

@@ -143,6 +143,30 @@ struct PythonEnvironmentTests {
         await runtime.shutdown()
     }
 
+    /// After a restart, a function whose environment is gone (removed by hand) gets it back.
+    @Test func aMissingEnvironmentIsBuiltAgainAtRestart() async throws {
+        let python = try #require(WorkerProcessTests.python)
+        guard PythonInterpreter.canImport(["numpy"], python: python) else {
+            print("SKIPPED: numpy is not installed for python3")
+            return
+        }
+        let database = try GaiaDatabase.inMemory()
+        let runtime = try testRuntime("env-restart", database: database)
+        let handler = "import numpy\ndef handle(p, c):\n    return {'ok': True}\n"
+        // numpy is already there: pip only says so (no package index needed).
+        let manifest = try await runtime.deploy(DeployRequest(name: "np", files: ["handler.py": Array(handler.utf8), "requirements.txt": Array("numpy\n".utf8)]))
+        let key = try #require(manifest.pythonEnvironment)
+        await runtime.shutdown()
+        let environment = runtime.configuration.dataDirectory + "/envs/" + key
+        try FileManager.default.removeItem(atPath: environment)
+        let restarted = FunctionRuntime(configuration: runtime.configuration, database: database)
+        try await restarted.restore()
+        #expect(restarted.environments.isReady(key), "built again under the same key")
+        let answer = try await restarted.invoke("np", body: Array("{}".utf8), contentType: "application/json")
+        #expect(String(decoding: answer.outcome.response.body, as: UTF8.self).contains("true"))
+        await restarted.shutdown()
+    }
+
     @Test func requirementsAreNormalisedSoTheSameOnesShareAKey() throws {
         let a = try Requirements(Array("# models\nNumPy >= 1.26\nscikit_learn==1.5 ; python_version >= \"3.9\"\n\n".utf8))
         let b = try Requirements(Array("scikit-learn == 1.5;  python_version >= \"3.9\"   # pinned\nnumpy>=1.26\nnumpy>=1.26\n".utf8))
