@@ -250,8 +250,6 @@ public actor FunctionRuntime {
     public nonisolated let environments: PythonEnvironments
     /// A fork server per virtual environment in use, by its key.
     private var environmentZygotes: [String: Zygote] = [:]
-    /// Environments of deploys in progress: never collected meanwhile.
-    private var environmentsInUse: [String: Int] = [:]
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {

@@ -36,11 +36,7 @@ enum DeployUpload {
             let options = try queryDeploy(query)
             return (options, try archive(Array(body.readableBytesView), maxBytes: maxBytes))
         }
-        guard media == "application/json" || media.isEmpty else {
-            throw PlatformError(
-                "unsupported_media_type", "a deploy is JSON, multipart/form-data (function + archive parts) or an archive (application/gzip), not \(media)",
-                status: 415)
-        }
+        // Anything else is read as JSON, as before archives: `curl -d @deploy.json` sends it as a form.
         let options = try json(Data(buffer: body))
         return (options, options.files.mapValues { Array($0.utf8) })
     }
@@ -49,7 +45,10 @@ enum DeployUpload {
         do {
             return try APICoding.decoder().decode(DeployFunction.self, from: data)
         } catch {
-            throw PlatformError("bad_request", "the body must be JSON: {\"name\": …, \"files\": {\"handler.py\": \"…\"}} (\(error))", status: 400)
+            throw PlatformError(
+                "bad_request",
+                "the body must be JSON: {\"name\": …, \"files\": {\"handler.py\": \"…\"}}, or multipart/form-data (function and archive parts), or a .tar.gz with ?name=NAME (\(error))",
+                status: 400)
         }
     }
 
