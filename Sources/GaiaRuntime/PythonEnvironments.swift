@@ -112,7 +112,7 @@ public actor PythonEnvironments {
         let lines = LineCollector()
         let status = try await ChildProcess.run(
             basePython, ["-c", "import sys, sysconfig; print(sys.version.split()[0], sysconfig.get_platform(), sys.prefix)"],
-            environment: ProcessInfo.processInfo.environment, timeout: .seconds(30)) { lines.append($0) }
+            environment: InheritedEnvironment.of(ProcessInfo.processInfo.environment), timeout: .seconds(30)) { lines.append($0) }
         guard status == 0, let line = lines.all.last else {
             throw PlatformError("requirements_failed", "cannot ask \(basePython) its version: \(lines.all.joined(separator: "\n"))", status: 500)
         }
@@ -129,8 +129,8 @@ public actor PythonEnvironments {
         try? fm.removeItem(atPath: directory)  // an earlier build cut short
         try fm.createDirectory(atPath: (directory as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let started = ContinuousClock.now
-        var base = ProcessInfo.processInfo.environment
-        for name in base.keys where name.hasPrefix("PYTHON") || name == "VIRTUAL_ENV" { base[name] = nil }
+        var base = InheritedEnvironment.of(ProcessInfo.processInfo.environment, pip: true)
+        for name in base.keys where name.hasPrefix("PYTHON") { base[name] = nil }
         base["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         base["PIP_NO_INPUT"] = "1"
         base["PYTHONUNBUFFERED"] = "1"

@@ -195,7 +195,7 @@ public actor WorkerProcess {
         guard FileManager.default.fileExists(atPath: c.python) else {
             throw WorkerError.launchFailed("no Python interpreter at \(c.python)")
         }
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
+        var environment = InheritedEnvironment.of(ProcessInfo.processInfo.environment)
         environment.merge(c.environment) { $1 }
         environment["GAIA_FUNCTION_DIR"] = c.functionDirectory
         environment["GAIA_ENTRY_POINT"] = c.entryPoint

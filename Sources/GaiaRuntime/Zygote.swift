@@ -185,7 +185,7 @@ public actor Zygote {
     }
 
     private func start() async throws -> Generation {
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("GAIA_") }
+        var environment = InheritedEnvironment.of(ProcessInfo.processInfo.environment)
         for variable in ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"] { environment[variable] = "1" }
         environment["CUDA_VISIBLE_DEVICES"] = ""
         environment["GAIA_ZYGOTE"] = "1"

@@ -180,3 +180,22 @@ struct PythonEnvironmentTests {
         #expect(try Requirements(Array("# nothing\n\n".utf8)).isEmpty)
     }
 }
+
+/// An instance gets what Python needs of the server's environment and its own variables, never
+/// the server's other variables (its tokens and keys), whether forked or started fresh.
+struct InheritedEnvironmentTests {
+    @Test(arguments: [true, false])
+    func theServersOwnVariablesDoNotReachAnInstance(forkServer: Bool) async throws {
+        setenv("SERVER_ONLY_PROBE_7F3A", "server-secret", 1)
+        defer { unsetenv("SERVER_ONLY_PROBE_7F3A") }
+        let runtime = try testRuntime("inherit") { $0.forkServer = forkServer }
+        let handler = "import os\ndef handle(payload, context):\n    return sorted(os.environ)\n"
+        try await runtime.deploy(DeployRequest(name: "env", files: ["handler.py": Array(handler.utf8)], environment: ["MINE": "1"]))
+        let answer = String(decoding: try await runtime.invoke("env", body: Array("{}".utf8), contentType: "application/json").outcome.response.body, as: UTF8.self)
+        #expect(!answer.contains("SERVER_ONLY_PROBE_7F3A"), "\(answer)")
+        #expect(answer.contains(#""MINE""#) && answer.contains(#""PATH""#) && answer.contains(#""GAIA_FUNCTION_NAME""#), "\(answer)")
+        #expect(InheritedEnvironment.of(["AWS_SECRET_ACCESS_KEY": "x", "GAIA_TOKEN": "t", "LC_ALL": "C", "PIP_INDEX_URL": "u"]) == ["LC_ALL": "C"])
+        #expect(InheritedEnvironment.of(["PIP_INDEX_URL": "u", "GAIA_TOKEN": "t"], pip: true) == ["PIP_INDEX_URL": "u"])
+        await runtime.shutdown()
+    }
+}
