@@ -31,9 +31,12 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     /// Secrets for its instances, as environment variables: stored apart with owner-only
     /// permissions and never shown, only their names (absent: the previous revision's; `{}`: none).
     public var secrets: [String: String]?
+    /// Anyone may invoke it without a token (nil: not public).
+    public var isPublic: Bool?
 
     enum CodingKeys: String, CodingKey {
         case name, files, mode, slo, concurrency, prewarm, rung, env, secrets
+        case isPublic = "public"
         case maxBatch = "max_batch"
         case keepAlive = "keep_alive"
         case minScale = "min_scale"
@@ -55,6 +58,7 @@ public struct DeployFunction: Codable, Sendable, Equatable {
         maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch)
         env = try c.decodeIfPresent([String: String].self, forKey: .env)
         secrets = try c.decodeIfPresent([String: String].self, forKey: .secrets)
+        isPublic = try c.decodeIfPresent(Bool.self, forKey: .isPublic)
     }
 
     /// A deploy body.

@@ -48,6 +48,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     /// The virtual environment its `requirements.txt` was installed in (`PythonEnvironments`' key;
     /// nil: it has none and runs on the server's interpreter).
     public var pythonEnvironment: String?
+    /// Anyone may invoke it, without a token (`gaia deploy --public`); everything else about it
+    /// still needs one (nil: a token with the `invoke` scope is needed).
+    public var publicInvoke: Bool?
     /// True when some file had syntax errors and the decision rests on a partial tree.
     public var partial: Bool
     /// Syntax errors, as `file:line:column: error: message`.
@@ -69,6 +72,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case keepAlive = "keep_alive"
         case environment, secrets
         case pythonEnvironment = "python_environment"
+        case publicInvoke = "public"
     }
 
     /// Creates a manifest.

@@ -89,6 +89,8 @@ public struct DeployRequest: Sendable {
     /// Secrets for its instances, as environment variables, stored apart from the manifest with
     /// owner-only permissions and never shown (nil: the previous revision's).
     public var secrets: [String: String]?
+    /// Anyone may invoke it without a token.
+    public var publicInvoke: Bool?
     /// Hears how the deploy goes (installing requirements, pip's output, starting an instance).
     public var progress: (@Sendable (String) -> Void)?
 
@@ -360,6 +362,7 @@ public actor FunctionRuntime {
         manifest.keepAlive = request.keepAlive?.description
         manifest.prewarm = request.prewarm
         manifest.rung = request.rung?.description
+        manifest.publicInvoke = request.publicInvoke == true ? true : nil
         let previousRevision = live[request.name]?.stored
         let environment = request.environment ?? previousRevision?.manifest.environment ?? [:]
         let secretValues = request.secrets ?? previousRevision.map { secrets.values($0.name, revision: $0.revision) } ?? [:]
@@ -486,6 +489,7 @@ public actor FunctionRuntime {
             name: name, files: try files(of: stored), mode: m.modeOverride, minScale: m.minScale, maxScale: m.maxScale, slo: m.slo,
             concurrency: m.concurrency, keepAlive: m.keepAlive.flatMap { try? KeepAliveSettings.Mode(parsing: $0) }, prewarm: m.prewarm,
             rung: m.rung.flatMap(Backend.init), maxBatch: m.maxBatch, environment: m.environment ?? [:])
+        request.publicInvoke = m.publicInvoke
         switch change.slo {
         case .keep: break
         case .platformDefault: request.slo = nil
@@ -762,6 +766,11 @@ public actor FunctionRuntime {
     public func functions() -> [StoredFunction] { live.values.map(\.stored).sorted { $0.name < $1.name } }
 
     /// One function, or a not-found error.
+    /// Whether anyone may invoke a function without a token.
+    public func isPublic(_ name: String) -> Bool {
+        live[name]?.stored.manifest.publicInvoke == true
+    }
+
     public func function(_ name: String) throws -> StoredFunction {
         guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
         return f.stored

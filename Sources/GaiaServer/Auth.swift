@@ -86,9 +86,13 @@ public final class Tokens: Sendable {
 
 /// Checks every request's token against the scope its route needs: `/healthz` and the dashboard's
 /// static files are open; the rest need `Authorization: Bearer TOKEN` (or the dashboard's cookie).
-/// No token or an unknown one: 401; a token without the scope: 403.
+/// No token or an unknown one: 401; a token without the scope: 403. A function deployed public
+/// may be invoked with no token (synchronously: an asynchronous invocation's outcome is read with
+/// a token, so one is needed to start it too).
 struct Authenticate<Context: RequestContext>: RouterMiddleware {
     let tokens: Tokens
+    /// Whether a function may be invoked without a token.
+    let isPublic: @Sendable (String) async -> Bool
     static var cookie: String { "gaia_token" }
 
     /// The scope a request needs; nil when it is open.
@@ -99,6 +103,13 @@ struct Authenticate<Context: RequestContext>: RouterMiddleware {
         if path.hasPrefix("/v1/invocations/") { return .invoke }  // an asynchronous invocation's outcome, for whoever may invoke
         if method == .get || method == .head { return .read }
         return .admin
+    }
+
+    /// `NAME` of `/v1/functions/NAME/invoke`.
+    static func invokedFunction(_ path: String) -> String? {
+        let parts = path.split(separator: "/")
+        guard parts.count == 4, parts[0] == "v1", parts[1] == "functions", parts[3] == "invoke" else { return nil }
+        return String(parts[2])
     }
 
     static func token(in request: Request) -> String? {
@@ -116,19 +127,26 @@ struct Authenticate<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let needed = Self.scope(request.method, request.uri.path) else { return try await next(request, context) }
-        guard let token = Self.token(in: request) else {
+        let presented = Self.token(in: request)
+        let scopes = presented.flatMap(tokens.scopes(of:))
+        if let scopes, scopes.contains(.admin) || scopes.contains(needed) { return try await next(request, context) }
+        if needed == .invoke, let name = Self.invokedFunction(request.uri.path), await isPublic(name) {
+            let prefer = request.headers[values: HTTPField.Name("Prefer")!].joined(separator: ",")
+            guard !prefer.contains("respond-async") && request.uri.queryParameters.get("async") != "true" else {
+                throw PlatformError("unauthorized", "\(name) is public for synchronous invocations; an asynchronous one needs a token", status: 401)
+            }
+            return try await next(request, context)
+        }
+        guard presented != nil else {
             throw PlatformError(
                 "unauthorized", "this route needs a token: send Authorization: Bearer TOKEN (gaia serve wrote an admin token to DATA_DIR/admin.token; the CLI reads GAIA_TOKEN or .gaia/admin.token)",
                 status: 401)
         }
-        guard let scopes = tokens.scopes(of: token) else {
+        guard let scopes else {
             throw PlatformError("unauthorized", "the token is not valid here (revoked, or made by another server)", status: 401)
         }
-        guard scopes.contains(.admin) || scopes.contains(needed) else {
-            throw PlatformError(
-                "forbidden", "\(request.method) \(request.uri.path.prefix(200)) needs the '\(needed.rawValue)' scope; this token has \(scopes.map(\.rawValue).sorted().joined(separator: ", "))",
-                status: 403)
-        }
-        return try await next(request, context)
+        throw PlatformError(
+            "forbidden", "\(request.method) \(request.uri.path.prefix(200)) needs the '\(needed.rawValue)' scope; this token has \(scopes.map(\.rawValue).sorted().joined(separator: ", "))",
+            status: 403)
     }
 }

@@ -17,7 +17,7 @@ enum DeployUpload {
     ]
     /// Query options of an archive-only deploy, with whether each is a number (else text).
     static let queryOptions: [String: Bool] = [
-        "name": false, "mode": false, "slo": false, "keep_alive": false, "rung": false, "prewarm": false,
+        "name": false, "mode": false, "slo": false, "keep_alive": false, "rung": false, "prewarm": false, "public": false,
         "min_scale": true, "max_scale": true, "concurrency": true, "max_batch": true,
     ]
 
@@ -115,9 +115,9 @@ enum DeployUpload {
             if numeric {
                 guard let number = Int(value) else { throw PlatformError("bad_request", "\(key) must be a whole number, not '\(value.prefix(40))'", status: 400) }
                 object[key] = number
-            } else if key == "prewarm" {
+            } else if key == "prewarm" || key == "public" {
                 guard ["true", "false", "on", "off"].contains(value) else {
-                    throw PlatformError("bad_request", "prewarm must be true or false, not '\(value.prefix(40))'", status: 400)
+                    throw PlatformError("bad_request", "\(key) must be true or false, not '\(value.prefix(40))'", status: 400)
                 }
                 object[key] = value == "true" || value == "on"
             } else {

@@ -21,7 +21,7 @@ public enum GaiaServer {
     ) -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: JSONErrors())
-        if let tokens { router.add(middleware: Authenticate(tokens: tokens)) }
+        if let tokens { router.add(middleware: Authenticate(tokens: tokens) { await runtime.isPublic($0) }) }
         router.addRoutes(platformRoutes(runtime: runtime, metrics: metrics))
         router.addRoutes(Dashboard.routes(tokens: tokens))
         router.addRoutes(tokenRoutes(tokens), atPath: "/v1/tokens")
@@ -207,6 +207,7 @@ struct FunctionRoutes {
             name: body.name, files: files, mode: body.mode,
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
             keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch, environment: body.env, secrets: body.secrets)
+        deploy.publicInvoke = body.isPublic
         guard request.headers[.accept]?.contains("text/event-stream") == true else {
             return jsonResponse(try await runtime.deploy(deploy), status: .created)
         }

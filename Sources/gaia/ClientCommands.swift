@@ -129,6 +129,8 @@ struct DeployCommand: AsyncParsableCommand {
     var environment: [String] = []
     @Option(name: .customLong("secret"), help: ArgumentHelp("A secret for its instances, as an environment variable: KEY=@FILE reads the file, KEY alone takes $KEY from this shell (repeat for more; replaces the previous revision's). Stored apart, never shown.", valueName: "KEY=@FILE"))
     var secrets: [String] = []
+    @Flag(name: .customLong("public"), help: "Anyone may invoke it without a token (everything else about it still needs one).")
+    var isPublic = false
     @Option(name: .shortAndLong, help: "How to print the manifest: text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
@@ -185,6 +187,7 @@ struct DeployCommand: AsyncParsableCommand {
         var body = DeployFunction(name: functionName, files: [:], mode: mode, minScale: minScale, maxScale: maxScale, concurrency: concurrency)
         body.env = try Self.environment(environment)
         body.secrets = try Self.secrets(secrets)
+        if isPublic { body.isPublic = true }
         if let slo {
             do { body.slo = try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
         }

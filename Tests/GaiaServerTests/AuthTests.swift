@@ -89,6 +89,49 @@ struct AuthTests {
         }
     }
 
+    /// A function deployed public answers invocations without a token (and with a token of
+    /// another scope); everything else about it, an asynchronous invocation included, still needs one.
+    @Test func aPublicFunctionIsInvokedWithoutAToken() async throws {
+        let python = try #require(GaiaServerTests.python)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-auth-\(UUID().uuidString)").path
+        let database = try GaiaDatabase.inMemory()
+        let runtime = FunctionRuntime(configuration: RuntimeConfiguration(dataDirectory: dir, python: python), database: database)
+        let tokens = try Tokens(database: database)
+        let admin = try tokens.create(name: "admin", scopes: [.admin]).token
+        let reader = try tokens.create(name: "reader", scopes: [.read]).token
+        let app = Application(router: GaiaServer.router(runtime: runtime, tokens: tokens))
+        try await app.test(.router) { client in
+            let bearer: HTTPFields = [.authorization: "Bearer \(admin)"]
+            for (name, extra) in [("open", #", "public": true"#), ("closed", "")] {
+                try await client.execute(uri: "/v1/functions", method: .post, headers: bearer, body: GaiaServerTests.deployBody(name, GaiaServerTests.echo, extra: extra)) {
+                    #expect($0.status == .created, "\(String(buffer: $0.body))")
+                }
+            }
+            try await client.execute(uri: "/v1/functions/open/invoke", method: .post, body: ByteBuffer(string: #"{"x": 1}"#)) {
+                #expect($0.status == .ok && String(buffer: $0.body) == #"{"x": 1}"#)
+            }
+            try await client.execute(uri: "/v1/functions/open/invoke", method: .post, headers: [.authorization: "Bearer \(reader)"], body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .ok, "a token without the invoke scope may call a public function too")
+            }
+            try await client.execute(uri: "/v1/functions/closed/invoke", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/v1/functions/closed/invoke", method: .post, headers: [.authorization: "Bearer \(reader)"], body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .forbidden)
+            }
+            try await client.execute(uri: "/v1/functions/open/invoke?async=true", method: .post, body: ByteBuffer(string: "{}")) {
+                #expect($0.status == .unauthorized && String(buffer: $0.body).contains("asynchronous one needs a token"))
+            }
+            for path in ["/v1/functions/open", "/v1/functions/open/logs", "/v1/functions/open/source"] {
+                try await client.execute(uri: path, method: .get) { #expect($0.status == .unauthorized, "\(path)") }
+            }
+            // A settings change keeps it public.
+            try await client.execute(uri: "/v1/functions/open", method: .patch, headers: bearer, body: ByteBuffer(string: #"{"max_scale": 2}"#)) {
+                #expect($0.status == .ok && String(buffer: $0.body).contains(#""public":true"#))
+            }
+            try await client.execute(uri: "/v1/functions/open/invoke", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .ok) }
+        }
+        await runtime.shutdown()
+    }
+
     @Test func theRouteListIsTheRouters() throws {
         let (_, tokens) = try setUp()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-auth-\(UUID().uuidString)").path
