@@ -21,6 +21,8 @@ public struct RuntimeConfiguration: Sendable {
     public var prices = PriceTable()
     /// Largest upload accepted for a deploy, in bytes.
     public var maxUploadBytes = 10 * 1024 * 1024
+    /// How big instances' logs may grow, and how many are kept.
+    public var logRotation = LogRotation()
     /// Longest a deploy's `pip install` of its requirements may take.
     public var installTimeout: Duration = .seconds(600)
     /// Largest response one invocation may return (`max_response_mb`); larger ones answer 502.
@@ -250,6 +252,8 @@ public actor FunctionRuntime {
     public nonisolated let asyncInvocations: AsyncInvocations
     /// Virtual environments of functions with a `requirements.txt`.
     public nonisolated let environments: PythonEnvironments
+    /// When the logs were last swept (`LogRotation`).
+    private var logsSweptAt: ContinuousClock.Instant?
     /// A fork server per virtual environment in use, by its key.
     private var environmentZygotes: [String: Zygote] = [:]
 
@@ -796,7 +800,7 @@ public actor FunctionRuntime {
         }
         let dir = "\(configuration.dataDirectory)/logs/\(name)"
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
-            .filter { $0.hasPrefix("r\(f.revision)-") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
+            .filter { $0.hasPrefix("r\(f.revision)-") && $0.hasSuffix(".log") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
         var text = ""
         for file in files {
             // Only the end of each file is read: a function that prints without end costs the
@@ -841,6 +845,12 @@ public actor FunctionRuntime {
     /// what its pool holds now, carry out the actions it returns (recording each as done or
     /// failed, with the deciding rule's reason), count instance time, and store pending records.
     public func tick(at now: ContinuousClock.Instant = .now) async {
+        if logsSweptAt.map({ now - $0 >= .seconds(10) }) ?? true {
+            logsSweptAt = now
+            let rotation = configuration.logRotation
+            let logs = "\(configuration.dataDirectory)/logs"
+            Task.detached(priority: .background) { rotation.sweep(logs) }
+        }
         let samples = pendingSamples
         pendingSamples = []
         for sample in samples {

@@ -107,6 +107,7 @@ public struct ServerSettings: Sendable {
         var maxResponseMb: Int?
         var memoryLimitMb: Int?
         var installTimeoutSeconds: Double?
+        var maxLogMb: Int?
         var auth: Bool?
         var pool: Pool?
         var autoscaler: Autoscaler?
@@ -117,7 +118,7 @@ public struct ServerSettings: Sendable {
             case host, port, python, pool, autoscaler, prices, controller, gpu, auth
             case shutdownGraceSeconds = "shutdown_grace_seconds", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
-            case installTimeoutSeconds = "install_timeout_seconds"
+            case installTimeoutSeconds = "install_timeout_seconds", maxLogMb = "max_log_mb"
         }
     }
 
@@ -127,7 +128,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds", "max_log_mb",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -156,6 +157,10 @@ public struct ServerSettings: Sendable {
         }
         if let mb = file.memoryLimitMb { runtime.memoryLimitMB = mb }
         if let seconds = file.installTimeoutSeconds { try setInstallTimeout(seconds, source: source) }
+        if let mb = file.maxLogMb {
+            guard (1...1024).contains(mb) else { throw ConfigurationError("\(source): max_log_mb must be 1…1024, not \(mb)") }
+            runtime.logRotation.maxBytes = mb * 1024 * 1024
+        }
         if let p = file.pool {
             runtime.pool.maxScale = p.maxScale ?? runtime.pool.maxScale
             runtime.pool.queueLimit = p.queueLimit ?? runtime.pool.queueLimit

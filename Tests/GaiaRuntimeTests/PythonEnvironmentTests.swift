@@ -199,3 +199,42 @@ struct InheritedEnvironmentTests {
         await runtime.shutdown()
     }
 }
+
+/// Instances' logs stay bounded: one over the cap is rotated while its instance keeps writing to
+/// it, and logs of instances long gone are removed past the newest ones.
+struct LogRotationTests {
+    @Test(arguments: [true, false])
+    func aLogOverTheCapIsRotatedAndTheInstanceKeepsWriting(forkServer: Bool) async throws {
+        let runtime = try testRuntime("logs") { $0.forkServer = forkServer }
+        let handler = "def handle(payload, context):\n    print(payload['text'] * payload['times'], flush=True)\n    return 1\n"
+        try await runtime.deploy(DeployRequest(name: "chatty", files: ["handler.py": Array(handler.utf8)]))
+        _ = try await runtime.invoke("chatty", body: Array(#"{"text": "x", "times": 2000000}"#.utf8), contentType: "application/json")
+        let logs = runtime.configuration.dataDirectory + "/logs"
+        let (rotated, _) = LogRotation(maxBytes: 1 << 20).sweep(logs)
+        let log = try #require(rotated.first, "the 2 MB log is rotated")
+        #expect(rotated.count == 1)
+        _ = try await runtime.invoke("chatty", body: Array(#"{"text": "after rotation ", "times": 1}"#.utf8), contentType: "application/json")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: log)[.size] as? NSNumber).intValue
+        #expect(size < 1000, "the instance writes at the emptied file's new end, not past a hole: \(size) bytes")
+        #expect(try await runtime.logs("chatty").contains("after rotation"))
+        #expect(FileManager.default.fileExists(atPath: log + ".1"))
+        await runtime.shutdown()
+    }
+
+    @Test func logsOfInstancesLongGoneArePrunedPastTheNewest() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-logs-\(UUID().uuidString)/f").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let now = Date()
+        for i in 0..<8 {
+            let path = "\(folder)/r1-x-i\(i).log"
+            _ = FileManager.default.createFile(atPath: path, contents: Data("line\n".utf8))
+            // i0…i5 written two hours ago and more; i6 and i7 now.
+            let age: TimeInterval = i < 6 ? 7200 + Double(i) : 0
+            try FileManager.default.setAttributes([.modificationDate: now.addingTimeInterval(-age)], ofItemAtPath: path)
+        }
+        let (_, removed) = LogRotation(maxBytes: 1 << 20, keepFiles: 3).sweep((folder as NSString).deletingLastPathComponent, now: now)
+        let left = try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
+        #expect(left == ["r1-x-i0.log", "r1-x-i6.log", "r1-x-i7.log"], "the newest 3 stay: \(left)")
+        #expect(removed.count == 5)
+    }
+}
