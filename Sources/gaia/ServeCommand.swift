@@ -162,7 +162,10 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let app = Application(
             router: GaiaServer.router(runtime: runtime, maxBodyBytes: runtime.configuration.maxUploadBytes, tokens: tokens),
-            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)))),
+            // A request's head must come whole within the idle timeout too (a byte at a time resets only the idle timer).
+            server: .http1(configuration: .init(
+                additionalChannelHandlers: [RequestHeadTimeout(timeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)))],
+                idleTimeout: .nanoseconds(Int64(settings.idleTimeoutSeconds * 1e9)))),
             configuration: .init(
                 address: .hostname(host, port: port), serverName: "gaia",
                 availableConnectionsDelegate: .maximum(settings.maxConnections, logger: logger)),

@@ -275,12 +275,35 @@ struct ServeCommandTests {
             """]
         stall.standardOutput = out
         try stall.run()
+        // Headers a byte every 0.3 s keep the idle timer reset; the head must still come whole
+        // within the idle timeout of the connection opening.
+        let drip = Process()
+        let dripOut = Pipe()
+        drip.executableURL = URL(fileURLWithPath: python)
+        drip.arguments = ["-c", """
+            import socket, time
+            s = socket.create_connection(("127.0.0.1", \(port)))
+            s.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
+            t = time.time(); closed = False
+            while time.time() - t < 8:
+                try:
+                    s.sendall(b"a"); time.sleep(0.3)
+                except OSError:
+                    closed = True; break
+            print(f"{time.time() - t:.2f} {closed}")
+            """]
+        drip.standardOutput = dripOut
+        try drip.run()
         let answer = try await HTTPClient.shared.execute(Self.invoke("idle", port: port, json: #"{"seconds": 2.5}"#, token: Self.token(data)), timeout: .seconds(10))
         #expect(answer.status == .ok, "a 2.5 s answer is not cut by a 1 s idle timeout")
         stall.waitUntilExit()
         let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
         let waited = try #require(report.first.flatMap { Double($0) })
         #expect(report.last?.hasPrefix("True") == true && waited >= 0.8 && waited < 3, "the stalled connection: \(report)")
+        drip.waitUntilExit()
+        let dripped = String(decoding: dripOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+        let lasted = try #require(dripped.first.flatMap { Double($0) })
+        #expect(dripped.last?.hasPrefix("True") == true && lasted < 4, "a head sent a byte at a time is cut: \(dripped)")
         kill(server.processIdentifier, SIGTERM)
         server.waitUntilExit()
     }
