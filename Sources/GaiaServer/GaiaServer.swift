@@ -218,11 +218,11 @@ struct FunctionRoutes {
         Task {
             do {
                 let manifest = try await runtime.deploy(deploy)
-                sink.yield(Array("event: done\ndata: ".utf8) + Array(try APICoding.encoder().encode(manifest)) + Array("\n\n".utf8))
+                sink.yield(ServerSentEvents.event("done", json: try APICoding.encoder().encode(manifest)))
             } catch {
                 let platform = error as? PlatformError ?? PlatformError("internal", "\(error)", status: 500)
                 let body = APIErrorBody(code: platform.code, message: platform.message)
-                sink.yield(Array("event: error\ndata: ".utf8) + Array((try? APICoding.encoder().encode(body)) ?? Data("{}".utf8)) + Array("\n\n".utf8))
+                sink.yield(ServerSentEvents.event("error", json: (try? APICoding.encoder().encode(body)) ?? Data("{}".utf8)))
             }
             sink.finish()
         }
@@ -540,7 +540,11 @@ enum ServerSentEvents {
 
     /// A named event whose data is `object` as one line of JSON.
     static func event(_ name: String, _ object: [String: any Sendable]) -> [UInt8] {
-        let json = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return Array("event: \(name)\ndata: \(json)\n\n".utf8)
+        event(name, json: (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8))
+    }
+
+    /// A named event whose data is `json`, one line of JSON (as the API's encoder writes it).
+    static func event(_ name: String, json: Data) -> [UInt8] {
+        Array("event: \(name)\ndata: ".utf8) + Array(json) + Array("\n\n".utf8)
     }
 }

@@ -77,6 +77,23 @@ struct ServerOptions: ParsableArguments {
         return (status, bytes, response.headers)
     }
 
+    /// POSTs `body` asking for Server-Sent Events, handing each event to `event` as it arrives;
+    /// returns the body of an answer that is not an event stream (empty when it was one).
+    func events(
+        _ path: String, body: [UInt8], contentType: String, event: @escaping (ServerSentEventParser.Event) throws -> Void
+    ) async throws -> [UInt8] {
+        var parser = ServerSentEventParser()
+        var whole: [UInt8] = []
+        _ = try await send(.POST, path, body: body, contentType: contentType, accept: "text/event-stream") { buffer, headers in
+            guard headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true else {
+                whole += buffer.readableBytesView
+                return
+            }
+            for item in parser.feed(Array(buffer.readableBytesView)) { try event(item) }
+        }
+        return whole
+    }
+
     /// GETs `path` and decodes the API type it answers with.
     func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> T {
         let body = try await send(.GET, path).body
@@ -211,25 +228,17 @@ struct DeployCommand: AsyncParsableCommand {
         let (upload, contentType) = try Self.upload(body, files: files)
         // The server reports progress (pip's output when the function brings requirements) as
         // Server-Sent Events, shown on stderr as they come, then the manifest.
-        var events = ServerSentEventParser()
-        var answer: [UInt8] = []
-        var failure: String?
-        _ = try await server.send(.POST, "/v1/functions", body: upload, contentType: contentType, accept: "text/event-stream") { buffer, headers in
-            guard headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true else {
-                answer += buffer.readableBytesView
-                return
-            }
-            for event in events.feed(Array(buffer.readableBytesView)) {
-                switch event.name {
-                case "done": answer = Array(event.data.utf8)
-                case "error":
-                    let error = try? APICoding.decoder().decode(APIErrorBody.self, from: Data(event.data.utf8))
-                    failure = error?.error.message ?? event.data
-                default: FileHandle.standardError.write(Data(("  " + event.data).utf8))
-                }
+        var manifestJSON: [UInt8]?
+        let whole = try await server.events("/v1/functions", body: upload, contentType: contentType) { event in
+            switch event.name {
+            case "done": manifestJSON = Array(event.data.utf8)
+            case "error":
+                let error = try? APICoding.decoder().decode(APIErrorBody.self, from: Data(event.data.utf8))
+                throw CLIError(description: error?.error.message ?? event.data)
+            default: FileHandle.standardError.write(Data(("  " + event.data).utf8))
             }
         }
-        if let failure { throw CLIError(description: failure) }
+        let answer = manifestJSON ?? whole
         let manifest = try FunctionManifest.fromJSON(Data(answer))
         if try !output.print(manifest) {
             print(AnalyzeCommand.render(manifest))
@@ -374,22 +383,12 @@ extension InvokeCommand {
     /// event goes to stderr with --verbose, an `error` event fails the command. An answer that does
     /// not stream is printed whole.
     func streamed(_ body: [UInt8], contentType: String) async throws {
-        var events = ServerSentEventParser()
-        var whole: [UInt8] = []
-        _ = try await server.send(
-            .POST, "/v1/functions/\(name)/invoke", body: body, contentType: contentType, accept: "text/event-stream"
-        ) { buffer, headers in
-            guard headers.first(name: "Content-Type")?.hasPrefix("text/event-stream") == true else {
-                whole += buffer.readableBytesView
-                return
-            }
-            for event in events.feed(Array(buffer.readableBytesView)) {
-                switch event.name {
-                case "done" where verbose: FileHandle.standardError.write(Data((event.data + "\n").utf8))
-                case "done": break
-                case "error": throw CLIError(description: "the stream failed: \(event.data)")
-                default: FileHandle.standardOutput.write(Data(event.data.utf8))
-                }
+        let whole = try await server.events("/v1/functions/\(name)/invoke", body: body, contentType: contentType) { event in
+            switch event.name {
+            case "done" where verbose: FileHandle.standardError.write(Data((event.data + "\n").utf8))
+            case "done": break
+            case "error": throw CLIError(description: "the stream failed: \(event.data)")
+            default: FileHandle.standardOutput.write(Data(event.data.utf8))
             }
         }
         if !whole.isEmpty { print(String(decoding: whole, as: UTF8.self)) }

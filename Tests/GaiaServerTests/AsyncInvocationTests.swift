@@ -96,15 +96,7 @@ struct AsyncInvocationTests {
         }
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-async-kill-\(UUID().uuidString)").path
         let ran = data + "-ran.log"
-        func serve(_ port: Int) throws -> Process {
-            let server = Process()
-            server.executableURL = URL(fileURLWithPath: gaia)
-            server.arguments = ["serve", "--port", String(port), "--data-dir", data]
-            server.standardOutput = FileHandle.nullDevice
-            server.standardError = FileHandle.nullDevice
-            try server.run()
-            return server
-        }
+        func serve(_ port: Int) throws -> Process { try ServeCommandTests.serve(gaia, port: port, data: data) }
         func request(_ port: Int, _ path: String, _ body: String? = nil) -> HTTPClientRequest {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
             if let token = ServeCommandTests.token(data) { request.headers.add(name: "Authorization", value: "Bearer \(token)") }

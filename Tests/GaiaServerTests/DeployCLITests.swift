@@ -47,12 +47,7 @@ struct DeployCLITests {
 
         let port = ServeCommandTests.freePort()
         let data = folder + "-data"
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--port", String(port), "--data-dir", data]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
+        let server = try ServeCommandTests.serve(gaia, port: port, data: data)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let started = ContinuousClock.now
         while true {

@@ -57,6 +57,17 @@ struct ServeCommandTests {
         return (server, port, log, data)
     }
 
+    /// Starts a plain `gaia serve` (no examples) on `port` with `data`, its output discarded.
+    static func serve(_ gaia: String, port: Int, data: String) throws -> Process {
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: gaia)
+        server.arguments = ["serve", "--port", String(port), "--data-dir", data]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        return server
+    }
+
     /// The admin token `gaia serve` wrote to its data folder (nil until it has).
     static func token(_ data: String) -> String? {
         FileManager.default.contents(atPath: data + "/admin.token").map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
