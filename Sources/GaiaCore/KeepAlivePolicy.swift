@@ -106,8 +106,25 @@ public struct KeepAliveWindows: Sendable, Hashable {
     public var prewarm: Duration
     /// Keep the (pre-warmed or kept) instance this long after `prewarm`, then scale to zero.
     public var keepAlive: Duration
+    /// Where the windows came from (worded only when asked: they are recomputed at every idle time).
+    var basis: Basis
+
+    enum Basis: Sendable, Hashable {
+        case fixed
+        case tooFew(history: Int, fallback: Duration)
+        case outOfRange(outside: Int, history: Int, range: Duration, fallback: Duration)
+        case histogram(history: Int, p5: Double, p99: Double)
+    }
+
     /// One line: where the windows came from.
-    public var reason: String
+    public var reason: String {
+        switch basis {
+        case .fixed: "fixed keep-alive"
+        case .tooFew(let history, let fallback): "\(history) idle times, too few: fixed \(fallback)"
+        case .outOfRange(let outside, let history, let range, let fallback): "\(outside) of \(history) idle times exceed \(range): fixed \(fallback)"
+        case .histogram(let history, let p5, let p99): "idle-time histogram of \(history): 5th percentile \(Int(p5)) s, 99th \(Int(p99)) s"
+        }
+    }
 }
 
 /// The hybrid-histogram keep-alive policy of "Serverless in the Wild" (ATC'20): a per-function
@@ -118,8 +135,13 @@ public struct KeepAliveWindows: Sendable, Hashable {
 public struct KeepAlivePolicy: Sendable, Hashable {
     /// Its settings.
     public var settings: KeepAliveSettings
-    /// Idle-time counts per bucket index.
-    private var histogram: [Int: Int] = [:]
+    /// Idle-time counts per bucket index, by index (few distinct buckets are ever used).
+    private var histogram: [Bucket] = []
+
+    private struct Bucket: Sendable, Hashable {
+        var index: Int
+        var count: Int
+    }
     private var inRange = 0
     private var outOfRange = 0
     private var lastEnd: ContinuousClock.Instant?
@@ -136,7 +158,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         self.settings = settings
         self.lastEnd = loadedAt
         self.sinceLoad = loadedAt != nil
-        self.windows = KeepAliveWindows(prewarm: .zero, keepAlive: .zero, reason: "")
+        self.windows = KeepAliveWindows(prewarm: .zero, keepAlive: .zero, basis: .fixed)
         self.windows = computeWindows()
     }
 
@@ -150,7 +172,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         if running == 0, let end = lastEnd, !sinceLoad, now >= end {
             let idle = now - end
             if idle < settings.range {
-                histogram[Int(idle.seconds / settings.bucket.seconds), default: 0] += 1
+                count(bucket: Int(idle.seconds / settings.bucket.seconds))
                 inRange += 1
             } else {
                 outOfRange += 1
@@ -177,21 +199,36 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     private func computeWindows() -> KeepAliveWindows {
         let s = settings
         if let keepAlive = s.mode.fixedDuration {
-            return KeepAliveWindows(prewarm: .zero, keepAlive: keepAlive, reason: "fixed keep-alive")
+            return KeepAliveWindows(prewarm: .zero, keepAlive: keepAlive, basis: .fixed)
         }
         guard history >= s.minHistory else {
-            return KeepAliveWindows(prewarm: .zero, keepAlive: s.fallback, reason: "\(history) idle times, too few: fixed \(s.fallback)")
+            return KeepAliveWindows(prewarm: .zero, keepAlive: s.fallback, basis: .tooFew(history: history, fallback: s.fallback))
         }
         guard Double(outOfRange) / Double(history) <= s.maxOutOfRange, let p5 = percentile(0.05), let p99 = percentile(0.99) else {
             return KeepAliveWindows(
-                prewarm: .zero, keepAlive: s.fallback, reason: "\(outOfRange) of \(history) idle times exceed \(s.range): fixed \(s.fallback)")
+                prewarm: .zero, keepAlive: s.fallback, basis: .outOfRange(outside: outOfRange, history: history, range: s.range, fallback: s.fallback))
         }
         let head = p5 * (1 - s.margin)
         let tail = p99 * (1 + s.margin) + s.bucket.seconds  // the whole bucket holding the 99th percentile
         let prewarm = s.prewarm && head >= s.minPrewarm.seconds ? head : 0
         return KeepAliveWindows(
             prewarm: .clamped(seconds: prewarm), keepAlive: max(.clamped(seconds: tail - prewarm), s.minKeepAlive),
-            reason: "idle-time histogram of \(history): 5th percentile \(Int(p5)) s, 99th \(Int(p99)) s")
+            basis: .histogram(history: history, p5: p5, p99: p99))
+    }
+
+    /// One more idle time in bucket `index`.
+    private mutating func count(bucket index: Int) {
+        var low = 0
+        var high = histogram.count
+        while low < high {
+            let mid = (low + high) / 2
+            if histogram[mid].index < index { low = mid + 1 } else { high = mid }
+        }
+        if low < histogram.count, histogram[low].index == index {
+            histogram[low].count += 1
+        } else {
+            histogram.insert(Bucket(index: index, count: 1), at: low)
+        }
     }
 
     /// The `q` quantile of the in-range idle times, in seconds (a bucket's lower edge).
@@ -199,9 +236,9 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         guard inRange > 0 else { return nil }
         let rank = max(1, Int((q * Double(inRange)).rounded(.up)))
         var seen = 0
-        for (index, count) in histogram.sorted(by: { $0.key < $1.key }) {
-            seen += count
-            if seen >= rank { return Double(index) * settings.bucket.seconds }
+        for bucket in histogram {
+            seen += bucket.count
+            if seen >= rank { return Double(bucket.index) * settings.bucket.seconds }
         }
         return nil
     }

@@ -18,6 +18,8 @@ public struct LatencyWindow: Sendable {
     /// Samples older than this are dropped.
     public var horizon: Duration
     private var samples: Deque<Sample> = []
+    /// The followed rung's recent samples, kept sorted (`follow`).
+    private var followed: SortedWindow?
 
     /// An empty window keeping `horizon` of history.
     public init(horizon: Duration) {
@@ -31,10 +33,43 @@ public struct LatencyWindow: Sendable {
     ) {
         var index = samples.endIndex
         while index > samples.startIndex && samples[index - 1].at > arrival { index -= 1 }
-        let sample = Sample(at: arrival, milliseconds: milliseconds, serviceMilliseconds: serviceMilliseconds ?? milliseconds, backend: backend)
-        samples.insert(sample, at: index)
+        let latency = milliseconds.isNaN ? 0 : milliseconds  // NaN has no place in an order
+        let service = serviceMilliseconds.map { $0.isNaN ? 0 : $0 } ?? latency
+        let sample = Sample(at: arrival, milliseconds: latency, serviceMilliseconds: service, backend: backend)
+        if index == samples.endIndex { samples.append(sample) } else { samples.insert(sample, at: index) }
+        followed?.insert(sample)
         guard let newest = samples.last?.at else { return }
         while let first = samples.first, newest - first.at > horizon { samples.removeFirst() }
+    }
+
+    /// From now on keeps the latencies and service times `backend` serves in the last `span`
+    /// (at most `horizon`), not before `since`, sorted as they are recorded: the statistic over
+    /// them is then one index (`followedStatistic`) instead of a pass over the window and a
+    /// selection at every tick, for every function.
+    public mutating func follow(_ backend: Backend, over span: Duration, since: ContinuousClock.Instant) {
+        var view = SortedWindow(backend: backend, span: min(span, horizon), since: since)
+        for sample in samples { view.insert(sample) }
+        followed = view
+    }
+
+    /// `statistic` of the followed rung's latencies and of its service times over its span at
+    /// `now`, and how many there are; nil when none (or nothing is followed). The same values as
+    /// `statistic.of(latenciesAndServiceTimes(on:over:at:since:))` with the followed arguments.
+    public mutating func followedStatistic(
+        _ statistic: SLO.Statistic, at now: ContinuousClock.Instant
+    ) -> (latency: Double, service: Double, count: Int)? {
+        guard var view = followed else { return nil }
+        followed = nil  // no copy of the arrays while it changes
+        if !view.expire(at: now) {
+            // Asked about an earlier instant than before: what expired since is needed again.
+            follow(view.backend, over: view.span, since: view.since)
+            view = followed!
+            followed = nil
+            _ = view.expire(at: now)
+        }
+        let result = view.statistic(statistic)
+        followed = view
+        return result.map { ($0.latency, $0.service, view.count) }
     }
 
     /// Latencies served by `backend` recorded in `(now - window, now]` and not before `since`.
@@ -64,7 +99,143 @@ public struct LatencyWindow: Sendable {
     }
 }
 
+/// One rung's recent latencies and service times, each kept sorted, in a sliding window of time.
+/// What arrives and what expires between two questions is merged in one pass when asked (a tick
+/// adds and drops a few values among hundreds: one merge, not a move of the array per value).
+struct SortedWindow: Sendable {
+    let backend: Backend
+    let span: Duration
+    let since: ContinuousClock.Instant
+    /// The members in time order (to expire them), each with its two values.
+    private var members: Deque<Member> = []
+    private var latencies = SortedValues()
+    private var service = SortedValues()
+    /// The latest instant expired at: an earlier one cannot be answered.
+    private var expiredAt: ContinuousClock.Instant?
+
+    private struct Member {
+        var at: ContinuousClock.Instant
+        var latency: Double
+        var service: Double
+    }
+
+    init(backend: Backend, span: Duration, since: ContinuousClock.Instant) {
+        self.backend = backend
+        self.span = span
+        self.since = since
+    }
+
+    var count: Int { members.count }
+
+    /// Adds `sample` when it is the rung's, not before `since`, and not already expired.
+    mutating func insert(_ sample: LatencyWindow.Sample) {
+        guard sample.backend == backend, sample.at >= since else { return }
+        if let expiredAt, sample.at <= expiredAt.advanced(by: .zero - span) { return }
+        var index = members.endIndex
+        while index > members.startIndex && members[index - 1].at > sample.at { index -= 1 }
+        let member = Member(at: sample.at, latency: sample.milliseconds, service: sample.serviceMilliseconds)
+        if index == members.endIndex { members.append(member) } else { members.insert(member, at: index) }
+        latencies.added.append(sample.milliseconds)
+        service.added.append(sample.serviceMilliseconds)
+    }
+
+    /// Drops the members at or before `now - span` and sorts in what came; false when `now` is
+    /// earlier than the last instant asked (their members may be gone).
+    mutating func expire(at now: ContinuousClock.Instant) -> Bool {
+        if let expiredAt, now < expiredAt { return false }
+        expiredAt = now
+        let cutoff = now.advanced(by: .zero - span)
+        while let first = members.first, first.at <= cutoff {
+            members.removeFirst()
+            latencies.removed.append(first.latency)
+            service.removed.append(first.service)
+        }
+        latencies.settle()
+        service.settle()
+        return true
+    }
+
+    /// The statistic of the latencies and of the service times (nearest rank, as `SLO.Statistic.of`).
+    func statistic(_ statistic: SLO.Statistic) -> (latency: Double, service: Double)? {
+        guard !latencies.sorted.isEmpty else { return nil }
+        guard let rank = statistic.rank(of: latencies.sorted.count) else { return (latencies.mean, service.mean) }
+        return (latencies.sorted[rank], service.sorted[rank])
+    }
+}
+
+/// A sorted multiset of values with what to add and remove pending until `settle`.
+private struct SortedValues: Sendable {
+    private(set) var sorted: [Double] = []
+    var added: [Double] = []
+    /// Each one among `sorted` or `added`.
+    var removed: [Double] = []
+    private var scratch: [Double] = []
+
+    var mean: Double { sorted.reduce(0, +) / Double(sorted.count) }
+
+    /// `sorted` ⊎ `added` ∖ `removed`: the few changes in value order, each found by binary search,
+    /// the runs of `sorted` between them copied whole.
+    mutating func settle() {
+        guard !added.isEmpty || !removed.isEmpty else { return }
+        added.sort()
+        removed.sort()
+        scratch.removeAll(keepingCapacity: true)
+        scratch.reserveCapacity(sorted.count + added.count)
+        var (i, j, k) = (0, 0, 0)
+        while j < added.count || k < removed.count {
+            // An addition before a removal of the same value: the removed one may be that addition.
+            if k == removed.count || (j < added.count && added[j] <= removed[k]) {
+                let value = added[j]
+                let end = Self.search(value, in: sorted, from: i, orAbove: true)
+                scratch.append(contentsOf: sorted[i..<end])
+                scratch.append(value)
+                i = end
+                j += 1
+            } else {
+                let value = removed[k]
+                let end = Self.search(value, in: sorted, from: i, orAbove: false)
+                scratch.append(contentsOf: sorted[i..<end])
+                i = end
+                if i < sorted.count && sorted[i] == value {
+                    i += 1
+                } else if scratch.last == value {
+                    scratch.removeLast()  // one added since the last settle
+                }
+                k += 1
+            }
+        }
+        scratch.append(contentsOf: sorted[i...])
+        swap(&sorted, &scratch)
+        added.removeAll(keepingCapacity: true)
+        removed.removeAll(keepingCapacity: true)
+    }
+
+    /// The first index from `start` whose value is not below `value` (`orAbove`: above it).
+    private static func search(_ value: Double, in values: [Double], from start: Int, orAbove: Bool) -> Int {
+        var low = start
+        var high = values.count
+        while low < high {
+            let mid = (low + high) / 2
+            if values[mid] < value || (orAbove && values[mid] == value) { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+}
+
 extension SLO.Statistic {
+    /// The 0-based index of this percentile among `count` sorted values (nearest rank); nil for the mean.
+    func rank(of count: Int) -> Int? {
+        let q: Double
+        switch self {
+        case .p50: q = 0.50
+        case .p90: q = 0.90
+        case .p95: q = 0.95
+        case .p99: q = 0.99
+        case .mean: return nil
+        }
+        return min(max(Int((q * Double(count)).rounded(.up)), 1), count) - 1
+    }
+
     /// This statistic of `values` (nearest-rank percentiles), or nil when there are none.
     public func of(_ values: [Double]) -> Double? {
         var values = values
@@ -74,17 +245,8 @@ extension SLO.Statistic {
     /// This statistic of `values`, which it may reorder (no copy).
     public func of(reordering values: inout [Double]) -> Double? {
         guard !values.isEmpty else { return nil }
-        if self == .mean { return values.reduce(0, +) / Double(values.count) }
-        let q: Double =
-            switch self {
-            case .p50: 0.50
-            case .p90: 0.90
-            case .p95: 0.95
-            case .p99: 0.99
-            case .mean: 0
-            }
-        let rank = Int((q * Double(values.count)).rounded(.up))
-        return Self.select(&values, min(max(rank, 1), values.count) - 1)
+        guard let rank = rank(of: values.count) else { return values.reduce(0, +) / Double(values.count) }
+        return Self.select(&values, rank)
     }
 
     /// The `k`-th smallest of `values` (0-based), by quickselect: linear time on average where a

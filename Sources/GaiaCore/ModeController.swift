@@ -34,9 +34,9 @@ public struct ModeController: Sendable {
     /// Where the function starts, and the lowest rung a low-load demotion goes to.
     public let start: Backend
     /// The objective.
-    public var slo: SLO
+    public let slo: SLO
     /// How cautious it is.
-    public var settings: ModeControllerSettings
+    public let settings: ModeControllerSettings
     /// Prices, for the cost ceiling.
     public var prices: PriceTable
     /// The rung the function runs on now.
@@ -69,6 +69,7 @@ public struct ModeController: Sendable {
         self.since = now
         let sloWindow = Duration.clamped(seconds: self.slo.windowSeconds ?? 0)
         self.window = LatencyWindow(horizon: max(settings.window, settings.demotionWindow, sloWindow))
+        window.follow(start, over: self.sloWindow, since: now)
     }
 
     /// The window the SLO statistic is computed over.
@@ -98,10 +99,10 @@ public struct ModeController: Sendable {
         guard now - since >= settings.cooldown else { return nil }
         // The model learns the service time (what the rung itself does; queueing is the
         // autoscaler's to fix); the SLO is judged on latency.
-        var (latencies, serviceTimes) = recent(over: sloWindow, at: now)
-        let count = latencies.count
-        if count >= settings.minSamples, let stat = slo.statistic.of(reordering: &latencies) {
-            model.observe(slo.statistic.of(reordering: &serviceTimes) ?? stat, samples: count, on: current)
+        // The current rung's latencies over the SLO's window since it became current, kept sorted
+        // as they are recorded (`LatencyWindow.follow`).
+        if let (stat, service, count) = window.followedStatistic(slo.statistic, at: now), count >= settings.minSamples {
+            model.observe(service, samples: count, on: current)
             let judged = judgePromotion(measured: stat, at: now)
             if case .demote(let decision) = judged { return decision }
             if stat > slo.thresholdMs { return promotion(measured: stat, at: now, drift: judged.drift) }
@@ -122,12 +123,14 @@ public struct ModeController: Sendable {
         promotion = decision.direction == .promote ? decision.measuredMs.map { (decision.from, $0) } : nil
         current = decision.to
         since = now
+        window.follow(current, over: sloWindow, since: now)
     }
 
     /// The switch could not be made (the new rung failed to start): stay, wait a cooldown before
     /// trying anything again, and keep off the failed rung for `failedRungRetry`.
     public mutating func abandon(_ decision: RungSwitch, reason: String = "it failed to start", at now: ContinuousClock.Instant) {
         since = now
+        window.follow(current, over: sloWindow, since: now)
         failed[decision.to] = (reason, now)
     }
 

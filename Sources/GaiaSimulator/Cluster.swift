@@ -103,6 +103,11 @@ struct ClusterState {
 
     var nodes: [Node] = []
     let spec: ClusterSpec
+    /// Free cores and free GPU percent per node, for first fit in log time.
+    private var freeCores: FirstFit
+    private var freeGPU: FirstFit
+    /// Each class's nodes (contiguous, in class order).
+    private var classNodes: [Range<Int>] = []
     /// Host cores a GPU instance takes (from its GPU's own, see `demand`).
     let gpuHostCores: Int
     /// GPU percent in use now, and the most ever in use (checked against what exists).
@@ -113,10 +118,14 @@ struct ClusterState {
         self.spec = spec
         self.gpuHostCores = gpuHostCores
         for (index, nodeClass) in spec.classes.enumerated() {
+            let first = nodes.count
             for _ in 0..<nodeClass.count {
                 nodes.append(Node(nodeClass: index, freeCores: nodeClass.cores, freeGPUPercent: nodeClass.gpus * 100, gpuCount: nodeClass.gpus))
             }
+            classNodes.append(first..<nodes.count)
         }
+        freeCores = FirstFit(nodes.map(\.freeCores))
+        freeGPU = FirstFit(nodes.map(\.freeGPUPercent))
     }
 
     /// What an instance on `backend` takes: cores, and percent of a GPU. A GPU comes with host
@@ -130,13 +139,21 @@ struct ClusterState {
         }
     }
 
-    /// Places an instance: the first node with room (GPU instances on GPU nodes). Nil when full.
+    /// Places an instance: the first node with room (GPU instances on GPU nodes; an instance
+    /// asking more cores than a node has takes a whole free node). Nil when full.
     mutating func place(_ backend: Backend) -> Int? {
         let (cores, gpu) = demand(backend)
-        guard let index = nodes.firstIndex(where: { $0.freeCores >= min(cores, spec.classes[$0.nodeClass].cores) && $0.freeGPUPercent >= gpu && (gpu == 0 || $0.gpuCount > 0) })
-        else { return nil }
+        var found: Int?
+        for (c, range) in classNodes.enumerated() where found == nil {
+            found = gpu > 0
+                ? freeGPU.first(in: range, atLeast: gpu)
+                : freeCores.first(in: range, atLeast: min(cores, spec.classes[c].cores))
+        }
+        guard let index = found else { return nil }
         nodes[index].freeCores -= min(cores, spec.classes[nodes[index].nodeClass].cores)
         nodes[index].freeGPUPercent -= gpu
+        freeCores.set(index, nodes[index].freeCores)
+        freeGPU.set(index, nodes[index].freeGPUPercent)
         gpuPercentInUse += gpu
         peakGPUPercentInUse = max(peakGPUPercentInUse, gpuPercentInUse)
         return index
@@ -147,9 +164,50 @@ struct ClusterState {
         let (cores, gpu) = demand(backend)
         nodes[node].freeCores += min(cores, spec.classes[nodes[node].nodeClass].cores)
         nodes[node].freeGPUPercent += gpu
+        freeCores.set(node, nodes[node].freeCores)
+        freeGPU.set(node, nodes[node].freeGPUPercent)
         gpuPercentInUse -= gpu
     }
 
     /// The client round trip of a node, seconds.
     func rtt(_ node: Int) -> Double { spec.classes[nodes[node].nodeClass].rttMs / 1000 }
+}
+
+/// Values by index in a max tree: the first index of a range holding at least a demand, in log
+/// time (first-fit placement over thousands of nodes, at every instance start).
+struct FirstFit {
+    /// Leaves from `size` on; each inner node the largest of its two children.
+    private var tree: [Int]
+    private let size: Int
+
+    init(_ values: [Int]) {
+        var size = 1
+        while size < values.count { size *= 2 }
+        self.size = size
+        tree = Array(repeating: .min, count: 2 * size)
+        for (i, value) in values.enumerated() { tree[size + i] = value }
+        for node in stride(from: size - 1, through: 1, by: -1) { tree[node] = max(tree[2 * node], tree[2 * node + 1]) }
+    }
+
+    mutating func set(_ index: Int, _ value: Int) {
+        var node = size + index
+        tree[node] = value
+        while node > 1 {
+            node /= 2
+            tree[node] = max(tree[2 * node], tree[2 * node + 1])
+        }
+    }
+
+    /// The first index in `range` whose value is at least `need`.
+    func first(in range: Range<Int>, atLeast need: Int) -> Int? {
+        first(node: 1, covering: 0..<size, in: range, atLeast: need)
+    }
+
+    private func first(node: Int, covering span: Range<Int>, in range: Range<Int>, atLeast need: Int) -> Int? {
+        guard tree[node] >= need, span.overlaps(range) else { return nil }
+        if span.count == 1 { return span.lowerBound }
+        let mid = span.lowerBound + span.count / 2
+        return first(node: 2 * node, covering: span.lowerBound..<mid, in: range, atLeast: need)
+            ?? first(node: 2 * node + 1, covering: mid..<span.upperBound, in: range, atLeast: need)
+    }
 }

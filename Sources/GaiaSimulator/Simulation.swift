@@ -206,7 +206,8 @@ private struct Event: Comparable {
     static func < (a: Event, b: Event) -> Bool { a.time < b.time || (a.time == b.time && a.seq < b.seq) }
 }
 
-/// A binary min-heap of events, ties broken by insertion order (deterministic).
+/// A 4-ary min-heap of events, ties broken by insertion order (deterministic): half the levels of
+/// a binary heap, and a node's children side by side in memory.
 private struct EventQueue {
     private var heap: [Event] = []
     private var seq: UInt64 = 0
@@ -215,33 +216,34 @@ private struct EventQueue {
 
     mutating func push(_ time: Double, _ kind: Event.Kind, _ index: Int32, _ other: Int32 = 0) {
         seq &+= 1
-        heap.append(Event(time: time, seq: seq, kind: kind, index: index, other: other))
+        let event = Event(time: time, seq: seq, kind: kind, index: index, other: other)
+        heap.append(event)
         var child = heap.count - 1
         while child > 0 {
-            let parent = (child - 1) / 2
-            guard heap[child] < heap[parent] else { break }
-            heap.swapAt(child, parent)
+            let parent = (child - 1) / 4
+            guard event < heap[parent] else { break }
+            heap[child] = heap[parent]
             child = parent
         }
+        heap[child] = event
     }
 
     mutating func pop() -> Event? {
         guard let first = heap.first else { return nil }
         let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var parent = 0
-            let count = heap.count
-            while true {
-                let left = 2 * parent + 1
-                guard left < count else { break }
-                let right = left + 1
-                let child = right < count && heap[right] < heap[left] ? right : left
-                guard heap[child] < heap[parent] else { break }
-                heap.swapAt(child, parent)
-                parent = child
-            }
+        let count = heap.count
+        guard count > 0 else { return first }
+        var parent = 0
+        while true {
+            let firstChild = 4 * parent + 1
+            guard firstChild < count else { break }
+            var child = firstChild
+            for other in (firstChild + 1)..<min(firstChild + 4, count) where heap[other] < heap[child] { child = other }
+            guard heap[child] < last else { break }
+            heap[parent] = heap[child]
+            parent = child
         }
+        heap[parent] = last
         return first
     }
 }

@@ -37,3 +37,18 @@ for policy in policies {
     print(String(format: "%-15@ %9d invocations (%d answered, %d rejected, %d timed out), %9d events: %10.0f simulated invocations/s of wall time (best of 3, one core)",
                  policy.rawValue as NSString, invocations, r.completed, r.rejected, r.timedOut, events, best))
 }
+
+// What `gaia simulate` does with the same policies: all of them at once, one task each, on every
+// core of the machine (`Scenario.run`); the simulated invocations of all runs per second of wall time.
+let cores = ProcessInfo.processInfo.activeProcessorCount
+var bestTogether = 0.0
+var together = 0
+for _ in 0..<3 {
+    let started = ContinuousClock.now
+    let results = await Scenario.run(functions: specs, policies: policies, settings: settings)
+    let seconds = (ContinuousClock.now - started) / .seconds(1)
+    together = results.reduce(0) { $0 + $1.arrivals }
+    bestTogether = max(bestTogether, Double(together) / seconds)
+}
+print(String(format: "%@ at once on %d cores (gaia simulate): %d invocations: %10.0f simulated invocations/s of wall time (best of 3)",
+             policies.map(\.rawValue).joined(separator: ", ") as NSString, cores, together, bestTogether))
