@@ -121,8 +121,15 @@ public struct FunctionController: Sendable {
                     from: current, to: to, direction: to.quotaPercent > current.quotaPercent ? .promote : .demote,
                     measuredMs: nil, predictedMs: predictor.serviceMs(on: to), reason: decision.reason)
             }
-        } else if scaling.desired > 0, scaling.desired != observation.instances {
-            actions.append(.scale(from: observation.instances, to: scaling.desired, reason: scaling.reason))
+        } else {
+            if scaling.desired > 0, scaling.desired != observation.instances {
+                actions.append(.scale(from: observation.instances, to: scaling.desired, reason: scaling.reason))
+            }
+            // More instances than the device has room for (a scale-out, or others waiting for
+            // room): a smaller SM share fits more.
+            if rungSwitch == nil, scaling.desired > 0 {
+                rungSwitch = mode.smallerShare(toFit: max(scaling.desired, observation.instances), room: observation.deviceRoom, at: now)
+            }
         }
         if scaling.desired == 0 {
             // No load the autoscaler can see: the keep-alive policy decides whether one stays.

@@ -147,6 +147,25 @@ public struct ModeController: Sendable {
         return true
     }
 
+    /// The device is full: `wanted` instances at the current SM share do not fit in `room`
+    /// (percent of the device the function may hold), so a scale-out cannot happen. A smaller SM
+    /// share of the ladder that fits them all (the largest such), else the smallest if it fits
+    /// more instances than the current one; nil when none helps or within the cooldown.
+    public func smallerShare(toFit wanted: Int, room: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
+        guard current.deviceClass == .gpu, !current.isShare, wanted > 0, now - since >= settings.cooldown,
+            Double(wanted * current.smPercent) > room + 1e-9
+        else { return nil }
+        let smaller = rungs.filter { $0.deviceClass == .gpu && !$0.isShare && $0.smPercent < current.smPercent && usable($0, at: now) }
+        func fits(_ rung: Backend) -> Int { Int((max(0, room) + 1e-9) / Double(rung.smPercent)) }
+        let target =
+            smaller.filter { fits($0) >= wanted }.max { $0.smPercent < $1.smPercent }
+            ?? smaller.min { $0.smPercent < $1.smPercent }.flatMap { fits($0) > fits(current) ? $0 : nil }
+        guard let target else { return nil }
+        return RungSwitch(
+            from: current, to: target, direction: .demote, measuredMs: nil, predictedMs: model.predict(target),
+            reason: "the GPU is full: \(wanted) instance(s) wanted, room for \(fits(current)) on \(current); \(target) fits \(min(fits(target), wanted))")
+    }
+
     // MARK: Rules
 
     /// What the first measurement after a promotion says of it.

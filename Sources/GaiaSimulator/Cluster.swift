@@ -73,46 +73,65 @@ public struct ClusterSpec: Sendable, Hashable {
         self.init(classes: classes)
     }
 
-    /// SM shares of a GPU the ladder offers (as MPS gives them; 100 is the whole GPU). Time quotas
-    /// are not simulated: every share runs at quota 100%.
+    /// SM shares of a GPU the ladder offers (as MPS gives them; 100 is the whole GPU).
     public var smShares: [Int] = [100]
+    /// Time quotas the ladder offers on each SM share (100: none; HAS-GPU's grid is 10…100 by 10).
+    /// An instance with a quota under 100% is admitted to its GPU by the quota scheduler.
+    public var quotaPercents: [Int] = [100]
 
     /// The ladder a function sees: CPU rungs up to the largest node's cores, then the SM shares of
-    /// a GPU and the whole GPU where any node has one.
+    /// a GPU with each time quota, and the whole GPU, where any node has one.
     public var ladder: BackendLadder {
         let gpus = classes.contains { $0.gpus > 0 } ? 1 : 0
         let shares = smShares.filter { $0 < 100 }
+        let quotas = quotaPercents.filter { $0 < 100 }
         return BackendLadder(
             cpuCores: classes.map(\.cores).max() ?? 1, gpuDevices: gpus,
-            shares: shares.isEmpty ? .none : ShareGrid(smPercents: shares + [100], quotaPercents: [100]))
+            shares: shares.isEmpty && quotas.isEmpty ? .none : ShareGrid(smPercents: shares + [100], quotaPercents: quotas + [100]))
     }
 
     /// Every GPU in the cluster.
     public var totalGPUs: Int { classes.reduce(0) { $0 + $1.count * $1.gpus } }
 }
 
-/// Free capacity per node, and placement of instances on it.
+/// Where an instance was placed: its node, and its GPU (an index over the cluster's GPUs; -1 for a
+/// CPU instance).
+struct Placement: Hashable {
+    var node: Int
+    var gpu: Int
+}
+
+/// Free capacity per node and per GPU, and placement of instances on it. A GPU's capacity is
+/// 10,000 units: an instance takes its SM share × its time quota (a whole GPU all of it; two
+/// instances on half the SMs at half the time each fit beside a third on half the SMs, whole time).
 struct ClusterState {
     struct Node {
         var nodeClass: Int
         var freeCores: Int
-        /// Free GPU, in percent of a GPU summed over the node's GPUs (whole GPUs: multiples of 100).
-        var freeGPUPercent: Int
+        /// Its GPUs: `firstGPU ..< firstGPU + gpuCount` in `gpuFree`.
+        var firstGPU: Int
         var gpuCount: Int
     }
 
+    /// Units of one GPU.
+    static let gpuUnits = 10_000
+
     var nodes: [Node] = []
     let spec: ClusterSpec
-    /// Free cores and free GPU percent per node, for first fit in log time.
+    /// Free units per GPU.
+    private(set) var gpuFree: [Int] = []
+    /// The node of each GPU.
+    private var gpuNode: [Int] = []
+    /// Free cores per node, and the most free units of any of a node's GPUs, for first fit in log time.
     private var freeCores: FirstFit
     private var freeGPU: FirstFit
     /// Each class's nodes (contiguous, in class order).
     private var classNodes: [Range<Int>] = []
     /// Host cores a GPU instance takes (from its GPU's own, see `demand`).
     let gpuHostCores: Int
-    /// GPU percent in use now, and the most ever in use (checked against what exists).
-    private(set) var gpuPercentInUse = 0
-    private(set) var peakGPUPercentInUse = 0
+    /// GPU units in use now, and the most ever in use (checked against what exists).
+    private(set) var gpuUnitsInUse = 0
+    private(set) var peakGPUUnitsInUse = 0
 
     init(spec: ClusterSpec, gpuHostCores: Int) {
         self.spec = spec
@@ -120,53 +139,83 @@ struct ClusterState {
         for (index, nodeClass) in spec.classes.enumerated() {
             let first = nodes.count
             for _ in 0..<nodeClass.count {
-                nodes.append(Node(nodeClass: index, freeCores: nodeClass.cores, freeGPUPercent: nodeClass.gpus * 100, gpuCount: nodeClass.gpus))
+                nodes.append(Node(nodeClass: index, freeCores: nodeClass.cores, firstGPU: gpuFree.count, gpuCount: nodeClass.gpus))
+                gpuFree += Array(repeating: Self.gpuUnits, count: nodeClass.gpus)
+                gpuNode += Array(repeating: nodes.count - 1, count: nodeClass.gpus)
             }
             classNodes.append(first..<nodes.count)
         }
         freeCores = FirstFit(nodes.map(\.freeCores))
-        freeGPU = FirstFit(nodes.map(\.freeGPUPercent))
+        freeGPU = FirstFit(nodes.map { $0.gpuCount > 0 ? Self.gpuUnits : .min })
     }
 
-    /// What an instance on `backend` takes: cores, and percent of a GPU. A GPU comes with host
-    /// cores of its own for its instances (`gpuHostCores` each), not counted against the node's
-    /// CPU rungs: a function warming a GPU rung is never refused because its CPU instances hold
-    /// every core.
-    func demand(_ backend: Backend) -> (cores: Int, gpuPercent: Int) {
+    /// Percent of one GPU in use now, and the most ever.
+    var gpuPercentInUse: Double { Double(gpuUnitsInUse) / 100 }
+    var peakGPUPercentInUse: Int { (peakGPUUnitsInUse + 99) / 100 }
+    /// Free GPU over the whole cluster, percent of one GPU.
+    var freeGPUPercent: Double { Double(gpuFree.count * Self.gpuUnits - gpuUnitsInUse) / 100 }
+
+    /// What an instance on `backend` takes: cores, and units of a GPU. A GPU comes with host cores
+    /// of its own for its instances (`gpuHostCores` each), not counted against the node's CPU rungs:
+    /// a function warming a GPU rung is never refused because its CPU instances hold every core.
+    static func demand(_ backend: Backend) -> (cores: Int, gpuUnits: Int) {
         switch backend {
         case .cpu(let cores, _): (cores, 0)
-        case .gpu(_, let sm, _): (0, sm)
+        case .gpu: (0, backend.smPercent * backend.quotaPercent)
         }
     }
 
-    /// Places an instance: the first node with room (GPU instances on GPU nodes; an instance
-    /// asking more cores than a node has takes a whole free node). Nil when full.
-    mutating func place(_ backend: Backend) -> Int? {
-        let (cores, gpu) = demand(backend)
+    /// Places an instance: the first node with room (GPU instances on the first GPU with room; an
+    /// instance asking more cores than a node has takes a whole free node). Nil when full.
+    mutating func place(_ backend: Backend) -> Placement? {
+        let (cores, units) = Self.demand(backend)
         var found: Int?
         for (c, range) in classNodes.enumerated() where found == nil {
-            found = gpu > 0
-                ? freeGPU.first(in: range, atLeast: gpu)
+            found = units > 0
+                ? freeGPU.first(in: range, atLeast: units)
                 : freeCores.first(in: range, atLeast: min(cores, spec.classes[c].cores))
         }
         guard let index = found else { return nil }
-        nodes[index].freeCores -= min(cores, spec.classes[nodes[index].nodeClass].cores)
-        nodes[index].freeGPUPercent -= gpu
-        freeCores.set(index, nodes[index].freeCores)
-        freeGPU.set(index, nodes[index].freeGPUPercent)
-        gpuPercentInUse += gpu
-        peakGPUPercentInUse = max(peakGPUPercentInUse, gpuPercentInUse)
-        return index
+        var gpu = -1
+        if units > 0 {
+            let gpus = nodes[index].firstGPU..<(nodes[index].firstGPU + nodes[index].gpuCount)
+            gpu = gpus.first { gpuFree[$0] >= units }!
+            take(units, gpu: gpu)
+        } else {
+            nodes[index].freeCores -= min(cores, spec.classes[nodes[index].nodeClass].cores)
+            freeCores.set(index, nodes[index].freeCores)
+        }
+        return Placement(node: index, gpu: gpu)
     }
 
-    /// Frees what an instance on `backend` took on `node`.
-    mutating func release(_ backend: Backend, node: Int) {
-        let (cores, gpu) = demand(backend)
-        nodes[node].freeCores += min(cores, spec.classes[nodes[node].nodeClass].cores)
-        nodes[node].freeGPUPercent += gpu
-        freeCores.set(node, nodes[node].freeCores)
-        freeGPU.set(node, nodes[node].freeGPUPercent)
-        gpuPercentInUse -= gpu
+    /// Frees what an instance on `backend` took at `placement`.
+    mutating func release(_ backend: Backend, at placement: Placement) {
+        let (cores, units) = Self.demand(backend)
+        if placement.gpu >= 0 {
+            take(-units, gpu: placement.gpu)
+        } else {
+            let node = placement.node
+            nodes[node].freeCores += min(cores, spec.classes[nodes[node].nodeClass].cores)
+            freeCores.set(node, nodes[node].freeCores)
+        }
+    }
+
+    /// Moves an instance on a GPU from `old` to `new` (another time quota, in place); false, with
+    /// nothing changed, when its GPU has no room for the difference.
+    mutating func resize(_ placement: Placement, from old: Backend, to new: Backend) -> Bool {
+        let change = Self.demand(new).gpuUnits - Self.demand(old).gpuUnits
+        guard placement.gpu >= 0, gpuFree[placement.gpu] >= change else { return false }
+        take(change, gpu: placement.gpu)
+        return true
+    }
+
+    private mutating func take(_ units: Int, gpu: Int) {
+        gpuFree[gpu] -= units
+        gpuUnitsInUse += units
+        peakGPUUnitsInUse = max(peakGPUUnitsInUse, gpuUnitsInUse)
+        let node = gpuNode[gpu]
+        let gpus = nodes[node].firstGPU..<(nodes[node].firstGPU + nodes[node].gpuCount)
+        freeGPU.set(node, gpus.map { gpuFree[$0] }.max() ?? .min)
     }
 
     /// The client round trip of a node, seconds.

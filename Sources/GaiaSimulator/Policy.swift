@@ -22,6 +22,11 @@ public enum PolicyKind: String, Sendable, Hashable, CaseIterable {
     /// FaST-GShare: every instance on a fixed SM share of a GPU (`SimulationSettings.fastGShareSM`,
     /// through MPS), scaled horizontally only (KPA), a fixed keep-alive.
     case fastGShare = "fast-gshare"
+    /// HAS-GPU: every instance on one SM share (`SimulationSettings.hasGPUSM`) with a time quota,
+    /// scaled vertically first (the quota, no cold start), then horizontally, by the hybrid
+    /// autoscaler and the performance predictor (GaiaCore's `HybridAutoscaler`, the code `gaia
+    /// serve` runs on share rungs), its GPUs shared through the quota scheduler; a fixed keep-alive.
+    case hasGPU = "has-gpu"
 
     /// Parses a comma-separated list.
     public static func list(_ text: String) throws -> [PolicyKind] {

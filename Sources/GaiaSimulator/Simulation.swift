@@ -62,6 +62,8 @@ public struct SimulationSettings: Sendable {
     public var recordRequests = false
     /// The SM share, percent, every `fast-gshare` instance gets.
     public var fastGShareSM = 50
+    /// The SM share, percent, of every `has-gpu` instance (its time quota is scaled).
+    public var hasGPUSM = 50
 
     /// Settings.
     public init(duration: Double, seed: UInt64, cluster: ClusterSpec) {
@@ -279,16 +281,20 @@ private struct Request {
     var size: Double
     /// Its number in its function's sequence.
     var index: Int
-    /// When an instance took it.
+    /// When it started to run (an instance took it, or the quota scheduler admitted it).
     var started = 0.0
+    /// Its quota scheduler ticket, on an instance sharing its GPU.
+    var ticket = 0
 }
 
 private struct Instance {
     enum State: UInt8 { case starting, ready, draining, stopped }
     var function: Int32
     var rung: Backend
-    /// Its node, or -1 once it gave its resources back while finishing requests.
-    var node: Int32
+    /// Its node and GPU; node -1 once it gave its resources back while finishing requests.
+    var placement: Placement
+    /// Its quota scheduler client: unique for the run (instance indices are reused).
+    var serial: Int
     /// The client round trip of its node, seconds.
     var rtt: Double
     var startedAt: Double
@@ -296,6 +302,10 @@ private struct Instance {
     var busy: Int32 = 0
     var slots: Int32
     var state: State
+
+    /// Whether its GPU is shared (an SM share or a time quota): its invocations are admitted by
+    /// the GPU's quota scheduler; a whole GPU is its instance's alone.
+    var shared: Bool { rung.deviceClass == .gpu && (rung.smPercent < 100 || rung.isShare) }
 }
 
 private struct FunctionState {
@@ -321,6 +331,13 @@ private struct Engine {
     var requests = Slots<Request>()
     var instances = Slots<Instance>()
     var cluster: ClusterState
+    /// The quota scheduler of each GPU some shared instance ran on, and what each ticket is.
+    var schedulers: [Int: QuotaScheduler] = [:]
+    var tickets: [Ticket: (instance: Int32, request: Int32)] = [:]
+    var serials = 0
+    /// GPU units the functions waiting for room need at least, this tick; the smallest GPU share.
+    var pendingUnits = 0
+    let smallestGPUUnits: Int
     let base = ContinuousClock.now
     var now = 0.0
 
@@ -338,6 +355,7 @@ private struct Engine {
         self.policy = policy
         cluster = ClusterState(spec: settings.cluster, gpuHostCores: settings.gpuHostCores)
         let ladder = settings.cluster.ladder
+        smallestGPUUnits = ladder.rungs.filter { $0.deviceClass == .gpu }.map { ClusterState.demand($0).gpuUnits }.min() ?? 0
         let topCPU = ladder.rungs.last { $0.deviceClass == .cpu } ?? .cpu(cores: 1)
         let gpu = ladder.rungs.first { $0.deviceClass == .gpu && $0.smPercent == 100 && !$0.isShare }
         for (index, spec) in specs.enumerated() {
@@ -345,7 +363,7 @@ private struct Engine {
             _ = random.next()
             let pinned: Backend?
             switch policy {
-            case .gaia: pinned = nil
+            case .gaia, .hasGPU: pinned = nil
             case .staticCPU: pinned = topCPU
             case .staticGPU, .knative: pinned = gpu ?? topCPU
             case .fastGShare: pinned = gpu == nil ? topCPU : .gpu(device: 0, smPercent: settings.fastGShareSM)
@@ -362,15 +380,22 @@ private struct Engine {
     /// What a function's `FunctionController` is built from under a policy.
     static func inputs(_ spec: FunctionSpec, pinned: Backend?, policy: PolicyKind, settings: SimulationSettings) -> FunctionPolicyInputs {
         var keepAlive = settings.keepAlive
-        if policy == .knative || policy == .gaiaPrototype || policy == .fastGShare {
+        if policy == .knative || policy == .gaiaPrototype || policy == .fastGShare || policy == .hasGPU {
             keepAlive.mode = .fixed(seconds: settings.knativeKeepAlive)
             keepAlive.prewarm = false
         }
         // A fixed share is a rung of its own even where the ladder offers no shares.
         var ladder = settings.cluster.ladder
         if let pinned, !ladder.offers(pinned) { ladder = BackendLadder(rungs: ladder.rungs + [pinned]) }
+        var mode = spec.workload.mode
+        if policy == .hasGPU, settings.cluster.totalGPUs > 0 {
+            // One SM share, every time quota of the grid: the hybrid autoscaler's family.
+            let quotas = settings.cluster.quotaPercents.contains { $0 < 100 } ? settings.cluster.quotaPercents : ShareGrid.standard.quotaPercents
+            ladder = BackendLadder(rungs: quotas.map { .gpu(device: 0, smPercent: settings.hasGPUSM, quotaPercent: $0) })
+            mode = .gpu
+        }
         return FunctionPolicyInputs(
-            ladder: ladder, mode: spec.workload.mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
+            ladder: ladder, mode: mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
             concurrency: spec.concurrency, autoscaler: settings.autoscaler, keepAlive: keepAlive, controller: settings.controller,
             prices: settings.prices)
     }
@@ -465,11 +490,12 @@ private struct Engine {
     /// Starts an instance of `f` on `rung`, ready after `coldStart` seconds (the workload's cold
     /// start on that rung when nil); nil when no node has room.
     mutating func startInstance(_ f: Int32, on rung: Backend, coldStart: Double? = nil, into destination: Destination = .pool) -> Int32? {
-        guard let node = cluster.place(rung) else { return nil }
+        guard let placement = cluster.place(rung) else { return nil }
         let coldStart = coldStart ?? functions[Int(f)].spec.workload.coldStart(on: rung)
+        serials += 1
         let instance = Instance(
-            function: f, rung: rung, node: Int32(node), rtt: cluster.rtt(node), startedAt: now, readyAt: now + coldStart,
-            slots: Int32(functions[Int(f)].spec.concurrency), state: coldStart > 0 ? .starting : .ready)
+            function: f, rung: rung, placement: placement, serial: serials, rtt: cluster.rtt(placement.node), startedAt: now,
+            readyAt: now + coldStart, slots: Int32(functions[Int(f)].spec.concurrency), state: coldStart > 0 ? .starting : .ready)
         let id = instances.insert(instance)
         switch destination {
         case .pool: functions[Int(f)].pool.append(id)
@@ -496,8 +522,8 @@ private struct Engine {
         let seconds = now - instance.startedAt
         instanceSeconds += seconds
         provider += settings.prices.cost(seconds: seconds, on: instance.rung)
-        if case .gpu(_, let sm, _) = instance.rung { gpuShareSeconds += seconds * Double(sm) / 100 }
-        if instance.node >= 0 { cluster.release(instance.rung, node: Int(instance.node)) }
+        if case .gpu(_, let sm, _) = instance.rung { gpuShareSeconds += seconds * Double(sm * instance.rung.quotaPercent) / 10_000 }
+        if instance.placement.node >= 0 { cluster.release(instance.rung, at: instance.placement) }
         instances[i].state = .stopped
         instances.release(i)
     }
@@ -524,10 +550,8 @@ private struct Engine {
             guard let i = functions[fi].pool.first(where: { instances[$0].state == .ready && instances[$0].busy < instances[$0].slots })
             else { break }
             functions[fi].queue.removeFirst()
-            requests[id].started = now
             instances[i].busy += 1
-            let service = functions[fi].spec.workload.serviceSeconds(on: instances[i].rung, size: request.size, random: &functions[fi].random)
-            events.push(now + service, .completion, i, id)
+            if instances[i].shared { askDevice(instance: i, request: id) } else { run(instance: i, request: id) }
         }
         // A request that nothing running or starting can take starts an instance (a cold start),
         // up to the most instances allowed, as the live pool does.
@@ -539,15 +563,54 @@ private struct Engine {
             busy += Int(instances[i].busy)
         }
         var missing = functions[fi].queue.count + busy - capacity
+        // On a time-quota rung the hybrid autoscaler owns the instance count (a higher quota comes
+        // before another instance): a queue starts one only from zero.
+        if functions[fi].rung.isShare && !functions[fi].pool.isEmpty { missing = 0 }
         while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
             guard startInstance(f, on: functions[fi].rung) != nil else { break }
             missing -= functions[fi].spec.concurrency
         }
     }
 
+    /// Starts a request on an instance: it runs for a service time drawn for its rung.
+    mutating func run(instance i: Int32, request id: Int32) {
+        requests[id].started = now
+        let fi = Int(instances[i].function)
+        let service = functions[fi].spec.workload.serviceSeconds(on: instances[i].rung, size: requests[id].size, random: &functions[fi].random)
+        events.push(now + service, .completion, i, id)
+    }
+
+    /// A request on a shared instance asks its GPU's quota scheduler (GaiaCore's `QuotaScheduler`,
+    /// as `gaia serve` does) and runs when admitted.
+    mutating func askDevice(instance i: Int32, request id: Int32) {
+        let instance = instances[i]
+        let (ticket, admitted) = schedulers[instance.placement.gpu, default: QuotaScheduler()].request(
+            client: String(instance.serial), quotaPercent: instance.rung.quotaPercent, smPercent: instance.rung.smPercent,
+            slots: Int(instance.slots), at: instant(now))
+        requests[id].ticket = ticket
+        tickets[Ticket(gpu: instance.placement.gpu, number: ticket)] = (i, id)
+        runAdmitted(admitted, gpu: instance.placement.gpu)
+    }
+
+    /// A scheduler's ticket: each GPU's scheduler numbers its own.
+    struct Ticket: Hashable {
+        var gpu: Int
+        var number: QuotaScheduler.Ticket
+    }
+
+    mutating func runAdmitted(_ admitted: [QuotaScheduler.Ticket], gpu: Int) {
+        for number in admitted {
+            if let (i, id) = tickets.removeValue(forKey: Ticket(gpu: gpu, number: number)) { run(instance: i, request: id) }
+        }
+    }
+
     mutating func complete(instance i: Int32, request id: Int32) {
         let request = requests[id]
         requests.release(id)
+        if instances[i].shared {
+            let gpu = instances[i].placement.gpu
+            runAdmitted(schedulers[gpu, default: QuotaScheduler()].finished(request.ticket, at: instant(now)), gpu: gpu)
+        }
         let fi = Int(request.function)
         let instance = instances[i]
         let service = now - request.arrival
@@ -581,6 +644,10 @@ private struct Engine {
     // MARK: Control
 
     mutating func tick() {
+        // Functions waiting on a GPU rung with no instance: the device had no room to start one.
+        // Each needs at least the ladder's smallest GPU share; the others' room leaves it that.
+        pendingUnits = 0
+        for f in functions.indices where waitsForRoom(f) { pendingUnits += smallestGPUUnits }
         for f in functions.indices { control(Int32(f)) }
         recordSeries()
         let busy = !events.isEmpty || functions.contains { !$0.queue.isEmpty }
@@ -597,8 +664,16 @@ private struct Engine {
         dispatch(f)  // requests waiting past the timeout end even when nothing else happens
         guard functions[fi].pendingSwitch == nil else { return }
         var inPool = Double(functions[fi].queue.count)
-        for i in functions[fi].pool { inPool += Double(instances[i].busy) }
-        let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count)
+        var held = 0
+        for i in functions[fi].pool {
+            inPool += Double(instances[i].busy)
+            held += ClusterState.demand(instances[i].rung).gpuUnits
+        }
+        // On a GPU rung, the room is what its instances hold and what no one holds, over the
+        // cluster's GPUs (percent of one GPU; it spreads over as many as it needs).
+        let pending = pendingUnits - (waitsForRoom(fi) ? smallestGPUUnits : 0)
+        let room = functions[fi].rung.deviceClass == .gpu ? Double(held - pending) / 100 + cluster.freeGPUPercent : 100
+        let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count, deviceRoom: room)
         let actions = functions[fi].controller.evaluate(at: instant(now), observing: observation)
         for action in actions {
             switch action {
@@ -606,6 +681,11 @@ private struct Engine {
             case .switchRung(let decision): beginSwitch(f, decision)
             }
         }
+    }
+
+    /// Whether function `f` waits on a GPU rung with no instance.
+    func waitsForRoom(_ f: Int) -> Bool {
+        functions[f].rung.deviceClass == .gpu && functions[f].pool.isEmpty && !functions[f].queue.isEmpty
     }
 
     mutating func scale(_ f: Int32, to desired: Int) {
@@ -635,17 +715,17 @@ private struct Engine {
             // longer fit (vertical scaling trades replicas for cores) leave the pool, finishing their
             // requests on the cores they had.
             let pool = functions[fi].pool.filter { instances[$0].state != .stopped }
-            for i in pool { cluster.release(instances[i].rung, node: Int(instances[i].node)) }
+            for i in pool { cluster.release(instances[i].rung, at: instances[i].placement) }
             var kept: [Int32] = []
             for i in pool {
                 settle(i, at: now)
-                if let node = cluster.place(decision.to) {
-                    instances[i].node = Int32(node)
-                    instances[i].rtt = cluster.rtt(node)
+                if let placement = cluster.place(decision.to) {
+                    instances[i].placement = placement
+                    instances[i].rtt = cluster.rtt(placement.node)
                     instances[i].rung = decision.to
                     kept.append(i)
                 } else {
-                    instances[i].node = -1  // holds nothing now
+                    instances[i].placement.node = -1  // holds nothing now
                     retire(i)
                 }
             }
@@ -660,6 +740,32 @@ private struct Engine {
             noteSwitch(f, decision.from, decision.to)
             return
         }
+        if decision.from.deviceClass == .gpu && decision.from.wholeTime == decision.to.wholeTime {
+            // Another time quota on the same SM share: in place, each instance on its own GPU (the
+            // quota scheduler applies it from the next invocation); refused if a GPU lacks room.
+            let pool = functions[fi].pool.filter { instances[$0].state != .stopped }
+            var resized: [Int32] = []
+            for i in pool {
+                guard cluster.resize(instances[i].placement, from: instances[i].rung, to: decision.to) else { break }
+                settle(i, at: now)
+                instances[i].rung = decision.to
+                resized.append(i)
+            }
+            guard resized.count == pool.count else {
+                for i in resized {
+                    _ = cluster.resize(instances[i].placement, from: decision.to, to: decision.from)
+                    settle(i, at: now)
+                    instances[i].rung = decision.from
+                }
+                functions[fi].controller.switchFailed(decision, reason: "no room on the GPU for \(decision.to)", at: instant(now))
+                return
+            }
+            functions[fi].rung = decision.to
+            functions[fi].controller.switched(decision, at: instant(now))
+            noteSwitch(f, decision.from, decision.to)
+            dispatch(f)
+            return
+        }
         // Warm as many instances on the target as run now, or as many as fit (at least one).
         let count = max(1, functions[fi].pool.count)
         for _ in 0..<count {
@@ -667,6 +773,17 @@ private struct Engine {
             else { break }
         }
         guard !functions[fi].nextPool.isEmpty else {
+            if decision.to.deviceClass == .gpu, decision.to.smPercent < decision.from.smPercent, !functions[fi].pool.isEmpty {
+                // A smaller share to fit a full GPU, which its own instances fill: no room to warm
+                // it first, so the old instances drain and the new start as they leave (a cold start).
+                for i in functions[fi].pool { retire(i) }
+                functions[fi].pool = []
+                functions[fi].rung = decision.to
+                functions[fi].controller.switched(decision, at: instant(now))
+                noteSwitch(f, decision.from, decision.to)
+                dispatch(f)
+                return
+            }
             functions[fi].controller.switchFailed(decision, reason: "no node has room for \(decision.to)", at: instant(now))
             return
         }

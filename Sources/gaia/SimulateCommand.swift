@@ -13,11 +13,14 @@ struct SimulateCommand: AsyncParsableCommand {
             Each policy runs the same requests (same seed) on the same cluster: gaia (Gaia's own FunctionController, \
             unchanged), static-cpu (pinned to the largest CPU rung), static-gpu (pinned to a GPU), gaia-prototype \
             (the published prototype's rules: a cold start on every switch), knative (a whole GPU per instance, KPA, \
-            fixed keep-alive), fast-gshare (a fixed SM share per instance, --fast-gshare-sm, horizontal scaling only). Prints a table (or --json), and writes --csv and --plots when asked. The same seed \
+            fixed keep-alive), fast-gshare (a fixed SM share per instance, --fast-gshare-sm, horizontal scaling only), \
+            has-gpu (one SM share per instance, --has-gpu-sm, with a time quota: vertical scaling first, then \
+            horizontal). Prints a table (or --json), and writes --csv and --plots when asked. The same seed \
             prints the same output. Examples (docs/EVALUATION.md has more):
               gaia simulate --workload matmul --trace closed:requests=101 --sizes ramp:0-20000/200
               gaia simulate --workload resnet18 --trace onoff:rate=20,on=60,off=240 --duration 1800
               gaia simulate --workload resnet18 --functions 4 --trace poisson:rate=4 --cluster node=1x16+2gpu --gpu-sm-shares 25,50,100
+              gaia simulate --workload resnet18 --functions 4 --trace poisson:rate=4 --cluster node=1x16+2gpu --gpu-quotas 20,40,60,80,100
               gaia simulate --azure invocations.csv --azure-durations durations.csv --functions 100 --duration 86400
             """
     )
@@ -34,9 +37,12 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Comma-separated policies.") var policies = PolicyKind.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Nodes: NAME=COUNTxCORES[+Ngpu][@RTTms],… e.g. edge=8x8@5ms,cloud=2x32+4gpu@25ms.") var cluster = "node=1x16+1gpu"
     @Option(help: "Seconds of arrivals (the run goes on until every request has ended).") var duration = 600.0
-    @Option(help: "SM shares of a GPU the ladder offers, percent (MPS; 100 is the whole GPU; time quotas are not simulated), e.g. 25,50,100.")
+    @Option(help: "SM shares of a GPU the ladder offers, percent (MPS; 100 is the whole GPU), e.g. 25,50,100.")
     var gpuSmShares = "100"
+    @Option(help: "Time quotas the ladder offers on each SM share, percent (100: none), e.g. 20,40,60,80,100; has-gpu uses 10…100 by 10 when none is given.")
+    var gpuQuotas = "100"
     @Option(help: "The fixed SM share, percent, of every fast-gshare instance.") var fastGshareSm = 50
+    @Option(help: "The SM share, percent, of every has-gpu instance (its time quota is scaled).") var hasGpuSm = 50
     @Option(help: "The seed.") var seed: UInt64 = 1
     @Option(help: "Every function's SLO.") var slo = "p95=1000ms"
     @Option(help: "Most instances per function.") var maxScale = 10
@@ -55,12 +61,14 @@ struct SimulateCommand: AsyncParsableCommand {
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
         guard bucket > 0 else { throw ValidationError("--bucket must be positive") }
         guard (1...100).contains(fastGshareSm) else { throw ValidationError("--fast-gshare-sm must be 1…100") }
-        guard smShares != nil else { throw ValidationError("--gpu-sm-shares: write percents 1…100 separated by commas, e.g. 25,50,100") }
+        guard (1...100).contains(hasGpuSm) else { throw ValidationError("--has-gpu-sm must be 1…100") }
+        guard Self.percents(gpuSmShares) != nil else { throw ValidationError("--gpu-sm-shares: write percents 1…100 separated by commas, e.g. 25,50,100") }
+        guard Self.percents(gpuQuotas) != nil else { throw ValidationError("--gpu-quotas: write percents 1…100 separated by commas, e.g. 20,40,60,80,100") }
     }
 
-    /// `--gpu-sm-shares` parsed, nil when malformed.
-    var smShares: [Int]? {
-        let values = gpuSmShares.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    /// Comma-separated percents, nil when malformed.
+    static func percents(_ text: String) -> [Int]? {
+        let values = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !values.isEmpty, values.allSatisfy({ $0.map { (1...100).contains($0) } ?? false }) else { return nil }
         return values.compactMap { $0 }
     }
@@ -74,9 +82,11 @@ struct SimulateCommand: AsyncParsableCommand {
             kinds = try PolicyKind.list(policies)
             let objective = try SLO(parsing: slo)
             var nodes = try ClusterSpec(parsing: cluster)
-            nodes.smShares = smShares ?? [100]
+            nodes.smShares = Self.percents(gpuSmShares) ?? [100]
+            nodes.quotaPercents = Self.percents(gpuQuotas) ?? [100]
             settings = SimulationSettings(duration: duration, seed: seed, cluster: nodes)
             settings.fastGShareSM = fastGshareSm
+            settings.hasGPUSM = hasGpuSm
             if let azure {
                 guard let invocations = try? String(contentsOfFile: azure, encoding: .utf8) else { throw SimulationError("cannot read \(azure)") }
                 let durations = try azureDurations.map { path in
@@ -99,7 +109,9 @@ struct SimulateCommand: AsyncParsableCommand {
             throw CLIError(description: "\(error)")
         }
         if settings.cluster.smShares != [100] { scenario += ", SM shares \(settings.cluster.smShares.map(String.init).joined(separator: "/"))%" }
+        if settings.cluster.quotaPercents != [100] { scenario += ", time quotas \(settings.cluster.quotaPercents.map(String.init).joined(separator: "/"))%" }
         if kinds.contains(.fastGShare) { scenario += ", fast-gshare at SM \(fastGshareSm)%" }
+        if kinds.contains(.hasGPU) { scenario += ", has-gpu at SM \(hasGpuSm)%" }
         settings.autoscaler.maxScale = maxScale
         settings.autoscaler.minScale = minScale
         settings.seriesBucket = bucket

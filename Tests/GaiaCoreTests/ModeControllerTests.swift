@@ -241,4 +241,33 @@ struct ModeControllerTests {
         #expect(cpuOnly.rungs(for: .gpu) == cpuOnly.rungs)
         #expect(Backend("gpu0-50") == .gpu(device: 0, smPercent: 50) && Backend("cpu-2") == .cpu(cores: 2) && Backend("cpu-0") == nil)
     }
+
+    /// A whole GPU whose device is full: the wanted instances fit at a smaller SM share (the
+    /// largest that fits them all), none fits within the cooldown, and a share that fits no more
+    /// than now is no help.
+    @Test func aFullDeviceMovesAFunctionToTheSmallerShareThatFitsItsInstances() {
+        let rungs: [Backend] = [.cpu(cores: 1), .gpu(device: 0, smPercent: 25), .gpu(device: 0, smPercent: 50), .gpu(device: 0, smPercent: 100)]
+        let c = ModeController(rungs: rungs, start: .gpu(device: 0, smPercent: 100), slo: nil, model: LatencyModel(parallelFraction: 0.9), at: at(0))
+        #expect(c.smallerShare(toFit: 2, room: 100, at: at(5)) == nil, "within the cooldown")
+        let two = c.smallerShare(toFit: 2, room: 100, at: at(20))
+        #expect(two?.to == .gpu(device: 0, smPercent: 50) && two?.direction == .demote)
+        #expect(two?.reason == "the GPU is full: 2 instance(s) wanted, room for 1 on gpu0; gpu0-50 fits 2")
+        #expect(c.smallerShare(toFit: 1, room: 50, at: at(20))?.to == .gpu(device: 0, smPercent: 50), "others wait for half the GPU")
+        #expect(c.smallerShare(toFit: 8, room: 100, at: at(20))?.to == .gpu(device: 0, smPercent: 25), "none fits 8: the smallest fits 4")
+        #expect(c.smallerShare(toFit: 1, room: 100, at: at(20)) == nil, "it fits")
+        #expect(c.smallerShare(toFit: 1, room: 10, at: at(20)) == nil, "no share fits in 10%")
+    }
+
+    /// The function controller asks for it when the autoscaler wants more than the room holds.
+    @Test func aScaleOutTheDeviceCannotHoldBecomesASmallerShare() {
+        let rungs: [Backend] = [.gpu(device: 0, smPercent: 50), .gpu(device: 0, smPercent: 100)]
+        let mode = ModeController(rungs: rungs, start: .gpu(device: 0, smPercent: 100), slo: nil, model: LatencyModel(parallelFraction: 0.9), at: at(0))
+        var c = FunctionController(autoscaler: AutoscalerSettings(), keepAlive: KeepAliveSettings(), mode: mode, at: at(0))
+        var switched: RungSwitch?
+        for t in 1...20 {
+            let actions = c.evaluate(at: at(Double(t)), observing: FunctionObservation(requestsInPool: 2, instances: 1, deviceRoom: 100))
+            for case .switchRung(let s) in actions { switched = switched ?? s }
+        }
+        #expect(switched?.to == .gpu(device: 0, smPercent: 50), "two requests in the pool want two instances; the GPU holds one whole")
+    }
 }

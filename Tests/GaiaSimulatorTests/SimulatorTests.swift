@@ -61,6 +61,21 @@ struct SimulatorTests {
         }
     }
 
+    /// HAS-GPU's time quotas in the event engine: two functions on one GPU. Knative's whole GPU
+    /// per instance serves one of them; has-gpu's instances (half the SMs, a time quota the hybrid
+    /// autoscaler sets, admitted by the GPU's quota scheduler) serve both, with a GPU to spare.
+    @Test func hasGPUSharesOneGPUByTimeQuotaWhereKnativeServesOneFunction() {
+        var s = settings(300, cluster: .single(cores: 16, gpus: 1))
+        s.autoscaler.maxScale = 4
+        let functions = (0..<2).map { FunctionSpec(name: "r\($0)", workload: Workload.catalog["resnet18"]!, arrivals: .poisson(rate: 2)) }
+        let knative = Simulation(functions: functions, policy: .knative, settings: s).run()
+        let has = Simulation(functions: functions, policy: .hasGPU, settings: s).run()
+        #expect(knative.violationRate > 0.4, "one function never gets the GPU: \(knative.violationRate)")
+        #expect(has.completed == has.arrivals && has.violationRate < 0.05, "\(has.violationRate)")
+        #expect(has.switches > 0, "the hybrid autoscaler changed the quota in place")
+        #expect(has.gpuShareSeconds < knative.gpuShareSeconds)
+    }
+
     /// The SM-share model against an H100 under MPS (docs/PERFORMANCE.md, `bench/gpu/share.sh`):
     /// ResNet-18 instances on half the SMs each served 2.11× the requests of one on the whole GPU,
     /// on a quarter each 2.27× (398.1 and 427.5 against 188.4 req/s). The same overload, simulated:
