@@ -31,12 +31,10 @@ public struct LatencyWindow: Sendable {
     public mutating func record(
         _ milliseconds: Double, service serviceMilliseconds: Double? = nil, on backend: Backend, at arrival: ContinuousClock.Instant
     ) {
-        var index = samples.endIndex
-        while index > samples.startIndex && samples[index - 1].at > arrival { index -= 1 }
         let latency = milliseconds.isNaN ? 0 : milliseconds  // NaN has no place in an order
         let service = serviceMilliseconds.map { $0.isNaN ? 0 : $0 } ?? latency
         let sample = Sample(at: arrival, milliseconds: latency, serviceMilliseconds: service, backend: backend)
-        if index == samples.endIndex { samples.append(sample) } else { samples.insert(sample, at: index) }
+        samples.insert(sample, inOrderOf: \.at)
         followed?.insert(sample)
         guard let newest = samples.last?.at else { return }
         while let first = samples.first, newest - first.at > horizon { samples.removeFirst() }
@@ -47,9 +45,14 @@ public struct LatencyWindow: Sendable {
     /// them is then one index (`followedStatistic`) instead of a pass over the window and a
     /// selection at every tick, for every function.
     public mutating func follow(_ backend: Backend, over span: Duration, since: ContinuousClock.Instant) {
-        var view = SortedWindow(backend: backend, span: min(span, horizon), since: since)
+        followed = view(of: backend, over: min(span, horizon), since: since)
+    }
+
+    /// The samples of `backend` in the last `span`, not before `since`, sorted.
+    private func view(of backend: Backend, over span: Duration, since: ContinuousClock.Instant) -> SortedWindow {
+        var view = SortedWindow(backend: backend, span: span, since: since)
         for sample in samples { view.insert(sample) }
-        followed = view
+        return view
     }
 
     /// `statistic` of the followed rung's latencies and of its service times over its span at
@@ -62,9 +65,7 @@ public struct LatencyWindow: Sendable {
         followed = nil  // no copy of the arrays while it changes
         if !view.expire(at: now) {
             // Asked about an earlier instant than before: what expired since is needed again.
-            follow(view.backend, over: view.span, since: view.since)
-            view = followed!
-            followed = nil
+            view = self.view(of: view.backend, over: view.span, since: view.since)
             _ = view.expire(at: now)
         }
         let result = view.statistic(statistic)
@@ -131,10 +132,7 @@ struct SortedWindow: Sendable {
     mutating func insert(_ sample: LatencyWindow.Sample) {
         guard sample.backend == backend, sample.at >= since else { return }
         if let expiredAt, sample.at <= expiredAt.advanced(by: .zero - span) { return }
-        var index = members.endIndex
-        while index > members.startIndex && members[index - 1].at > sample.at { index -= 1 }
-        let member = Member(at: sample.at, latency: sample.milliseconds, service: sample.serviceMilliseconds)
-        if index == members.endIndex { members.append(member) } else { members.insert(member, at: index) }
+        members.insert(Member(at: sample.at, latency: sample.milliseconds, service: sample.serviceMilliseconds), inOrderOf: \.at)
         latencies.added.append(sample.milliseconds)
         service.added.append(sample.serviceMilliseconds)
     }
@@ -275,5 +273,16 @@ extension SLO.Statistic {
             if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
         }
         return values[k]
+    }
+}
+
+extension Deque {
+    /// Inserts `element` after every element whose `key` is not later than its own. Invocations
+    /// are reported nearly in order, so the place is found by a short walk back from the end.
+    mutating func insert(_ element: Element, inOrderOf key: (Element) -> ContinuousClock.Instant) {
+        let at = key(element)
+        var index = endIndex
+        while index > startIndex && key(self[index - 1]) > at { index -= 1 }
+        if index == endIndex { append(element) } else { insert(element, at: index) }
     }
 }

@@ -108,9 +108,8 @@ struct ClusterState {
     struct Node {
         var nodeClass: Int
         var freeCores: Int
-        /// Its GPUs: `firstGPU ..< firstGPU + gpuCount` in `gpuFree`.
-        var firstGPU: Int
-        var gpuCount: Int
+        /// Its GPUs, as indices into `gpuFree`.
+        var gpus: Range<Int>
     }
 
     /// Units of one GPU.
@@ -139,14 +138,14 @@ struct ClusterState {
         for (index, nodeClass) in spec.classes.enumerated() {
             let first = nodes.count
             for _ in 0..<nodeClass.count {
-                nodes.append(Node(nodeClass: index, freeCores: nodeClass.cores, firstGPU: gpuFree.count, gpuCount: nodeClass.gpus))
+                nodes.append(Node(nodeClass: index, freeCores: nodeClass.cores, gpus: gpuFree.count..<(gpuFree.count + nodeClass.gpus)))
                 gpuFree += Array(repeating: Self.gpuUnits, count: nodeClass.gpus)
                 gpuNode += Array(repeating: nodes.count - 1, count: nodeClass.gpus)
             }
             classNodes.append(first..<nodes.count)
         }
         freeCores = FirstFit(nodes.map(\.freeCores))
-        freeGPU = FirstFit(nodes.map { $0.gpuCount > 0 ? Self.gpuUnits : .min })
+        freeGPU = FirstFit(nodes.map { $0.gpus.isEmpty ? .min : Self.gpuUnits })
     }
 
     /// Percent of one GPU in use now, and the most ever.
@@ -178,12 +177,10 @@ struct ClusterState {
         guard let index = found else { return nil }
         var gpu = -1
         if units > 0 {
-            let gpus = nodes[index].firstGPU..<(nodes[index].firstGPU + nodes[index].gpuCount)
-            gpu = gpus.first { gpuFree[$0] >= units }!
+            gpu = nodes[index].gpus.first { gpuFree[$0] >= units }!
             take(units, gpu: gpu)
         } else {
-            nodes[index].freeCores -= min(cores, spec.classes[nodes[index].nodeClass].cores)
-            freeCores.set(index, nodes[index].freeCores)
+            setFreeCores(nodes[index].freeCores - taken(cores, of: index), node: index)
         }
         return Placement(node: index, gpu: gpu)
     }
@@ -194,9 +191,7 @@ struct ClusterState {
         if placement.gpu >= 0 {
             take(-units, gpu: placement.gpu)
         } else {
-            let node = placement.node
-            nodes[node].freeCores += min(cores, spec.classes[nodes[node].nodeClass].cores)
-            freeCores.set(node, nodes[node].freeCores)
+            setFreeCores(nodes[placement.node].freeCores + taken(cores, of: placement.node), node: placement.node)
         }
     }
 
@@ -214,8 +209,15 @@ struct ClusterState {
         gpuUnitsInUse += units
         peakGPUUnitsInUse = max(peakGPUUnitsInUse, gpuUnitsInUse)
         let node = gpuNode[gpu]
-        let gpus = nodes[node].firstGPU..<(nodes[node].firstGPU + nodes[node].gpuCount)
-        freeGPU.set(node, gpus.map { gpuFree[$0] }.max() ?? .min)
+        freeGPU.set(node, nodes[node].gpus.map { gpuFree[$0] }.max() ?? .min)
+    }
+
+    /// The cores an instance asking `cores` takes of `node`: at most all it has.
+    private func taken(_ cores: Int, of node: Int) -> Int { min(cores, spec.classes[nodes[node].nodeClass].cores) }
+
+    private mutating func setFreeCores(_ value: Int, node: Int) {
+        nodes[node].freeCores = value
+        freeCores.set(node, value)
     }
 
     /// The client round trip of a node, seconds.

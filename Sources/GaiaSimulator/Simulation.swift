@@ -522,7 +522,7 @@ private struct Engine {
         let seconds = now - instance.startedAt
         instanceSeconds += seconds
         provider += settings.prices.cost(seconds: seconds, on: instance.rung)
-        if case .gpu(_, let sm, _) = instance.rung { gpuShareSeconds += seconds * Double(sm * instance.rung.quotaPercent) / 10_000 }
+        gpuShareSeconds += seconds * Double(ClusterState.demand(instance.rung).gpuUnits) / Double(ClusterState.gpuUnits)
         if instance.placement.node >= 0 { cluster.release(instance.rung, at: instance.placement) }
         instances[i].state = .stopped
         instances.release(i)
@@ -664,15 +664,8 @@ private struct Engine {
         dispatch(f)  // requests waiting past the timeout end even when nothing else happens
         guard functions[fi].pendingSwitch == nil else { return }
         var inPool = Double(functions[fi].queue.count)
-        var held = 0
-        for i in functions[fi].pool {
-            inPool += Double(instances[i].busy)
-            held += ClusterState.demand(instances[i].rung).gpuUnits
-        }
-        // On a GPU rung, the room is what its instances hold and what no one holds, over the
-        // cluster's GPUs (percent of one GPU; it spreads over as many as it needs).
-        let pending = pendingUnits - (waitsForRoom(fi) ? smallestGPUUnits : 0)
-        let room = functions[fi].rung.deviceClass == .gpu ? Double(held - pending) / 100 + cluster.freeGPUPercent : 100
+        for i in functions[fi].pool { inPool += Double(instances[i].busy) }
+        let room = functions[fi].rung.deviceClass == .gpu ? gpuRoom(fi) : 100
         let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count, deviceRoom: room)
         let actions = functions[fi].controller.evaluate(at: instant(now), observing: observation)
         for action in actions {
@@ -681,6 +674,15 @@ private struct Engine {
             case .switchRung(let decision): beginSwitch(f, decision)
             }
         }
+    }
+
+    /// The GPU function `f` may hold, percent of one GPU: what its instances hold and what no one
+    /// holds over the cluster's GPUs (it spreads over as many as it needs), less the smallest share
+    /// each other function waiting for room needs.
+    func gpuRoom(_ f: Int) -> Double {
+        let held = functions[f].pool.reduce(0) { $0 + ClusterState.demand(instances[$1].rung).gpuUnits }
+        let pending = pendingUnits - (waitsForRoom(f) ? smallestGPUUnits : 0)
+        return Double(held - pending) / 100 + cluster.freeGPUPercent
     }
 
     /// Whether function `f` waits on a GPU rung with no instance.
@@ -735,34 +737,24 @@ private struct Engine {
                 return
             }
             functions[fi].pool = kept
-            functions[fi].rung = decision.to
-            functions[fi].controller.switched(decision, at: instant(now + settings.resizeSeconds))
-            noteSwitch(f, decision.from, decision.to)
+            moved(f, decision, at: now + settings.resizeSeconds)
             return
         }
         if decision.from.deviceClass == .gpu && decision.from.wholeTime == decision.to.wholeTime {
             // Another time quota on the same SM share: in place, each instance on its own GPU (the
             // quota scheduler applies it from the next invocation); refused if a GPU lacks room.
             let pool = functions[fi].pool.filter { instances[$0].state != .stopped }
-            var resized: [Int32] = []
-            for i in pool {
-                guard cluster.resize(instances[i].placement, from: instances[i].rung, to: decision.to) else { break }
-                settle(i, at: now)
-                instances[i].rung = decision.to
-                resized.append(i)
-            }
+            let resized = pool.prefix(while: { cluster.resize(instances[$0].placement, from: instances[$0].rung, to: decision.to) })
             guard resized.count == pool.count else {
-                for i in resized {
-                    _ = cluster.resize(instances[i].placement, from: decision.to, to: decision.from)
-                    settle(i, at: now)
-                    instances[i].rung = decision.from
-                }
+                for i in resized { _ = cluster.resize(instances[i].placement, from: decision.to, to: decision.from) }  // a shrink: always fits
                 functions[fi].controller.switchFailed(decision, reason: "no room on the GPU for \(decision.to)", at: instant(now))
                 return
             }
-            functions[fi].rung = decision.to
-            functions[fi].controller.switched(decision, at: instant(now))
-            noteSwitch(f, decision.from, decision.to)
+            for i in pool {
+                settle(i, at: now)
+                instances[i].rung = decision.to
+            }
+            moved(f, decision, at: now)
             dispatch(f)
             return
         }
@@ -778,9 +770,7 @@ private struct Engine {
                 // it first, so the old instances drain and the new start as they leave (a cold start).
                 for i in functions[fi].pool { retire(i) }
                 functions[fi].pool = []
-                functions[fi].rung = decision.to
-                functions[fi].controller.switched(decision, at: instant(now))
-                noteSwitch(f, decision.from, decision.to)
+                moved(f, decision, at: now)
                 dispatch(f)
                 return
             }
@@ -805,8 +795,13 @@ private struct Engine {
         functions[fi].pool = functions[fi].nextPool
         functions[fi].nextPool = []
         functions[fi].pendingSwitch = nil
-        functions[fi].rung = decision.to
-        functions[fi].controller.switched(decision, at: instant(now))
+        moved(f, decision, at: now)
+    }
+
+    /// Traffic of `f` has moved to `decision.to` (at `t`, for its controller).
+    mutating func moved(_ f: Int32, _ decision: RungSwitch, at t: Double) {
+        functions[Int(f)].rung = decision.to
+        functions[Int(f)].controller.switched(decision, at: instant(t))
         noteSwitch(f, decision.from, decision.to)
     }
 

@@ -258,6 +258,23 @@ struct ServeCommandTests {
         #expect(!workers.isEmpty && workers.allSatisfy { !Zygote.processExists($0) }, "no worker process is left: \(workers)")
     }
 
+    /// Starts `python -c script`, a client whose one printed line `report(of:)` reads.
+    static func socketClient(_ python: String, _ script: String) throws -> (process: Process, output: Pipe) {
+        let process = Process()
+        let output = Pipe()
+        process.executableURL = URL(fileURLWithPath: python)
+        process.arguments = ["-c", script]
+        process.standardOutput = output
+        try process.run()
+        return (process, output)
+    }
+
+    /// The words of what a `socketClient` printed, once it has exited.
+    static func report(of client: (process: Process, output: Pipe)) -> [Substring] {
+        client.process.waitUntilExit()
+        return String(decoding: client.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+    }
+
     /// A connection stalled in the middle of its request headers is closed after the idle timeout
     /// (a slow-loris client cannot hold it), while an answer that takes longer than it is not cut.
     @Test func aStalledConnectionIsClosedButALongAnswerIsNot() async throws {
@@ -270,10 +287,7 @@ struct ServeCommandTests {
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await waitUntilServing("/v1/functions/idle", port: port, data: data)  // examples deploy beside serving
         try await warmIdle(port: port, data: data)
-        let stall = Process()
-        let out = Pipe()
-        stall.executableURL = URL(fileURLWithPath: python)
-        stall.arguments = ["-c", """
+        let stall = try Self.socketClient(python, """
             import socket, time
             s = socket.create_connection(("127.0.0.1", \(port)))
             s.sendall(b"POST /v1/functions/idle/invoke HTTP/1.1\\r\\nHost: x\\r\\n")
@@ -283,15 +297,10 @@ struct ServeCommandTests {
             except OSError:
                 closed = False
             print(f"{time.time() - t:.2f} {closed}")
-            """]
-        stall.standardOutput = out
-        try stall.run()
+            """)
         // Headers a byte every 0.3 s keep the idle timer reset; the head must still come whole
         // within the idle timeout of the connection opening.
-        let drip = Process()
-        let dripOut = Pipe()
-        drip.executableURL = URL(fileURLWithPath: python)
-        drip.arguments = ["-c", """
+        let drip = try Self.socketClient(python, """
             import socket, time
             s = socket.create_connection(("127.0.0.1", \(port)))
             s.sendall(b"GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Slow: ")
@@ -302,17 +311,13 @@ struct ServeCommandTests {
                 except OSError:
                     closed = True; break
             print(f"{time.time() - t:.2f} {closed}")
-            """]
-        drip.standardOutput = dripOut
-        try drip.run()
+            """)
         let answer = try await HTTPClient.shared.execute(Self.invoke("idle", port: port, json: #"{"seconds": 2.5}"#, token: Self.token(data)), timeout: .seconds(10))
         #expect(answer.status == .ok, "a 2.5 s answer is not cut by a 1 s idle timeout")
-        stall.waitUntilExit()
-        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+        let report = Self.report(of: stall)
         let waited = try #require(report.first.flatMap { Double($0) })
         #expect(report.last?.hasPrefix("True") == true && waited >= 0.8 && waited < 3, "the stalled connection: \(report)")
-        drip.waitUntilExit()
-        let dripped = String(decoding: dripOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: " ")
+        let dripped = Self.report(of: drip)
         let lasted = try #require(dripped.first.flatMap { Double($0) })
         #expect(dripped.last?.hasPrefix("True") == true && lasted < 4, "a head sent a byte at a time is cut: \(dripped)")
         kill(server.processIdentifier, SIGTERM)
