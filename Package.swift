@@ -202,7 +202,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GaiaStoreTests",
-            dependencies: ["GaiaStore", "GaiaCore"],
+            dependencies: ["GaiaStore", "GaiaCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -47,6 +47,8 @@ public struct RuntimeConfiguration: Sendable {
     public var gpuMemoryPerInstanceMiB: Int?
     /// The window the quota scheduler of a shared device measures time quotas over.
     public var shareWindow: Duration = .seconds(1)
+    /// How instances are confined (their own uid, mount namespace and cgroups when run as root).
+    public var sandbox = SandboxSettings()
     /// Run functions on a cluster instead of this machine's worker processes (nil: here).
     public var cluster: (any ClusterBackend)?
 
@@ -256,6 +258,10 @@ public actor FunctionRuntime {
     private var logsSweptAt: ContinuousClock.Instant?
     /// A fork server per virtual environment in use, by its key.
     private var environmentZygotes: [String: Zygote] = [:]
+    /// Where instance cgroups are made (nil: not sandboxing, or no writable cgroup hierarchy).
+    private let cgroups: Cgroups?
+    /// Each live function's sandbox uid (when sandboxing), from the database.
+    private var sandboxUIDs: [String: UInt32] = [:]
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
@@ -270,7 +276,27 @@ public actor FunctionRuntime {
         let logs = "\(configuration.dataDirectory)/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
+        if configuration.sandbox.active && configuration.cluster == nil {
+            switch Cgroups.discover() {
+            case .success(let found): cgroups = found
+            case .failure(let why):
+                cgroups = nil
+                logger.warning("instances run without cgroup limits", metadata: ["reason": "\(why)"])
+            }
+        } else {
+            cgroups = nil
+        }
     }
+
+    /// A function's sandbox user (its uid, and its home owned by it), before its instances start.
+    private func prepareSandbox(for name: String) throws {
+        guard configuration.sandbox.active, configuration.cluster == nil else { return }
+        let uid = try database.sandboxUID(of: name, first: configuration.sandbox.firstUID)
+        try FunctionSandbox.makeHome(home(of: name), uid: uid, gid: uid)
+        sandboxUIDs[name] = uid
+    }
+
+    private func home(of name: String) -> String { "\(configuration.dataDirectory)/home/\(name)" }
 
     /// Recreates (empty) pools for every function in the database, as after a restart.
     public func restore() async throws {
@@ -289,6 +315,12 @@ public actor FunctionRuntime {
                 stored.manifest.pythonEnvironment = await rebuildEnvironment(of: stored)
             }
             await zygote(for: stored.manifest)?.want(stored.manifest.frameworks)
+            do {
+                try prepareSandbox(for: stored.name)
+            } catch {
+                logger.error("not serving a function: its sandbox could not be prepared", metadata: ["function.name": "\(stored.name)", "error": "\(error)"])
+                continue
+            }
             live[stored.name] = makeLive(stored)
         }
         await collectEnvironments()
@@ -417,6 +449,9 @@ public actor FunctionRuntime {
         func discard() {
             try? FileManager.default.removeItem(atPath: directory)
             secrets.remove(request.name, revision: revision)
+            if previous == nil, let home = sandboxUIDs.removeValue(forKey: request.name).map({ _ in home(of: request.name) }) {
+                try? FileManager.default.removeItem(atPath: home)
+            }
         }
         do {
             try secrets.write(secretValues, request.name, revision: revision)
@@ -453,6 +488,12 @@ public actor FunctionRuntime {
             }
         }
         await zygote(for: manifest)?.want(manifest.frameworks)
+        do {
+            try prepareSandbox(for: request.name)
+        } catch {
+            discard()
+            throw PlatformError("sandbox", "the function's sandbox could not be prepared: \(error)", status: 500)
+        }
         request.progress?("starting an instance to prove the function loads")
         let next = makeLive(stored)
         starting[ObjectIdentifier(next.pool)] = next.pool
@@ -682,6 +723,14 @@ public actor FunctionRuntime {
         // The function's variables and secrets; the rung's own (cores, threads, device) win.
         let extra = (stored.manifest.environment ?? [:]).merging(secrets.values(stored.name, revision: stored.revision)) { $1 }
         let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
+        // Confined whenever sandboxing is on: a uid the database could not give falls back to nobody's.
+        let sandboxUID = sandboxUIDs[stored.name] ?? (configuration.sandbox.active && configuration.cluster == nil ? 65534 : nil)
+        let sandbox = sandboxUID.map { uid in
+            FunctionSandbox(
+                uid: uid, gid: uid, gpuUID: machine.mps ? configuration.sandbox.firstUID - 1 : nil,
+                hidden: [configuration.dataDirectory], home: home(of: stored.name),
+                maxProcesses: configuration.sandbox.maxProcesses, cgroups: cgroups)
+        }
         let gate = ShareGate(schedulers: schedulers, client: "\(stored.name)/r\(stored.revision)")
         return InstancePool(backend: backend, settings: poolSettings, shareGate: gate) { id, backend in
             var worker = WorkerConfiguration(
@@ -693,6 +742,7 @@ public actor FunctionRuntime {
                 concurrency: instanceConcurrency, environment: machine.environment(for: backend).merging(extra) { rung, _ in rung },
                 zygote: backend.deviceClass == .cpu ? zygote : nil)
             worker.maxResponseBytes = maxResponseBytes
+            worker.sandbox = sandbox
             return worker
         }
     }
@@ -832,6 +882,8 @@ public actor FunctionRuntime {
         drained(f.pool)
         try database.delete(name: name)
         secrets.remove(name)
+        sandboxUIDs[name] = nil
+        try? FileManager.default.removeItem(atPath: home(of: name))
         do {
             try await configuration.cluster?.remove(name)
         } catch {
@@ -1057,6 +1109,7 @@ public actor FunctionRuntime {
         for pool in draining.values { await pool.shutdown() }
         await zygote?.stop()
         for environmentZygote in environmentZygotes.values { await environmentZygote.stop() }
+        cgroups?.remove()
         await configuration.cluster?.shutdown()
         flushRecords()
     }

@@ -36,6 +36,8 @@ public struct WorkerConfiguration: Sendable {
     /// Largest response the instance may send; a larger one fails its request (502, saying so)
     /// and the instance, and is never read into memory.
     public var maxResponseBytes = WorkerFrame.maxBodyBytes
+    /// How the instance is confined (nil: it runs as the server's user, with no_new_privs only).
+    public var sandbox: FunctionSandbox?
 
     /// Creates a configuration.
     public init(
@@ -161,6 +163,11 @@ public actor WorkerProcess {
     public private(set) var cpus: [Int]
     /// Requests whose watchdog fired (their instance was killed for them).
     private var timedOutIDs: [Int: Duration] = [:]
+    /// Its cgroups while it runs (sandboxed instances, where cgroups can be made).
+    private var cgroup: InstanceCgroup?
+    /// Its exit status once reaped (nil inside: unknown), and who waits for it.
+    private var reapedStatus: Int32??
+    private var reapWaiters: [CheckedContinuation<Int32?, Never>] = []
     /// Why the worker ended, once known from what it said or what we did.
     private var endReason: WorkerError?
     /// `terminate()` was called (perhaps before the process existed).
@@ -207,18 +214,35 @@ public actor WorkerProcess {
         environment["GAIA_CONCURRENCY"] = String(c.concurrency)
         environment["PYTHONUNBUFFERED"] = "1"
         _ = FileManager.default.createFile(atPath: c.logPath, contents: nil)
+        if let sandbox = c.sandbox {
+            if let cgroups = sandbox.cgroups {
+                let name = c.functionName + "-" + URL(fileURLWithPath: c.logPath).deletingPathExtension().lastPathComponent
+                cgroup = try cgroups.makeInstance(
+                    named: name, maxProcesses: sandbox.maxProcesses, memoryLimitMB: c.memoryLimitMB, cores: c.cpus.count)
+            }
+            let uid = c.backend.deviceClass == .gpu ? sandbox.gpuUID ?? sandbox.uid : sandbox.uid
+            environment.merge(sandbox.environment(cwd: c.functionDirectory, uid: uid, cgroup: cgroup)) { $1 }
+        }
         let transport: any WorkerTransport
-        if let zygote = c.zygote {
-            transport = try await ForkedTransport(
-                zygote: zygote, environment: environment, directory: c.functionDirectory, logPath: c.logPath, maxBodyBytes: c.maxResponseBytes)
-        } else {
-            transport = try SpawnedTransport(
-                python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath, maxBodyBytes: c.maxResponseBytes)
+        do {
+            if let zygote = c.zygote {
+                transport = try await ForkedTransport(
+                    zygote: zygote, environment: environment, directory: c.functionDirectory, logPath: c.logPath, maxBodyBytes: c.maxResponseBytes)
+            } else {
+                transport = try SpawnedTransport(
+                    python: c.python, environment: environment, directory: c.functionDirectory, logPath: c.logPath, maxBodyBytes: c.maxResponseBytes)
+            }
+        } catch {
+            await cgroup?.release()
+            throw error
         }
         self.transport = transport
+        // Reaped as soon as it exits, and then whatever it started is killed: a child it left
+        // holding its output open would otherwise keep its end unseen.
+        Task { await self.reaped(await transport.exitStatus()) }
         if terminated {  // stopped while the process was being created
             transport.kill()
-            _ = await transport.exitStatus()
+            _ = await exitStatus()
             ended = true
             throw WorkerError.notReady("it was stopped while starting")
         }
@@ -245,7 +269,7 @@ public actor WorkerProcess {
             transport?.kill()
         }
         ready = false
-        let status = await transport?.exitStatus() ?? -1
+        let status = await exitStatus() ?? -1
         let reason = endReason ?? .crashed(status: status, logTail: Self.tail(of: configuration.logPath))
         startWaiter?.resume(throwing: reason)
         startWaiter = nil
@@ -353,6 +377,7 @@ public actor WorkerProcess {
     @discardableResult
     public func resize(to backend: Backend, cpus: [Int], timeout: Duration = .seconds(10)) async throws -> [String] {
         guard ready, !ended else { throw WorkerError.notReady(ended ? "it has exited" : "it has not started") }
+        try? cgroup?.setCPU(cores: cpus.isEmpty || self.cpus.isEmpty ? 0 : max(cpus.count, self.cpus.count))  // room for the move
         let message = try await send(
             [
                 "type": .string("resize"), "backend": .string(backend.description), "cpus": .array(cpus.map { .number(Double($0)) }),
@@ -363,6 +388,7 @@ public actor WorkerProcess {
             throw WorkerError.protocolViolation("the worker answered a resize with \(message)")
         }
         if let error { throw WorkerError.notReady("it could not be resized: \(error)") }
+        try? cgroup?.setCPU(cores: cpus.count)
         self.backend = backend
         self.cpus = cpus
         return adjusted
@@ -426,8 +452,22 @@ public actor WorkerProcess {
         if pumping && !ended {
             await withCheckedContinuation { endWaiters.append($0) }
         } else {
-            _ = await transport.exitStatus()
+            _ = await exitStatus()
         }
+    }
+
+    /// The process has exited and been reaped: what it left in its cgroup is killed, then waiters learn its status.
+    private func reaped(_ status: Int32?) async {
+        await cgroup?.release()
+        reapedStatus = .some(status)
+        for waiter in reapWaiters { waiter.resume(returning: status) }
+        reapWaiters = []
+    }
+
+    /// Waits until the process has been reaped (and its cgroup emptied); its status, when known.
+    private func exitStatus() async -> Int32? {
+        if let reapedStatus { return reapedStatus }
+        return await withCheckedContinuation { reapWaiters.append($0) }
     }
 
     /// The last lines of a log, for error messages.

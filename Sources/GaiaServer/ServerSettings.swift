@@ -109,13 +109,16 @@ public struct ServerSettings: Sendable {
         var installTimeoutSeconds: Double?
         var maxLogMb: Int?
         var auth: Bool?
+        var sandbox: Bool?
+        var maxProcesses: Int?
         var pool: Pool?
         var autoscaler: Autoscaler?
         var prices: Prices?
         var controller: Controller?
         var gpu: GPU?
         enum CodingKeys: String, CodingKey {
-            case host, port, python, pool, autoscaler, prices, controller, gpu, auth
+            case host, port, python, pool, autoscaler, prices, controller, gpu, auth, sandbox
+            case maxProcesses = "max_processes"
             case shutdownGraceSeconds = "shutdown_grace_seconds", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
             case installTimeoutSeconds = "install_timeout_seconds", maxLogMb = "max_log_mb"
@@ -128,7 +131,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds", "max_log_mb",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds", "max_log_mb", "sandbox", "max_processes",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -156,6 +159,11 @@ public struct ServerSettings: Sendable {
             runtime.maxResponseBytes = mb * 1024 * 1024
         }
         if let mb = file.memoryLimitMb { runtime.memoryLimitMB = mb }
+        runtime.sandbox.enabled = file.sandbox ?? runtime.sandbox.enabled
+        if let n = file.maxProcesses {
+            guard (16...65536).contains(n) else { throw ConfigurationError("\(source): max_processes must be 16…65536, not \(n)") }
+            runtime.sandbox.maxProcesses = n
+        }
         if let seconds = file.installTimeoutSeconds { try setInstallTimeout(seconds, source: source) }
         if let mb = file.maxLogMb {
             guard (1...1024).contains(mb) else { throw ConfigurationError("\(source): max_log_mb must be 1…1024, not \(mb)") }

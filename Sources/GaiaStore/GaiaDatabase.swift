@@ -372,7 +372,33 @@ public final class GaiaDatabase: Sendable {
             }
             try db.create(index: "async_invocation_state", on: "async_invocation", columns: ["state", "notBefore"])
         }
+        migrator.registerMigration("v6: sandbox users") { db in
+            try db.create(table: "sandbox_user") { t in
+                t.primaryKey("function", .text)
+                t.column("uid", .integer).notNull().unique()
+            }
+        }
         return migrator
+    }
+
+    /// The uid a function's sandboxed instances run as: the next free one from `first` the first
+    /// time a name asks, the same for that name ever after (also once deleted: never given to
+    /// another function). A stored uid outside `first…` and below 2³² − 1 is refused, not used.
+    public func sandboxUID(of name: String, first: UInt32) throws -> UInt32 {
+        try writer.write { db in
+            if let stored = try Int64.fetchOne(db, sql: "SELECT uid FROM sandbox_user WHERE function = ?", arguments: [name]) {
+                guard let uid = UInt32(exactly: stored), uid >= first, uid < UInt32.max else {
+                    throw DatabaseError(message: "sandbox_user holds uid \(stored) for '\(name)', outside \(first)…\(UInt32.max - 1)")
+                }
+                return uid
+            }
+            let last = try Int64.fetchOne(db, sql: "SELECT MAX(uid) FROM sandbox_user") ?? Int64(first) - 1
+            guard let uid = UInt32(exactly: max(Int64(first), last + 1)), uid < UInt32.max else {
+                throw DatabaseError(message: "no sandbox uid left after \(last)")
+            }
+            try db.execute(sql: "INSERT INTO sandbox_user (function, uid) VALUES (?, ?)", arguments: [name, Int64(uid)])
+            return uid
+        }
     }
 
     /// The number the next deploy of a function gets (deleted revisions count: numbers are never reused).

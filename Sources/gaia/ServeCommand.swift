@@ -24,6 +24,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to listen on (default 127.0.0.1; GAIA_HOST).") var host: String?
     @Option(help: "Port to listen on (default 8080; GAIA_PORT).") var port: Int?
     @Flag(help: "Serve the API without tokens (loopback only; 'auth: false' in gaia.yaml).") var noAuth = false
+    @Flag(help: "Run instances as the server's user, unconfined ('sandbox: false' in gaia.yaml). As root, instances otherwise get their own uid, mount namespace and cgroups (docs/SECURITY.md).")
+    var noSandbox = false
     @Option(help: "Where the database, functions' files and instance logs live (default .gaia; GAIA_DATA_DIR).") var dataDir: String?
     @Option(help: "The Python interpreter workers run, resolved once to the real executable (default python3; GAIA_PYTHON).")
     var python: String?
@@ -80,6 +82,7 @@ struct ServeCommand: AsyncParsableCommand {
         settings.host = host ?? settings.host
         settings.port = port ?? settings.port
         if noAuth { settings.auth = false }
+        if noSandbox { settings.runtime.sandbox.enabled = false }
         settings.dataDirectory = dataDir ?? settings.dataDirectory
         settings.python = python ?? settings.python
         settings.tickSeconds = tick ?? settings.tickSeconds
@@ -194,6 +197,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("gaia serving", metadata: [
             "address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)",
             "ladder": "\(runtimeConfiguration.ladder.rungs.map(\.description).joined(separator: ","))",
+            "sandbox": "\(cluster.cluster ? "pods" : runtimeConfiguration.sandbox.active ? "own uid, mount namespace, cgroups" : runtimeConfiguration.sandbox.enabled ? "off (not root)" : "off")",
         ])
         try await ServiceGroup(configuration: group).run()
     }

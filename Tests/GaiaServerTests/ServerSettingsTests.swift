@@ -17,6 +17,12 @@ struct ServerSettingsTests {
         #expect(fromFile.runtime.prices == defaults.runtime.prices)
         #expect(fromFile.runtime.memoryLimitMB == defaults.runtime.memoryLimitMB)
         #expect(fromFile.runtime.controller == defaults.runtime.controller)
+        #expect(fromFile.runtime.sandbox.enabled && defaults.runtime.sandbox.enabled, "instances are sandboxed unless turned off")
+        #expect(fromFile.runtime.sandbox.maxProcesses == defaults.runtime.sandbox.maxProcesses)
+        var off = ServerSettings()
+        try off.apply(yaml: "sandbox: false\nmax_processes: 64\n", source: "t.yaml")
+        #expect(!off.runtime.sandbox.enabled && !off.runtime.sandbox.active && off.runtime.sandbox.maxProcesses == 64)
+        #expect(throws: ConfigurationError.self) { try off.apply(yaml: "max_processes: 3\n", source: "t.yaml") }
     }
 
     @Test func fileThenEnvironmentOverride() throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GaiaCore
 import GaiaStore
+import GRDB
 import Testing
 
 struct GaiaDatabaseTests {
@@ -100,5 +101,16 @@ struct GaiaDatabaseTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         try GaiaDatabase(path: path).deploy(name: "echo", manifest: manifest("echo"), sourceDirectory: "/e")
         #expect(try GaiaDatabase(path: path).function(named: "echo")?.revision == 1)
+    }
+
+    @Test func sandboxUIDsAreOnePerNameForGoodAndABadRowIsRefused() throws {
+        let database = try GaiaDatabase.inMemory()
+        #expect(try database.sandboxUID(of: "a", first: 200_000) == 200_000)
+        #expect(try database.sandboxUID(of: "b", first: 200_000) == 200_001)
+        #expect(try database.sandboxUID(of: "a", first: 200_000) == 200_000, "a name keeps its uid")
+        try database.delete(name: "a")
+        #expect(try database.sandboxUID(of: "c", first: 200_000) == 200_002, "never given to another name")
+        try database.writer.write { try $0.execute(sql: "UPDATE sandbox_user SET uid = 0 WHERE function = 'b'") }
+        #expect(throws: (any Error).self, "a stored uid of root is refused, not used") { try database.sandboxUID(of: "b", first: 200_000) }
     }
 }

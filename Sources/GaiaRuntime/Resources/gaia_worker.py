@@ -173,6 +173,93 @@ def apply_gpu_memory_fraction(fraction):
         print(f"gaia: could not cap GPU memory at {fraction}: {error}", file=sys.stderr)
 
 
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
+CLONE_NEWNS, PR_SET_NO_NEW_PRIVS, PR_SET_CHILD_SUBREAPER = 0x00020000, 38, 36
+
+
+def enter_sandbox():
+    """Confines this instance before any of the function's code runs (GAIA_SANDBOX, set by the runtime
+    when it runs as root): joins the instance's cgroups, enters a mount namespace of its own in
+    which the data directory (and any folder other users cannot enter on the way to what the
+    instance needs) is an empty tmpfs with only the function's code and Python environment bound
+    back read-only and its home writable, then drops to the function's own uid and gid with no
+    supplementary groups and sets no_new_privs. Without GAIA_SANDBOX only no_new_privs is set."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def call(name, *args):
+        if getattr(libc, name)(*args) != 0:
+            error = ctypes.get_errno()
+            raise OSError(error, f"{name}{args[:2]}: {os.strerror(error)}")
+
+    spec = os.environ.pop("GAIA_SANDBOX", None)
+    if spec:
+        spec = json.loads(spec)
+        for procs in spec.get("cgroups", []):
+            with open(procs, "w") as f:
+                f.write(str(os.getpid()))
+        if spec.get("hide"):
+            mount_namespace(call, spec)
+        os.umask(0o007)  # what it writes in its home stays its group's (GPU instances under MPS share a uid, not a gid)
+        os.setgroups([])
+        os.setresgid(spec["gid"], spec["gid"], spec["gid"])
+        os.setresuid(spec["uid"], spec["uid"], spec["uid"])
+        if os.getuid() != spec["uid"] or os.geteuid() == 0:
+            raise PermissionError("the sandbox could not drop root")
+    call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+
+
+def mount_namespace(call, spec):
+    """The instance's view of the files (see enter_sandbox)."""
+    def c(text):
+        return text.encode() if text is not None else None
+
+    def mount(source, target, fstype, flags, data=None):
+        call("mount", c(source), c(target), c(fstype), flags, c(data))
+
+    def under(path, folder):
+        return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+    read_only = [spec.get("cwd")] + spec.get("read_only", []) + [sys.prefix, sys.base_prefix, sys.exec_prefix]
+    read_only += [p for p in sys.path if p and os.path.isdir(p)]
+    wanted = {}
+    for path, writable in [(p, False) for p in read_only if p] + [(p, True) for p in spec.get("writable", [])]:
+        path = os.path.realpath(path)
+        if os.path.exists(path):
+            wanted[path] = wanted.get(path, False) or writable
+    # Masked: the hidden folders, and the topmost folder others cannot enter above anything wanted.
+    masks = {os.path.realpath(p) for p in spec["hide"]}
+    for path in list(wanted) + list(masks):
+        parts = path.split("/")
+        for depth in range(2, len(parts)):
+            folder = "/".join(parts[:depth])
+            if not os.stat(folder).st_mode & 0o001:
+                masks.add(folder)
+                break
+    masks = sorted(m for m in masks if not any(o != m and under(m, o) for o in masks))
+    binds = sorted(p for p in wanted if any(under(p, m) for m in masks))
+    binds = [p for p in binds if not any(o != p and under(p, o) and wanted[o] == wanted[p] for o in binds)]
+    call("unshare", CLONE_NEWNS)
+    mount(None, "/", None, MS_REC | MS_PRIVATE)
+    # Held open (in this namespace: a bind's source must be) across the masks laid over them.
+    handles = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in binds}
+    for folder in masks:
+        mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+    for path in binds:
+        if os.path.isdir(f"/proc/self/fd/{handles[path]}"):
+            os.makedirs(path, exist_ok=True)
+        elif not os.path.exists(path):
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            open(path, "w").close()
+        mount(f"/proc/self/fd/{handles[path]}", path, None, MS_BIND | MS_REC)
+        if not wanted[path]:
+            mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        os.close(handles[path])
+    # The working directory was entered before the masks: enter it again, through them.
+    os.chdir(spec.get("cwd") or "/")
+
+
 def load_handler(directory, entry_point, handler_name):
     sys.path.insert(0, directory)
     spec = importlib.util.spec_from_file_location("gaia_function", os.path.join(directory, entry_point))
@@ -365,6 +452,12 @@ def main():
     os.dup2(devnull, 0)
     sys.stdout = sys.stderr
 
+    try:
+        enter_sandbox()
+    except BaseException as error:  # noqa: BLE001 - an instance that cannot be confined never runs the function
+        write_frame(protocol_out, {"type": "init_error", "error": f"the instance could not be sandboxed: {type(error).__name__}: {error}",
+                                   "traceback": traceback.format_exc(limit=8)})
+        return 3
     cpus = {int(c) for c in os.environ.get("GAIA_CPUS", "").split(",") if c.strip()}
     if os.environ.get("GAIA_FORKED"):
         # Forked from the zygote: its libraries were loaded with one thread; size them for this rung.
@@ -557,6 +650,10 @@ def zygote():
             preloaded.append(name)
         except Exception as error:  # noqa: BLE001 - a module that is not installed is simply not preloaded
             print(f"gaia-zygote: not preloading {name}: {type(error).__name__}: {error}", file=sys.stderr)
+    # Processes an instance leaves behind come to us, not to init, and are reaped below.
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)

@@ -1,0 +1,206 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How instances are confined (docs/SECURITY.md, *What a function can reach*).
+///
+/// When Gaia runs as root, each function's instances run as a uid and gid of their own, in a mount
+/// namespace of their own where the data directory holds only the function's code (read-only) and
+/// its home (writable), with no_new_privs, each instance in cgroups that bound its processes,
+/// memory and CPU time and through which everything it started is killed when it ends. The shim
+/// does the confining itself (`enter_sandbox` in gaia_worker.py) before any of the function's code
+/// runs, the same way in a fresh process and in a child of the fork server. Not as root, instances
+/// run as the server's user with no_new_privs only.
+public struct SandboxSettings: Sendable {
+    /// Confine instances (the default); takes effect only when Gaia runs as root.
+    public var enabled = true
+    /// Most processes and threads one instance may hold at once (its pids cgroup).
+    public var maxProcesses = 256
+    /// The uid (and gid) the first function gets; each new function name gets the next one, kept
+    /// for that name for good. `firstUID - 1` is the uid GPU instances share while MPS runs.
+    public var firstUID: UInt32 = 200_000
+
+    /// The defaults.
+    public init() {}
+
+    /// Whether instances are confined here: enabled and running as root.
+    public var active: Bool { enabled && geteuid() == 0 }
+}
+
+/// One function's confinement, the same for each of its instances.
+public struct FunctionSandbox: Sendable {
+    /// The function's own uid and gid.
+    public var uid: UInt32
+    public var gid: UInt32
+    /// The uid GPU instances run as instead, with the function's gid, while an MPS daemon runs (an
+    /// MPS server serves the clients of one uid at a time; their files stay apart by namespace).
+    public var gpuUID: UInt32?
+    /// Folders the instance must not see (the data directory): an empty tmpfs in its namespace.
+    public var hidden: [String]
+    /// Its writable home (`HOME`; `TMPDIR` is its `tmp`), kept across instances and revisions.
+    public var home: String
+    /// Most processes and threads per instance.
+    public var maxProcesses: Int
+    /// Where instance cgroups are made (nil: none could be).
+    public var cgroups: Cgroups?
+
+    /// Makes the function's home, owned by its uid and gid (setgid, group-writable: GPU instances
+    /// under MPS write it with the function's gid and a shared uid).
+    static func makeHome(_ path: String, uid: UInt32, gid: UInt32) throws {
+        for folder in [path, path + "/tmp"] {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            guard chown(folder, uid, gid) == 0, chmod(folder, 0o2770) == 0 else {
+                throw WorkerError.launchFailed("cannot give \(folder) to uid \(uid): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    /// What an instance's shim is told (`GAIA_SANDBOX`, `HOME`, `TMPDIR`); `cwd` is its code, entered
+    /// again through the namespace. `uid` differs from the function's for GPU instances under MPS.
+    func environment(cwd: String, uid: UInt32, cgroup: InstanceCgroup?) -> [String: String] {
+        func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
+        let home = absolute(home)
+        var spec: [String: JSONValue] = [
+            "uid": .number(Double(uid)), "gid": .number(Double(gid)), "cwd": .string(absolute(cwd)),
+            "hide": .array(hidden.map { .string(absolute($0)) }), "writable": .array([.string(home)]),
+        ]
+        if let cgroup { spec["cgroups"] = .array(cgroup.procsFiles.map { .string($0) }) }
+        let text = (try? JSONEncoder().encode(JSONValue.object(spec))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return ["GAIA_SANDBOX": text, "HOME": home, "TMPDIR": home + "/tmp"]
+    }
+}
+
+/// The cgroup (v1) hierarchies instance cgroups are made in: a folder `gaia-PID` (this server's
+/// pid) under the server's own cgroup in the `pids` hierarchy (required: it is how everything an
+/// instance started is found and killed), and in `memory` and `cpu` where those can be written.
+public struct Cgroups: Sendable {
+    /// The folder per controller.
+    var folders: [String: String]
+
+    /// The hierarchies this process may make cgroups in, or nil (with why) when the `pids` one is
+    /// missing or read-only. Folders left by servers that are gone are cleared first.
+    public static func discover(root: String = "/sys/fs/cgroup") -> Result<Cgroups, WorkerError> {
+        guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else {
+            return .failure(.launchFailed("/proc/self/cgroup is not readable"))
+        }
+        var folders: [String: String] = [:]
+        for controller in ["pids", "memory", "cpu"] {
+            let mount = "\(root)/\(controller)"
+            guard FileManager.default.fileExists(atPath: mount + "/cgroup.procs") else { continue }
+            // "4:memory:/path": the server's cgroup, under the mount when it is there (no cgroup namespace).
+            let path = own.split(separator: "\n").lazy.map { $0.split(separator: ":", maxSplits: 2).map(String.init) }
+                .first { $0.count == 3 && $0[1].split(separator: ",").contains(Substring(controller)) }?[2] ?? "/"
+            let base = FileManager.default.fileExists(atPath: mount + path) ? mount + path : mount
+            let folder = (base.hasSuffix("/") ? base : base + "/") + "gaia-\(getpid())"
+            clearStale(in: base)
+            guard (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)) != nil
+                || FileManager.default.fileExists(atPath: folder)
+            else { continue }
+            folders[controller] = folder
+        }
+        guard folders["pids"] != nil else {
+            let v2 = FileManager.default.fileExists(atPath: root + "/cgroup.controllers")
+            return .failure(.launchFailed(v2 ? "only cgroup v2 is mounted, which Gaia does not drive yet" : "no writable pids cgroup hierarchy under \(root)"))
+        }
+        return .success(Cgroups(folders: folders))
+    }
+
+    /// Removes the `gaia-PID` folders of servers no longer running, killing what is left in them.
+    private static func clearStale(in base: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
+        for name in names where name.hasPrefix("gaia-") {
+            guard let pid = Int32(name.dropFirst(5)), pid != getpid(), !(ProcessStatus(of: pid)?.isLive ?? false) else { continue }
+            let folder = base + "/" + name
+            for instance in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
+                let path = folder + "/" + instance
+                guard FileManager.default.fileExists(atPath: path + "/cgroup.procs") else { continue }
+                InstanceCgroup.killMembers(of: path)
+                rmdir(path)
+            }
+            rmdir(folder)
+        }
+    }
+
+    /// Removes this server's folders (its instances' cgroups are gone by then).
+    public func remove() {
+        for folder in folders.values { rmdir(folder) }
+    }
+
+    /// A cgroup for one instance, with its limits.
+    func makeInstance(named name: String, maxProcesses: Int, memoryLimitMB: Int, cores: Int) throws -> InstanceCgroup {
+        var made: [String: String] = [:]
+        do {
+            for (controller, folder) in folders {
+                let path = "\(folder)/\(name)"
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                made[controller] = path
+            }
+            let cgroup = InstanceCgroup(paths: made)
+            try cgroup.write("pids", "pids.max", String(maxProcesses))
+            if memoryLimitMB > 0 { try cgroup.write("memory", "memory.limit_in_bytes", String(memoryLimitMB * 1024 * 1024)) }
+            try cgroup.setCPU(cores: cores)
+            return cgroup
+        } catch {
+            for path in made.values { rmdir(path) }
+            throw WorkerError.launchFailed("could not make the instance's cgroup \(name): \(error)")
+        }
+    }
+}
+
+/// One instance's cgroups: the shim joins them (`cgroup.procs`) before the function runs; when the
+/// instance ends, whatever it left running is killed and the cgroups removed.
+final class InstanceCgroup: Sendable {
+    /// Its folder per controller.
+    let paths: [String: String]
+
+    init(paths: [String: String]) { self.paths = paths }
+
+    /// The files the shim writes its pid to.
+    var procsFiles: [String] { paths.values.sorted().map { $0 + "/cgroup.procs" } }
+
+    /// CPU time per period for `cores` cores (CFS quota); 0 or less lifts it.
+    func setCPU(cores: Int) throws {
+        guard paths["cpu"] != nil else { return }
+        let period = 100_000
+        try write("cpu", "cpu.cfs_period_us", String(period))
+        try write("cpu", "cpu.cfs_quota_us", cores > 0 ? String(cores * period) : "-1")
+    }
+
+    func write(_ controller: String, _ file: String, _ value: String) throws {
+        guard let folder = paths[controller] else { return }
+        let fd = open("\(folder)/\(file)", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        defer { close(fd) }
+        let written = value.withCString { Glibc.write(fd, $0, strlen($0)) }
+        guard written >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+    }
+
+    /// Processes still in it.
+    var members: [Int32] { Self.members(of: paths["pids"] ?? "") }
+
+    static func members(of folder: String) -> [Int32] {
+        guard let text = try? String(contentsOfFile: folder + "/cgroup.procs", encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").compactMap { Int32($0) }
+    }
+
+    /// SIGKILLs every member once; returns how many there were.
+    @discardableResult
+    static func killMembers(of folder: String) -> Int {
+        let pids = members(of: folder)
+        for pid in pids { kill(pid, SIGKILL) }
+        return pids.count
+    }
+
+    /// Kills everything in it (again while processes keep appearing: a killed process forks no
+    /// more, and the pids limit bounds how many there can be), then removes it. Waits without
+    /// blocking a thread; gives up on the removal after about 5 s (left to the next start's sweep).
+    func release() async {
+        guard let pids = paths["pids"] else { return }
+        for _ in 0..<500 {
+            if Self.killMembers(of: pids) == 0 && paths.values.allSatisfy({ rmdir($0) == 0 || errno == ENOENT }) { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+}
