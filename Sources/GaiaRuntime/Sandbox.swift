@@ -25,8 +25,29 @@ public struct SandboxSettings: Sendable {
     /// The defaults.
     public init() {}
 
-    /// Whether instances are confined here: enabled and running as root.
-    public var active: Bool { enabled && geteuid() == 0 }
+    /// Whether instances are confined here: enabled, and nothing stops it (`unavailable`).
+    public var active: Bool { enabled && Self.unavailable(firstUID: firstUID) == nil }
+
+    /// Why this process cannot confine instances, or nil when it can: it must be root with the
+    /// capabilities to make mount namespaces and change uid (a container's root may lack
+    /// CAP_SYS_ADMIN), and the uids from `firstUID` must exist in its user namespace.
+    public static func unavailable(firstUID: UInt32) -> String? {
+        guard geteuid() == 0 else { return "not root" }
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+            let effective = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16)
+        else { return "its capabilities cannot be read" }
+        let needed: [(bit: UInt64, name: String)] = [(21, "CAP_SYS_ADMIN"), (7, "CAP_SETUID"), (6, "CAP_SETGID"), (0, "CAP_CHOWN")]
+        let missing = needed.filter { effective & (1 << $0.bit) == 0 }.map(\.name)
+        guard missing.isEmpty else { return "root without \(missing.joined(separator: ", "))" }
+        // "inside outside count" lines: the uids this namespace has.
+        let map = (try? String(contentsOfFile: "/proc/self/uid_map", encoding: .utf8)) ?? "0 0 4294967295"
+        let mapped = map.split(separator: "\n").contains { line in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt64($0) }
+            return fields.count == 3 && fields[0] <= UInt64(firstUID) - 1 && UInt64(firstUID) + 65_536 <= fields[0] + fields[2]
+        }
+        return mapped ? nil : "uids \(firstUID - 1)… are not mapped in this user namespace"
+    }
 }
 
 /// One function's confinement, the same for each of its instances.

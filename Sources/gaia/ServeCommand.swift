@@ -197,7 +197,7 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("gaia serving", metadata: [
             "address": "http://\(host):\(port)", "data.dir": "\(dataDirectory)", "python": "\(interpreter)",
             "ladder": "\(runtimeConfiguration.ladder.rungs.map(\.description).joined(separator: ","))",
-            "sandbox": "\(cluster.cluster ? "pods" : runtimeConfiguration.sandbox.active ? "own uid, mount namespace, cgroups" : runtimeConfiguration.sandbox.enabled ? "off (not root)" : "off")",
+            "sandbox": "\(cluster.cluster ? "pods" : runtimeConfiguration.sandbox.active ? "own uid, mount namespace, cgroups" : runtimeConfiguration.sandbox.enabled ? "off (\(SandboxSettings.unavailable(firstUID: runtimeConfiguration.sandbox.firstUID) ?? ""))" : "off")",
         ])
         try await ServiceGroup(configuration: group).run()
     }
