@@ -727,7 +727,7 @@ public actor FunctionRuntime {
         let sandboxUID = sandboxUIDs[stored.name] ?? (configuration.sandbox.active && configuration.cluster == nil ? 65534 : nil)
         let sandbox = sandboxUID.map { uid in
             FunctionSandbox(
-                uid: uid, gid: uid, gpuUID: machine.mps ? configuration.sandbox.firstUID - 1 : nil,
+                uid: uid, gpuUID: machine.mps ? configuration.sandbox.firstUID - 1 : nil,
                 hidden: [configuration.dataDirectory], home: home(of: stored.name),
                 maxProcesses: configuration.sandbox.maxProcesses, cgroups: cgroups)
         }

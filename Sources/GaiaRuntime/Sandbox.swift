@@ -67,9 +67,20 @@ public struct FunctionSandbox: Sendable {
     /// Where instance cgroups are made (nil: none could be).
     public var cgroups: Cgroups?
 
+    /// A confinement; `gid` is `uid`'s number.
+    public init(uid: UInt32, gpuUID: UInt32? = nil, hidden: [String], home: String, maxProcesses: Int = 256, cgroups: Cgroups?) {
+        self.uid = uid
+        self.gid = uid
+        self.gpuUID = gpuUID
+        self.hidden = hidden
+        self.home = home
+        self.maxProcesses = maxProcesses
+        self.cgroups = cgroups
+    }
+
     /// Makes the function's home, owned by its uid and gid (setgid, group-writable: GPU instances
     /// under MPS write it with the function's gid and a shared uid).
-    static func makeHome(_ path: String, uid: UInt32, gid: UInt32) throws {
+    public static func makeHome(_ path: String, uid: UInt32, gid: UInt32) throws {
         for folder in [path, path + "/tmp"] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             guard chown(folder, uid, gid) == 0, chmod(folder, 0o2770) == 0 else {
@@ -95,7 +106,8 @@ public struct FunctionSandbox: Sendable {
 
 /// The cgroup (v1) hierarchies instance cgroups are made in: a folder `gaia-PID` (this server's
 /// pid) under the server's own cgroup in the `pids` hierarchy (required: it is how everything an
-/// instance started is found and killed), and in `memory` and `cpu` where those can be written.
+/// instance started is found and killed), and in `memory`, `cpu` and `devices` where those can be
+/// written.
 public struct Cgroups: Sendable {
     /// The folder per controller.
     var folders: [String: String]
@@ -107,7 +119,7 @@ public struct Cgroups: Sendable {
             return .failure(.launchFailed("/proc/self/cgroup is not readable"))
         }
         var folders: [String: String] = [:]
-        for controller in ["pids", "memory", "cpu"] {
+        for controller in ["pids", "memory", "cpu", "devices"] {
             let mount = "\(root)/\(controller)"
             guard FileManager.default.fileExists(atPath: mount + "/cgroup.procs") else { continue }
             // "4:memory:/path": the server's cgroup, under the mount when it is there (no cgroup namespace).
@@ -149,8 +161,22 @@ public struct Cgroups: Sendable {
         for folder in folders.values { rmdir(folder) }
     }
 
+    /// Device nodes every instance may open: null, zero, full, random, urandom, tty, ptmx, pts.
+    static let commonDevices = ["c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm"]
+
+    /// NVIDIA's device nodes, which GPU instances may also open: every `/dev/nvidiaN` and
+    /// `nvidiactl` (major 195), and the majors `/proc/devices` gives `nvidia-uvm` and `nvidia-caps`.
+    static func gpuDevices(_ devices: String? = try? String(contentsOfFile: "/proc/devices", encoding: .utf8)) -> [String] {
+        let majors = (devices ?? "").split(separator: "\n").compactMap { line -> Int? in
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count == 2, ["nvidia-uvm", "nvidia-caps", "nvidia-frontend", "nvidia"].contains(fields[1]) else { return nil }
+            return Int(fields[0])
+        }
+        return Set([195] + majors).sorted().map { "c \($0):* rwm" }
+    }
+
     /// A cgroup for one instance, with its limits.
-    func makeInstance(named name: String, maxProcesses: Int, memoryLimitMB: Int, cores: Int) throws -> InstanceCgroup {
+    func makeInstance(named name: String, maxProcesses: Int, memoryLimitMB: Int, cores: Int, gpu: Bool) throws -> InstanceCgroup {
         var made: [String: String] = [:]
         do {
             for (controller, folder) in folders {
@@ -162,6 +188,8 @@ public struct Cgroups: Sendable {
             try cgroup.write("pids", "pids.max", String(maxProcesses))
             if memoryLimitMB > 0 { try cgroup.write("memory", "memory.limit_in_bytes", String(memoryLimitMB * 1024 * 1024)) }
             try cgroup.setCPU(cores: cores)
+            try cgroup.write("devices", "devices.deny", "a")
+            for rule in Self.commonDevices + (gpu ? Self.gpuDevices() : []) { try cgroup.write("devices", "devices.allow", rule) }
             return cgroup
         } catch {
             for path in made.values { rmdir(path) }

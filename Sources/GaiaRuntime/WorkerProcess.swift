@@ -218,7 +218,8 @@ public actor WorkerProcess {
             if let cgroups = sandbox.cgroups {
                 let name = c.functionName + "-" + URL(fileURLWithPath: c.logPath).deletingPathExtension().lastPathComponent
                 cgroup = try cgroups.makeInstance(
-                    named: name, maxProcesses: sandbox.maxProcesses, memoryLimitMB: c.memoryLimitMB, cores: c.cpus.count)
+                    named: name, maxProcesses: sandbox.maxProcesses, memoryLimitMB: c.memoryLimitMB, cores: c.cpus.count,
+                    gpu: c.backend.deviceClass == .gpu)
             }
             let uid = c.backend.deviceClass == .gpu ? sandbox.gpuUID ?? sandbox.uid : sandbox.uid
             environment.merge(sandbox.environment(cwd: c.functionDirectory, uid: uid, cgroup: cgroup)) { $1 }

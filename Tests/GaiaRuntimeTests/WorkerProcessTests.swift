@@ -24,17 +24,22 @@ struct WorkerProcessTests {
     }
 
     /// A function that writes its own frames to the protocol (untrusted code may): a malformed
-    /// header, or an id no integer can hold, fails that instance with a clear error; nothing traps.
-    @Test(arguments: [true, false])
-    func aMalformedFrameFailsTheInstanceClearly(garbage: Bool) async throws {
+    /// header, an id no integer can hold or that is not a number, 100,000 nested arrays, a 4 GiB
+    /// header length, or answers to requests nobody sent without end: each fails that instance
+    /// with a clear error; nothing traps or stalls.
+    @Test(arguments: [
+        ("garbage", "not a JSON object"), ("id", "'id'"), ("nan", "not a JSON object"), ("deep", "not a JSON object"),
+        ("huge", "a frame header of 4294967295 bytes"), ("endless", "request 999999, which is not waiting"),
+    ])
+    func aMalformedFrameFailsTheInstanceClearly(kind: String, says: String) async throws {
         let w = try worker("malformed")
         try await w.start()
         let pid = await w.pid
         do {
-            _ = try await w.invoke(try json(["garbage": garbage]), contentType: "application/json")
+            _ = try await w.invoke(try json(["kind": kind]), contentType: "application/json")
             Issue.record("a malformed frame must fail the invocation")
         } catch WorkerError.protocolViolation(let what) {
-            #expect(what.contains("broke the protocol") && what.contains(garbage ? "not a JSON object" : "'id'"), "\(what)")
+            #expect(what.contains(says), "\(kind): \(what)")
         }
         await w.waitUntilEnded()
         #expect(await !w.isAlive)
