@@ -104,46 +104,93 @@ public struct FunctionSandbox: Sendable {
     }
 }
 
-/// The cgroup (v1) hierarchies instance cgroups are made in: a folder `gaia-PID` (this server's
-/// pid) under the server's own cgroup in the `pids` hierarchy (required: it is how everything an
-/// instance started is found and killed), and in `memory`, `cpu` and `devices` where those can be
-/// written.
+/// Where instance cgroups are made: a folder `gaia-PID` (this server's pid) under the server's own
+/// cgroup. With cgroup v1, one per hierarchy: `pids` (required: it is how everything an instance
+/// started is found and killed), and `memory`, `cpu` and `devices` where those can be written.
+/// With cgroup v2 only (no v1 `pids` hierarchy), one folder in the unified hierarchy with `pids`,
+/// `memory` and `cpu` enabled where the server may delegate them (v2 has no `devices` files: device
+/// nodes are then bounded by their modes only).
 public struct Cgroups: Sendable {
-    /// The folder per controller.
+    /// The folder per controller (v1), or the one folder under every controller's key (v2).
     var folders: [String: String]
+    /// Whether it is the unified hierarchy (v2).
+    var unified = false
 
-    /// The hierarchies this process may make cgroups in, or nil (with why) when the `pids` one is
-    /// missing or read-only. Folders left by servers that are gone are cleared first.
-    public static func discover(root: String = "/sys/fs/cgroup") -> Result<Cgroups, WorkerError> {
+    /// Where this process may make cgroups, or why it may not. Folders left by servers that are
+    /// gone are cleared first. `unifiedMount`: where v2 is mounted, when v1's `pids` is not.
+    public static func discover(root: String = "/sys/fs/cgroup", unifiedMount: String? = nil) -> Result<Cgroups, WorkerError> {
         guard let own = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else {
             return .failure(.launchFailed("/proc/self/cgroup is not readable"))
         }
-        var folders: [String: String] = [:]
-        for controller in ["pids", "memory", "cpu", "devices"] {
-            let mount = "\(root)/\(controller)"
-            guard FileManager.default.fileExists(atPath: mount + "/cgroup.procs") else { continue }
-            // "4:memory:/path": the server's cgroup, under the mount when it is there (no cgroup namespace).
-            let path = own.split(separator: "\n").lazy.map { $0.split(separator: ":", maxSplits: 2).map(String.init) }
-                .first { $0.count == 3 && $0[1].split(separator: ",").contains(Substring(controller)) }?[2] ?? "/"
+        // "4:memory:/path" (v1) or "0::/path" (v2): the server's cgroup per hierarchy.
+        let lines = own.split(separator: "\n").map { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init) }
+        func ownPath(_ controllers: String) -> String {
+            lines.first { $0.count == 3 && ($0[1] == controllers || $0[1].split(separator: ",").contains(Substring(controllers))) }?[2] ?? "/"
+        }
+        func folder(under mount: String, path: String) -> String? {
+            // Under the mount when it shows the server's cgroup there (no cgroup namespace).
             let base = FileManager.default.fileExists(atPath: mount + path) ? mount + path : mount
-            let folder = (base.hasSuffix("/") ? base : base + "/") + "gaia-\(getpid())"
             clearStale(in: base)
-            guard (try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)) != nil
-                || FileManager.default.fileExists(atPath: folder)
-            else { continue }
-            folders[controller] = folder
+            let made = (base.hasSuffix("/") ? base : base + "/") + "gaia-\(getpid())"
+            guard mkdir(made, 0o755) == 0 || errno == EEXIST else { return nil }
+            return made
         }
-        guard folders["pids"] != nil else {
-            let v2 = FileManager.default.fileExists(atPath: root + "/cgroup.controllers")
-            return .failure(.launchFailed(v2 ? "only cgroup v2 is mounted, which Gaia does not drive yet" : "no writable pids cgroup hierarchy under \(root)"))
+        if unifiedMount == nil && FileManager.default.fileExists(atPath: root + "/pids/cgroup.procs") {
+            var folders: [String: String] = [:]
+            for controller in ["pids", "memory", "cpu", "devices"] {
+                let mount = "\(root)/\(controller)"
+                guard FileManager.default.fileExists(atPath: mount + "/cgroup.procs"),
+                    let made = folder(under: mount, path: ownPath(controller))
+                else { continue }
+                folders[controller] = made
+            }
+            guard folders["pids"] != nil else { return .failure(.launchFailed("the pids cgroup hierarchy under \(root) is read-only")) }
+            return .success(Cgroups(folders: folders))
         }
-        return .success(Cgroups(folders: folders))
+        let mount = unifiedMount ?? root
+        guard FileManager.default.fileExists(atPath: mount + "/cgroup.controllers") else {
+            return .failure(.launchFailed("no cgroup v1 pids hierarchy nor cgroup v2 under \(root)"))
+        }
+        let path = ownPath("")
+        let base = FileManager.default.fileExists(atPath: mount + path) ? mount + path : mount
+        let enabled = delegate(in: base)
+        guard let made = folder(under: mount, path: path) else {
+            return .failure(.launchFailed("cannot make a cgroup under \(base): \(String(cString: strerror(errno)))"))
+        }
+        for controller in enabled { _ = write("+" + controller, to: made + "/cgroup.subtree_control") }
+        var folders = ["cgroup": made]
+        for controller in enabled { folders[controller] = made }
+        return .success(Cgroups(folders: folders, unified: true))
+    }
+
+    /// Enables `pids`, `memory` and `cpu` for the children of `base` (v2) where it offers them: the
+    /// server first moves itself into a leaf of its own when `base` holds it (v2 gives controllers
+    /// only to cgroups without processes of their own). Returns the controllers enabled.
+    private static func delegate(in base: String) -> [String] {
+        let offered = ((try? String(contentsOfFile: base + "/cgroup.controllers", encoding: .utf8)) ?? "").split(separator: " ").map {
+            $0.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        let wanted = ["pids", "memory", "cpu"].filter(offered.contains)
+        func enable() -> Bool { wanted.allSatisfy { write("+" + $0, to: base + "/cgroup.subtree_control") } }
+        if wanted.isEmpty || enable() { return wanted }
+        let leaf = base + "/gaia-server-\(getpid())"
+        guard mkdir(leaf, 0o755) == 0 || errno == EEXIST, write(String(getpid()), to: leaf + "/cgroup.procs"), enable() else { return [] }
+        return wanted
+    }
+
+    /// Writes `value` to a cgroup file; false when it could not.
+    @discardableResult
+    static func write(_ value: String, to file: String) -> Bool {
+        let fd = open(file, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return value.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
     }
 
     /// Removes the `gaia-PID` folders of servers no longer running, killing what is left in them.
     private static func clearStale(in base: String) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
-        for name in names where name.hasPrefix("gaia-") {
+        for name in names where name.hasPrefix("gaia-") && !name.hasPrefix("gaia-server-") {
             guard let pid = Int32(name.dropFirst(5)), pid != getpid(), !(ProcessStatus(of: pid)?.isLive ?? false) else { continue }
             let folder = base + "/" + name
             for instance in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
@@ -158,7 +205,7 @@ public struct Cgroups: Sendable {
 
     /// Removes this server's folders (its instances' cgroups are gone by then).
     public func remove() {
-        for folder in folders.values { rmdir(folder) }
+        for folder in Set(folders.values) { rmdir(folder) }
     }
 
     /// Device nodes every instance may open: null, zero, full, random, urandom, tty, ptmx, pts.
@@ -181,18 +228,24 @@ public struct Cgroups: Sendable {
         do {
             for (controller, folder) in folders {
                 let path = "\(folder)/\(name)"
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                if !made.values.contains(path) {
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: false)
+                }
                 made[controller] = path
             }
-            let cgroup = InstanceCgroup(paths: made)
+            let cgroup = InstanceCgroup(paths: made, unified: unified)
             try cgroup.write("pids", "pids.max", String(maxProcesses))
-            if memoryLimitMB > 0 { try cgroup.write("memory", "memory.limit_in_bytes", String(memoryLimitMB * 1024 * 1024)) }
+            if memoryLimitMB > 0 {
+                try cgroup.write("memory", unified ? "memory.max" : "memory.limit_in_bytes", String(memoryLimitMB * 1024 * 1024))
+            }
             try cgroup.setCPU(cores: cores)
-            try cgroup.write("devices", "devices.deny", "a")
-            for rule in Self.commonDevices + (gpu ? Self.gpuDevices() : []) { try cgroup.write("devices", "devices.allow", rule) }
+            if !unified {
+                try cgroup.write("devices", "devices.deny", "a")
+                for rule in Self.commonDevices + (gpu ? Self.gpuDevices() : []) { try cgroup.write("devices", "devices.allow", rule) }
+            }
             return cgroup
         } catch {
-            for path in made.values { rmdir(path) }
+            for path in Set(made.values) { rmdir(path) }
             throw WorkerError.launchFailed("could not make the instance's cgroup \(name): \(error)")
         }
     }
@@ -201,44 +254,50 @@ public struct Cgroups: Sendable {
 /// One instance's cgroups: the shim joins them (`cgroup.procs`) before the function runs; when the
 /// instance ends, whatever it left running is killed and the cgroups removed.
 final class InstanceCgroup: Sendable {
-    /// Its folder per controller.
+    /// Its folder per controller (v2: the same folder under each).
     let paths: [String: String]
+    let unified: Bool
 
-    init(paths: [String: String]) { self.paths = paths }
+    init(paths: [String: String], unified: Bool = false) {
+        self.paths = paths
+        self.unified = unified
+    }
 
     /// The files the shim writes its pid to.
-    var procsFiles: [String] { paths.values.sorted().map { $0 + "/cgroup.procs" } }
+    var procsFiles: [String] { Set(paths.values).sorted().map { $0 + "/cgroup.procs" } }
+
+    /// Where its processes are listed.
+    private var anyFolder: String? { paths["pids"] ?? paths["cgroup"] }
 
     /// CPU time per period for `cores` cores (CFS quota); 0 or less lifts it.
     func setCPU(cores: Int) throws {
         guard paths["cpu"] != nil else { return }
         let period = 100_000
-        try write("cpu", "cpu.cfs_period_us", String(period))
-        try write("cpu", "cpu.cfs_quota_us", cores > 0 ? String(cores * period) : "-1")
+        if unified {
+            try write("cpu", "cpu.max", "\(cores > 0 ? String(cores * period) : "max") \(period)")
+        } else {
+            try write("cpu", "cpu.cfs_period_us", String(period))
+            try write("cpu", "cpu.cfs_quota_us", cores > 0 ? String(cores * period) : "-1")
+        }
     }
 
     func write(_ controller: String, _ file: String, _ value: String) throws {
         guard let folder = paths[controller] else { return }
-        let fd = open("\(folder)/\(file)", O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
-        defer { close(fd) }
-        let written = value.withCString { Glibc.write(fd, $0, strlen($0)) }
-        guard written >= 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        guard Cgroups.write(value, to: "\(folder)/\(file)") else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
     }
-
-    /// Processes still in it.
-    var members: [Int32] { Self.members(of: paths["pids"] ?? "") }
 
     static func members(of folder: String) -> [Int32] {
         guard let text = try? String(contentsOfFile: folder + "/cgroup.procs", encoding: .utf8) else { return [] }
         return text.split(separator: "\n").compactMap { Int32($0) }
     }
 
-    /// SIGKILLs every member once; returns how many there were.
+    /// SIGKILLs every member once (v2: all at once through `cgroup.kill`); returns how many there were.
     @discardableResult
     static func killMembers(of folder: String) -> Int {
         let pids = members(of: folder)
-        for pid in pids { kill(pid, SIGKILL) }
+        if !pids.isEmpty && !Cgroups.write("1", to: folder + "/cgroup.kill") {
+            for pid in pids { kill(pid, SIGKILL) }
+        }
         return pids.count
     }
 
@@ -246,9 +305,10 @@ final class InstanceCgroup: Sendable {
     /// more, and the pids limit bounds how many there can be), then removes it. Waits without
     /// blocking a thread; gives up on the removal after about 5 s (left to the next start's sweep).
     func release() async {
-        guard let pids = paths["pids"] else { return }
+        guard let folder = anyFolder else { return }
+        let folders = Set(paths.values)
         for _ in 0..<500 {
-            if Self.killMembers(of: pids) == 0 && paths.values.allSatisfy({ rmdir($0) == 0 || errno == ENOENT }) { return }
+            if Self.killMembers(of: folder) == 0 && folders.allSatisfy({ rmdir($0) == 0 || errno == ENOENT }) { return }
             try? await Task.sleep(for: .milliseconds(10))
         }
     }
