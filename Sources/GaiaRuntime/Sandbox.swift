@@ -98,7 +98,7 @@ public struct FunctionSandbox: Sendable {
             "uid": .number(Double(uid)), "gid": .number(Double(gid)), "cwd": .string(absolute(cwd)),
             "hide": .array(hidden.map { .string(absolute($0)) }), "writable": .array([.string(home)]),
         ]
-        if let cgroup { spec["cgroups"] = .array(cgroup.procsFiles.map { .string($0) }) }
+        if let cgroup { spec["cgroups"] = .array(cgroup.joinFiles.map { .string($0) }) }
         let text = (try? JSONEncoder().encode(JSONValue.object(spec))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ["GAIA_SANDBOX": text, "HOME": home, "TMPDIR": home + "/tmp"]
     }
@@ -263,8 +263,11 @@ final class InstanceCgroup: Sendable {
         self.unified = unified
     }
 
-    /// The files the shim writes its pid to.
-    var procsFiles: [String] { Set(paths.values).sorted().map { $0 + "/cgroup.procs" } }
+    /// The files the shim joins through, writing "0" (itself): v1's `tasks`, which moves the
+    /// writing thread without taking the kernel's global lock on thread groups (its one thread is
+    /// the whole process then; `cgroup.procs` cost about 11 ms a start here, waiting for an RCU
+    /// grace period), or v2's `cgroup.procs`.
+    var joinFiles: [String] { Set(paths.values).sorted().map { $0 + (unified ? "/cgroup.procs" : "/tasks") } }
 
     /// Where its processes are listed.
     private var anyFolder: String? { paths["pids"] ?? paths["cgroup"] }

@@ -34,8 +34,8 @@ struct CgroupTests {
         let python = try #require(try? PythonInterpreter.resolve("python3"))
         let script = """
             import os, sys, time
-            for procs in sys.argv[1:]:
-                open(procs, "w").write(str(os.getpid()))
+            for join in sys.argv[1:]:
+                open(join, "w").write("0")
             if os.fork() == 0:
                 os.setsid()
                 if os.fork() == 0:
@@ -46,7 +46,7 @@ struct CgroupTests {
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", script] + cgroup.procsFiles
+        process.arguments = ["-c", script] + cgroup.joinFiles
         let output = Pipe()
         process.standardOutput = output
         try process.run()

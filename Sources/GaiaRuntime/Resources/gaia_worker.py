@@ -196,9 +196,9 @@ def enter_sandbox():
     spec = os.environ.pop("GAIA_SANDBOX", None)
     if spec:
         spec = json.loads(spec)
-        for procs in spec.get("cgroups", []):
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
+        for join in spec.get("cgroups", []):  # "0": this thread, the process's only one yet
+            with open(join, "w") as f:
+                f.write("0")
         if spec.get("hide"):
             mount_namespace(call, spec)
         os.umask(0o007)  # what it writes in its home stays its group's (GPU instances under MPS share a uid, not a gid)
