@@ -449,8 +449,8 @@ public actor FunctionRuntime {
         func discard() {
             try? FileManager.default.removeItem(atPath: directory)
             secrets.remove(request.name, revision: revision)
-            if previous == nil, let home = sandboxUIDs.removeValue(forKey: request.name).map({ _ in home(of: request.name) }) {
-                try? FileManager.default.removeItem(atPath: home)
+            if previous == nil, sandboxUIDs.removeValue(forKey: request.name) != nil {
+                try? FileManager.default.removeItem(atPath: home(of: request.name))  // a first deploy leaves no home
             }
         }
         do {

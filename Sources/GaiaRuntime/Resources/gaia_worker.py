@@ -35,6 +35,9 @@ When its stdin closes (it was retired for a zygote with more modules) it forks n
 reaping and reporting its children, and exits once the last has ended.
 The child leads a process group of its own, opens the FIFOs as its stdin/stdout and the log as
 stderr, takes the given environment and runs this shim's main(): from there it is an ordinary instance.
+Sandbox: with GAIA_SANDBOX set (the runtime runs as root), main() confines the instance before it
+loads the function (enter_sandbox: cgroups, a mount namespace, its own uid, no_new_privs); a
+failure there is its init_error.
 HTTP mode (the container image of a function on Knative, `gaia kube render`): with GAIA_HTTP_PORT
 set, the shim loads the function the same way and serves HTTP on that port instead of the
 protocol: POST / with the payload (JSON or bytes) answers the handler's result with headers
@@ -181,9 +184,11 @@ def enter_sandbox():
     """Confines this instance before any of the function's code runs (GAIA_SANDBOX, set by the runtime
     when it runs as root): joins the instance's cgroups, enters a mount namespace of its own in
     which the data directory (and any folder other users cannot enter on the way to what the
-    instance needs) is an empty tmpfs with only the function's code and Python environment bound
-    back read-only and its home writable, then drops to the function's own uid and gid with no
-    supplementary groups and sets no_new_privs. Without GAIA_SANDBOX only no_new_privs is set."""
+    instance needs) is an empty tmpfs with only the function's code and the interpreter's prefixes
+    and sys.path bound back read-only and its home writable, then drops to the function's own uid
+    and gid with no supplementary groups and sets no_new_privs. Without GAIA_SANDBOX only
+    no_new_privs is set. GAIA_SANDBOX is JSON: {"uid", "gid", "cwd", "hide": [folders],
+    "writable": [folders], "cgroups": [files to write "0" to]}."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -221,7 +226,7 @@ def mount_namespace(call, spec):
     def under(path, folder):
         return path == folder or path.startswith(folder.rstrip("/") + "/")
 
-    read_only = [spec.get("cwd")] + spec.get("read_only", []) + [sys.prefix, sys.base_prefix, sys.exec_prefix]
+    read_only = [spec.get("cwd"), sys.prefix, sys.base_prefix, sys.exec_prefix]
     read_only += [p for p in sys.path if p and os.path.isdir(p)]
     wanted = {}
     for path, writable in [(p, False) for p in read_only if p] + [(p, True) for p in spec.get("writable", [])]:
