@@ -217,8 +217,16 @@ final class SpawnedTransport: WorkerTransport {
     func send(_ bytes: [UInt8], failed: @escaping @Sendable (any Error) -> Void) { writer.submit(bytes, failed: failed) }
     func closeInput() { writer.close() }
     func kill() { child.signal(SIGKILL) }
-    func exitStatus() async -> Int32? { await child.exitStatus() }
     func connected() {}
+
+    /// Once it has exited, its output is read to the end of what it wrote and no further: a child
+    /// it left holding the pipe open (in a session of its own, out of reach of the group kill)
+    /// would otherwise keep its end unseen.
+    func exitStatus() async -> Int32? {
+        let status = await child.exitStatus()
+        stopReading.set()
+        return status
+    }
 }
 
 /// A worker forked from the fork server, talking over two FIFOs: ours are opened before the fork

@@ -121,6 +121,25 @@ struct WorkerProcessTests {
         #expect(String(decoding: next.body, as: UTF8.self) == "fine")
     }
 
+    /// An instance that exits while a grandchild it started in a session of its own (beyond the
+    /// group kill, and here with no cgroup: not sandboxed) still holds its output open: its end is
+    /// seen when it is reaped, not when the grandchild lets go, fresh or forked.
+    @Test(arguments: [false, true])
+    func anInstanceThatExitsIsSeenToEndThoughAChildHoldsItsOutput(forked: Bool) async throws {
+        let python = try #require(Self.python, "python3 is required for worker tests")
+        let dir = try #require(Bundle.module.path(forResource: "exiting", ofType: nil, inDirectory: "Fixtures"))
+        let zygote = forked ? Zygote(python: python, preload: [], logPath: FileManager.default.temporaryDirectory.appendingPathComponent("gaia-test-zygote-\(UUID().uuidString).log").path) : nil
+        let w = WorkerProcess(configuration: WorkerConfiguration(
+            python: python, functionDirectory: dir, functionName: "exiting", backend: .cpu(cores: 1),
+            logPath: FileManager.default.temporaryDirectory.appendingPathComponent("gaia-test-exiting-\(UUID().uuidString).log").path, zygote: zygote))
+        try await w.start()
+        let started = ContinuousClock.now
+        await #expect(throws: WorkerError.self) { _ = try await w.invoke(try json(["leave_a_child": true]), contentType: "application/json") }
+        await w.waitUntilEnded()
+        #expect(ContinuousClock.now - started < .seconds(5), "the end was seen in \(ContinuousClock.now - started), not after the grandchild's 30 s")
+        await zygote?.stop()
+    }
+
     @Test func aHandlerThatExitsIsReportedAsACrash() async throws {
         let w = try worker("exiting")
         try await w.start()
