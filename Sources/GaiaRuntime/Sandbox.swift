@@ -91,13 +91,16 @@ public struct FunctionSandbox: Sendable {
 
     /// What an instance's shim is told (`GAIA_SANDBOX`, `HOME`, `TMPDIR`); `cwd` is its code, entered
     /// again through the namespace. `uid` differs from the function's for GPU instances under MPS.
-    func environment(cwd: String, uid: UInt32, cgroup: InstanceCgroup?) -> [String: String] {
+    /// `privateTemporary`: the instance gets a `/tmp` and `/dev/shm` of its own (CPU rungs; GPU
+    /// instances keep the host's, where MPS has its pipes and shared memory).
+    func environment(cwd: String, uid: UInt32, privateTemporary: Bool, cgroup: InstanceCgroup?) -> [String: String] {
         func absolute(_ path: String) -> String { URL(fileURLWithPath: path).standardizedFileURL.path }
         let home = absolute(home)
         var spec: [String: JSONValue] = [
             "uid": .number(Double(uid)), "gid": .number(Double(gid)), "cwd": .string(absolute(cwd)),
             "hide": .array(hidden.map { .string(absolute($0)) }), "writable": .array([.string(home)]),
         ]
+        if privateTemporary { spec["private"] = .array(["/tmp", "/dev/shm"].filter { FileManager.default.fileExists(atPath: $0) }.map { .string($0) }) }
         if let cgroup { spec["cgroups"] = .array(cgroup.joinFiles.map { .string($0) }) }
         let text = (try? JSONEncoder().encode(JSONValue.object(spec))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         return ["GAIA_SANDBOX": text, "HOME": home, "TMPDIR": home + "/tmp"]

@@ -222,7 +222,8 @@ public actor WorkerProcess {
                     gpu: c.backend.deviceClass == .gpu)
             }
             let uid = c.backend.deviceClass == .gpu ? sandbox.gpuUID ?? sandbox.uid : sandbox.uid
-            environment.merge(sandbox.environment(cwd: c.functionDirectory, uid: uid, cgroup: cgroup)) { $1 }
+            environment.merge(
+                sandbox.environment(cwd: c.functionDirectory, uid: uid, privateTemporary: c.backend.deviceClass == .cpu, cgroup: cgroup)) { $1 }
         }
         let transport: any WorkerTransport
         do {

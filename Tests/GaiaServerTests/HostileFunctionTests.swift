@@ -54,6 +54,7 @@ struct HostileFunctionTests {
                 }
                 report = {name: attempt(f) for name, f in tried.items()}
                 report["write its home"] = attempt(lambda: touch(os.environ["HOME"] + "/scratch"))
+                report["write its /tmp"] = attempt(lambda: touch("/tmp/gaia-hostile-mark"))
                 return {"uid": os.getuid(), "report": report, "data": sorted(os.listdir(data)), "fds": {fd: os.readlink(f"/proc/self/fd/{fd}") for fd in os.listdir("/proc/self/fd") if os.path.exists(f"/proc/self/fd/{fd}")}}
             if action == "bomb":
                 made = 0
@@ -75,7 +76,7 @@ struct HostileFunctionTests {
                 return {"ok": True}
         """#
 
-    static let victim = "import os\n\ndef handle(payload, context):\n    return {\"pid\": os.getpid(), \"uid\": os.getuid()}\n"
+    static let victim = "import os\n\ndef handle(payload, context):\n    return {\"pid\": os.getpid(), \"uid\": os.getuid(), \"sees\": os.path.exists(\"/tmp/gaia-hostile-mark\")}\n"
 
     /// Processes (zombies too) in a cgroup whose path has `part` (`gaia-PID/NAME-`: one server's
     /// instances of one function; uids alone would also match other tests' in-process servers).
@@ -209,11 +210,11 @@ struct HostileFunctionTests {
         #expect(uid >= 200_000 && uid != victimUID, "each function runs as a uid of its own: \(uid), \(victimUID)")
         let report = try #require(answer["report"] as? [String: String])
         print("hostile function's report: \(report)")
-        #expect(report.count == 15)
-        for (attempt, outcome) in report where attempt != "write its home" {
+        #expect(report.count == 16)
+        for (attempt, outcome) in report where !attempt.hasPrefix("write its ") {
             #expect(outcome.hasPrefix("denied"), "\(attempt): \(outcome)")
         }
-        #expect(report["write its home"] == "allowed")
+        #expect(report["write its home"] == "allowed" && report["write its /tmp"] == "allowed")
         #expect(report["call the API without a token"] == "denied: PermissionError")
         #expect(answer["data"] as? [String] == ["functions", "home"], "the data folder shows only its code and home: \(answer["data"] ?? "")")
         let descriptors = try #require(answer["fds"] as? [String: String])
@@ -222,6 +223,8 @@ struct HostileFunctionTests {
                 "it holds no socket and nothing of the data folder but its log: \(descriptors)")
         let again = json(try await call(.POST, "/v1/functions/victim/invoke", port: port, token: token, body: "{}").body)
         #expect(again["pid"] as? Int == victimPID, "the victim's instance survived the attempt to kill it")
+        #expect(again["sees"] as? Bool == false && !FileManager.default.fileExists(atPath: "/tmp/gaia-hostile-mark"),
+                "what it wrote to /tmp stays in its own /tmp")
         try await healthy("the probe")
 
         let orphan = try await call(.POST, "/v1/functions/hostile/invoke", port: port, token: token, body: #"{"action": "orphan"}"#)

@@ -188,7 +188,8 @@ def enter_sandbox():
     and sys.path bound back read-only and its home writable, then drops to the function's own uid
     and gid with no supplementary groups and sets no_new_privs. Without GAIA_SANDBOX only
     no_new_privs is set. GAIA_SANDBOX is JSON: {"uid", "gid", "cwd", "hide": [folders],
-    "writable": [folders], "cgroups": [files to write "0" to]}."""
+    "private": [folders given an empty tmpfs of their own: /tmp, /dev/shm], "writable": [folders],
+    "cgroups": [files to write "0" to]}."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
@@ -233,8 +234,10 @@ def mount_namespace(call, spec):
         path = os.path.realpath(path)
         if os.path.exists(path):
             wanted[path] = wanted.get(path, False) or writable
-    # Masked: the hidden folders, and the topmost folder others cannot enter above anything wanted.
-    masks = {os.path.realpath(p) for p in spec["hide"]}
+    # Masked: the hidden folders, the private ones (an empty tmpfs anyone may write, as /tmp is),
+    # and the topmost folder others cannot enter above anything wanted.
+    private = {os.path.realpath(p) for p in spec.get("private", [])}
+    masks = {os.path.realpath(p) for p in spec["hide"]} | private
     for path in list(wanted) + list(masks):
         parts = path.split("/")
         for depth in range(2, len(parts)):
@@ -250,7 +253,7 @@ def mount_namespace(call, spec):
     # Held open (in this namespace: a bind's source must be) across the masks laid over them.
     handles = {p: os.open(p, os.O_PATH | os.O_CLOEXEC) for p in binds}
     for folder in masks:
-        mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+        mount("tmpfs", folder, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777" if folder in private else "mode=755,size=1m")
     for path in binds:
         if os.path.isdir(f"/proc/self/fd/{handles[path]}"):
             os.makedirs(path, exist_ok=True)
