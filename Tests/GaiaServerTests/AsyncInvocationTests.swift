@@ -17,13 +17,13 @@ import Testing
 /// server is killed with SIGKILL and restarted.
 @Suite(.serialized)
 struct AsyncInvocationTests {
-    /// Echoes; `{"crash_once": PATH}` kills its own instance the first time (PATH marks it done);
-    /// `{"fail": true}` raises.
+    /// Echoes; `{"crash_once": NAME}` kills its own instance the first time (a file NAME in its
+    /// temporary folder, which outlives the instance, marks it done); `{"fail": true}` raises.
     static let source = """
-        import os
+        import os, tempfile
 
         def handle(payload, context):
-            marker = payload.get("crash_once")
+            marker = payload.get("crash_once") and os.path.join(tempfile.gettempdir(), payload["crash_once"])
             if marker and not os.path.exists(marker):
                 open(marker, "w").close()
                 os._exit(9)
@@ -73,7 +73,7 @@ struct AsyncInvocationTests {
             let viaQuery = try await finished(client, try await submit(client, #"{"y": 2}"#, async: "query").id)
             #expect(viaQuery.result == #"{"y": 2}"#)
             // The instance dies on the first attempt: retried after the backoff, on a new instance.
-            let marker = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-crash-\(UUID().uuidString)").path
+            let marker = "gaia-crash-\(UUID().uuidString)"
             let retried = try await finished(client, try await submit(client, #"{"crash_once": "\#(marker)"}"#).id)
             #expect(retried.state == "succeeded" && retried.attempts == 2, "\(retried)")
             // A handler's error is the outcome, not retried.
@@ -95,7 +95,7 @@ struct AsyncInvocationTests {
             return
         }
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-async-kill-\(UUID().uuidString)").path
-        let ran = data + "-ran.log"
+        let ranName = "gaia-ran-\(UUID().uuidString).log"
         func serve(_ port: Int) throws -> Process { try ServeCommandTests.serve(gaia, port: port, data: data) }
         func request(_ port: Int, _ path: String, _ body: String? = nil) -> HTTPClientRequest {
             var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
@@ -118,7 +118,7 @@ struct AsyncInvocationTests {
         let first = try serve(port)
         defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
         try await waitUp(port)
-        let source = "import time\ndef handle(payload, context):\n    time.sleep(0.05)\n    with open(\(String(reflecting: ran)), 'a') as f:\n        f.write(str(payload['i']) + '\\n')\n    return {'i': payload['i']}\n"
+        let source = "import os, tempfile, time\ndef handle(payload, context):\n    time.sleep(0.05)\n    with open(os.path.join(tempfile.gettempdir(), \(String(reflecting: ranName))), 'a') as f:\n        f.write(str(payload['i']) + '\\n')\n    return {'i': payload['i']}\n"
         let files = String(decoding: try JSONSerialization.data(withJSONObject: ["handler.py": source]), as: UTF8.self)
         let deployed = try await HTTPClient.shared.execute(request(port, "/v1/functions", #"{"name": "jobs", "files": \#(files)}"#), timeout: .seconds(30))
         try #require(deployed.status == .created)
@@ -153,6 +153,7 @@ struct AsyncInvocationTests {
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(outcomes.values.allSatisfy { $0.state == "succeeded" && $0.result != nil }, "every accepted invocation ended with a result")
+        let ran = GaiaServerTests.sharedTemporaryFolder(data: data, function: "jobs") + "/" + ranName
         let runs = String(decoding: FileManager.default.contents(atPath: ran) ?? Data(), as: UTF8.self).split(separator: "\n").map { Int($0)! }
         var count: [Int: Int] = [:]
         for i in runs { count[i, default: 0] += 1 }

@@ -34,6 +34,14 @@ struct GaiaServerTests {
 
     static let echo = "def handle(payload, context):\n    return payload\n"
 
+    /// A folder both a function and the test reach: the function's `TMPDIR` (its home's `tmp` when
+    /// sandboxed, where its `/tmp` is its own), else the temporary folder. The function writes
+    /// under `tempfile.gettempdir()`; the test reads here.
+    static func sharedTemporaryFolder(data: String, function: String) -> String {
+        let home = "\(data)/home/\(function)/tmp"
+        return FileManager.default.fileExists(atPath: home) ? home : FileManager.default.temporaryDirectory.path
+    }
+
     func errorCode(_ response: TestResponse) -> String? {
         let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
         return (object?["error"] as? [String: Any])?["code"] as? String

@@ -12,10 +12,10 @@ import Testing
 /// made, over chunked transfer and as Server-Sent Events, and a client that disconnects stops the
 /// generator.
 struct StreamingServerTests {
-    /// Yields `n` lines `gap` seconds apart, each saying when it was made; with `marker`, writes it
-    /// when the generator is closed early.
+    /// Yields `n` lines `gap` seconds apart, each saying when it was made; with `marker` (a file
+    /// name in its temporary folder), writes it when the generator is closed early.
     static let source = """
-        import time
+        import os, tempfile, time
 
         def handle(payload, context):
             i = -1
@@ -26,7 +26,7 @@ struct StreamingServerTests {
                     yield f"chunk {i} at {time.time():.6f}\\n"
             except GeneratorExit:
                 if payload.get("marker"):
-                    with open(payload["marker"], "w") as marker:
+                    with open(os.path.join(tempfile.gettempdir(), payload["marker"]), "w") as marker:
                         marker.write(f"closed after item {i}")
                 raise
         """
@@ -110,10 +110,11 @@ struct StreamingServerTests {
     @Test func aClientThatDisconnectsStopsTheGenerator() async throws {
         let python = try #require(GaiaServerTests.python)
         try await withServer { port, runtime in
-            let marker = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-marker-\(UUID().uuidString)").path
+            let name = "gaia-marker-\(UUID().uuidString)"
+            let marker = GaiaServerTests.sharedTemporaryFolder(data: runtime.configuration.dataDirectory, function: "tokens") + "/" + name
             let client = Process()
             client.executableURL = URL(fileURLWithPath: python)
-            let body = #"{"n": 100, "gap": 0.1, "marker": "\#(marker)"}"#
+            let body = #"{"n": 100, "gap": 0.1, "marker": "\#(name)"}"#
             client.arguments = ["-c", """
                 import socket
                 s = socket.create_connection(("127.0.0.1", \(port)))
