@@ -59,13 +59,15 @@ public struct FunctionController: Sendable {
         var batch: Int
     }
 
-    /// A controller for a function loaded at `now` (a deploy or a restart).
+    /// A controller for a function loaded at `now`: by a deploy, whose proving instance is kept
+    /// as if a request had just ended (`loaded`), or by a restart, which starts none until a
+    /// request comes (beyond the minimum scale).
     public init(
         autoscaler: AutoscalerSettings, keepAlive: KeepAliveSettings, mode: ModeController,
-        hybrid: HybridAutoscalerSettings = HybridAutoscalerSettings(), at now: ContinuousClock.Instant
+        hybrid: HybridAutoscalerSettings = HybridAutoscalerSettings(), at now: ContinuousClock.Instant, loaded: Bool = true
     ) {
         self.autoscaler = Autoscaler(settings: autoscaler)
-        self.keepAlive = KeepAlivePolicy(settings: keepAlive, loadedAt: now)
+        self.keepAlive = KeepAlivePolicy(settings: keepAlive, loadedAt: loaded ? now : nil)
         self.mode = mode
         self.predictor = PerformancePredictor(priorFraction: mode.model.parallelFraction)
         self.hybrid = HybridAutoscaler(settings: hybrid)
@@ -271,14 +273,14 @@ extension FunctionController {
     /// The controller of a function loaded at `now`: the autoscaler's target scaled by what one
     /// instance runs at once, the mode controller on the function's rungs with the latency model's
     /// prior from the analyzer's estimate.
-    public init(_ inputs: FunctionPolicyInputs, at now: ContinuousClock.Instant) {
+    public init(_ inputs: FunctionPolicyInputs, at now: ContinuousClock.Instant, loaded: Bool = true) {
         var autoscaler = inputs.autoscaler
         autoscaler.targetConcurrency *= Double(max(1, inputs.concurrency))
         let mode = ModeController(
             rungs: inputs.rungs, start: inputs.start, slo: inputs.slo,
             model: LatencyModel(parallelFraction: LatencyModel.prior(for: inputs.work)),
             prices: inputs.prices, settings: inputs.controller, at: now)
-        self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, hybrid: inputs.hybrid, at: now)
+        self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, hybrid: inputs.hybrid, at: now, loaded: loaded)
         slotsPerInstance = max(1, inputs.concurrency)
     }
 }

@@ -321,7 +321,7 @@ public actor FunctionRuntime {
                 logger.error("not serving a function: its sandbox could not be prepared", metadata: ["function.name": "\(stored.name)", "error": "\(error)"])
                 continue
             }
-            live[stored.name] = makeLive(stored)
+            live[stored.name] = makeLive(stored, loaded: false)  // nothing starts until asked (or min scale)
         }
         await collectEnvironments()
         // Accepted asynchronous invocations run again after a restart, those cut midway included.
@@ -674,11 +674,12 @@ public actor FunctionRuntime {
     /// A pool and a controller for a revision, with the function's own limits from its manifest,
     /// starting on its start rung (a pinned rung this machine lacks, a GPU gone since the deploy,
     /// falls back to the mode's ladder).
-    private func makeLive(_ stored: StoredFunction) -> Live {
+    /// `loaded`: an instance of it was just started (a deploy's), which the keep-alive keeps.
+    private func makeLive(_ stored: StoredFunction, loaded: Bool = true) -> Live {
         let inputs = policyInputs(stored.manifest)
         return Live(
             stored: stored, pool: makePool(stored, on: inputs.start), backend: inputs.start,
-            controller: FunctionController(inputs, at: .now), usageCountedTo: .now)
+            controller: FunctionController(inputs, at: .now, loaded: loaded), usageCountedTo: .now)
     }
 
     /// What a function's controller is built from: this platform's settings and the manifest's choices.

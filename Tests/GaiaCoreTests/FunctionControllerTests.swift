@@ -8,13 +8,30 @@ struct FunctionControllerTests {
 
     func at(_ seconds: Double) -> ContinuousClock.Instant { t0.advanced(by: .milliseconds(Int64(seconds * 1000))) }
 
-    func controller(keepAlive: KeepAliveSettings = KeepAliveSettings(), minScale: Int = 0) -> FunctionController {
+    func controller(keepAlive: KeepAliveSettings = KeepAliveSettings(), minScale: Int = 0, loaded: Bool = true) -> FunctionController {
         var autoscaler = AutoscalerSettings()
         autoscaler.minScale = minScale
         let mode = ModeController(
             rungs: [.cpu(cores: 1), .cpu(cores: 2)], start: .cpu(cores: 1), slo: nil, model: LatencyModel(parallelFraction: 0.5),
             at: at(0))
-        return FunctionController(autoscaler: autoscaler, keepAlive: keepAlive, mode: mode, at: at(0))
+        return FunctionController(autoscaler: autoscaler, keepAlive: keepAlive, mode: mode, at: at(0), loaded: loaded)
+    }
+
+    /// A deploy's proving instance is kept for the keep-alive; a restart starts none until a
+    /// request comes, beyond the minimum scale (a restart with many functions stored used to start
+    /// one instance of each at once).
+    @Test(arguments: [0, 2])
+    func aRestartStartsOnlyWhatTheMinimumScaleAsksFor(minScale: Int) {
+        var restarted = controller(minScale: minScale, loaded: false)
+        var deployed = controller(minScale: minScale)
+        for t in stride(from: 1.0, through: 5, by: 1) {
+            let restartedScales = scales(restarted.evaluate(at: at(t), observing: FunctionObservation(requestsInPool: 0, instances: minScale)))
+            #expect(restartedScales.isEmpty, "restarted, at \(t) s: \(restartedScales)")
+            let deployedScales = scales(deployed.evaluate(at: at(t), observing: FunctionObservation(requestsInPool: 0, instances: max(1, minScale))))
+            #expect(deployedScales.isEmpty, "deployed, its instance kept at \(t) s: \(deployedScales)")
+        }
+        let first = scales(restarted.evaluate(at: at(6), observing: FunctionObservation(requestsInPool: 0, instances: 0)))
+        #expect(minScale == 0 ? first.isEmpty : first.first?.to == minScale, "\(first)")
     }
 
     func scales(_ actions: [RuntimeAction]) -> [(from: Int, to: Int, reason: String)] {

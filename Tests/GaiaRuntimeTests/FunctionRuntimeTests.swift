@@ -180,6 +180,10 @@ struct FunctionRuntimeTests {
 
         let second = try runtime(database: database)
         try await second.restore()
+        // A restart starts nothing for a function whose minimum scale is 0, until a request comes.
+        let t0 = ContinuousClock.now
+        for step in 1...3 { await second.tick(at: t0.advanced(by: .seconds(step))) }
+        #expect(await second.instanceCount("slow") == 0, "a restart started an instance nobody asked for")
         let stored = try await second.function("slow")
         #expect(stored.manifest.maxScale == 1 && stored.manifest.concurrency == 2 && stored.manifest.minScale == 0)
         let body = Array(#"{"seconds": 1.0}"#.utf8)
