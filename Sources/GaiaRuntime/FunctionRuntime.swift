@@ -258,6 +258,9 @@ public actor FunctionRuntime {
     private var logsSweptAt: ContinuousClock.Instant?
     /// A fork server per virtual environment in use, by its key.
     private var environmentZygotes: [String: Zygote] = [:]
+    /// Whether instances are confined (`SandboxSettings.active`, read from /proc once, here, and
+    /// never on a cluster).
+    private let sandboxing: Bool
     /// Where instance cgroups are made (nil: not sandboxing, or no writable cgroup hierarchy).
     private let cgroups: Cgroups?
     /// Each live function's sandbox uid (when sandboxing), from the database.
@@ -276,7 +279,8 @@ public actor FunctionRuntime {
         let logs = "\(configuration.dataDirectory)/logs"
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         self.zygote = configuration.forkServer ? Zygote(python: configuration.python, logPath: "\(logs)/zygote.log") : nil
-        if configuration.sandbox.active && configuration.cluster == nil {
+        sandboxing = configuration.sandbox.active && configuration.cluster == nil
+        if sandboxing {
             switch Cgroups.discover() {
             case .success(let found): cgroups = found
             case .failure(let why):
@@ -290,7 +294,7 @@ public actor FunctionRuntime {
 
     /// A function's sandbox user (its uid, and its home owned by it), before its instances start.
     private func prepareSandbox(for name: String) throws {
-        guard configuration.sandbox.active, configuration.cluster == nil else { return }
+        guard sandboxing else { return }
         let uid = try database.sandboxUID(of: name, first: configuration.sandbox.firstUID)
         try FunctionSandbox.makeHome(home(of: name), uid: uid, gid: uid)
         sandboxUIDs[name] = uid
@@ -725,7 +729,7 @@ public actor FunctionRuntime {
         let extra = (stored.manifest.environment ?? [:]).merging(secrets.values(stored.name, revision: stored.revision)) { $1 }
         let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
         // Confined whenever sandboxing is on: a uid the database could not give falls back to nobody's.
-        let sandboxUID = sandboxUIDs[stored.name] ?? (configuration.sandbox.active && configuration.cluster == nil ? 65534 : nil)
+        let sandboxUID = sandboxUIDs[stored.name] ?? (sandboxing ? 65534 : nil)
         let sandbox = sandboxUID.map { uid in
             FunctionSandbox(
                 uid: uid, gpuUID: machine.mps ? configuration.sandbox.firstUID - 1 : nil,

@@ -130,9 +130,12 @@ public struct Cgroups: Sendable {
         func ownPath(_ controllers: String) -> String {
             lines.first { $0.count == 3 && ($0[1] == controllers || $0[1].split(separator: ",").contains(Substring(controllers))) }?[2] ?? "/"
         }
-        func folder(under mount: String, path: String) -> String? {
-            // Under the mount when it shows the server's cgroup there (no cgroup namespace).
-            let base = FileManager.default.fileExists(atPath: mount + path) ? mount + path : mount
+        // The server's cgroup under the mount when it shows there (no cgroup namespace), else the mount.
+        func base(under mount: String, path: String) -> String {
+            FileManager.default.fileExists(atPath: mount + path) ? mount + path : mount
+        }
+        /// This server's `gaia-PID` folder in `base`, after clearing those of servers gone.
+        func folder(in base: String) -> String? {
             clearStale(in: base)
             let made = (base.hasSuffix("/") ? base : base + "/") + "gaia-\(getpid())"
             guard mkdir(made, 0o755) == 0 || errno == EEXIST else { return nil }
@@ -143,7 +146,7 @@ public struct Cgroups: Sendable {
             for controller in ["pids", "memory", "cpu", "devices"] {
                 let mount = "\(root)/\(controller)"
                 guard FileManager.default.fileExists(atPath: mount + "/cgroup.procs"),
-                    let made = folder(under: mount, path: ownPath(controller))
+                    let made = folder(in: base(under: mount, path: ownPath(controller)))
                 else { continue }
                 folders[controller] = made
             }
@@ -154,11 +157,10 @@ public struct Cgroups: Sendable {
         guard FileManager.default.fileExists(atPath: mount + "/cgroup.controllers") else {
             return .failure(.launchFailed("no cgroup v1 pids hierarchy nor cgroup v2 under \(root)"))
         }
-        let path = ownPath("")
-        let base = FileManager.default.fileExists(atPath: mount + path) ? mount + path : mount
-        let enabled = delegate(in: base)
-        guard let made = folder(under: mount, path: path) else {
-            return .failure(.launchFailed("cannot make a cgroup under \(base): \(String(cString: strerror(errno)))"))
+        let serverCgroup = base(under: mount, path: ownPath(""))
+        let enabled = delegate(in: serverCgroup)
+        guard let made = folder(in: serverCgroup) else {
+            return .failure(.launchFailed("cannot make a cgroup under \(serverCgroup): \(String(cString: strerror(errno)))"))
         }
         for controller in enabled { _ = write("+" + controller, to: made + "/cgroup.subtree_control") }
         var folders = ["cgroup": made]
@@ -194,7 +196,7 @@ public struct Cgroups: Sendable {
     private static func clearStale(in base: String) {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
         for name in names where name.hasPrefix("gaia-") && !name.hasPrefix("gaia-server-") {
-            guard let pid = Int32(name.dropFirst(5)), pid != getpid(), !(ProcessStatus(of: pid)?.isLive ?? false) else { continue }
+            guard let pid = Int32(name.dropFirst(5)), pid != getpid(), !Zygote.processExists(pid) else { continue }
             let folder = base + "/" + name
             for instance in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] {
                 let path = folder + "/" + instance

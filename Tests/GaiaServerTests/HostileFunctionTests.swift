@@ -112,15 +112,8 @@ struct HostileFunctionTests {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-hostile-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         try config.write(toFile: data + ".yaml", atomically: true, encoding: .utf8)
-        let log = data + ".log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--port", String(port), "--data-dir", data, "--config", data + ".yaml"]
-        server.standardOutput = FileHandle(forWritingAtPath: log)
-        server.standardError = FileHandle(forWritingAtPath: log)
-        try server.run()
-        return (server, port, data, log)
+        let server = try ServeCommandTests.serve(gaia, port: port, data: data, ["--config", data + ".yaml"], log: data + ".log")
+        return (server, port, data, data + ".log")
     }
 
     func deploy(_ name: String, _ source: String, port: Int, token: String, extra: String = "") async throws {

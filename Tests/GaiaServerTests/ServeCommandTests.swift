@@ -43,27 +43,31 @@ struct ServeCommandTests {
     static func serveExamples(_ gaia: String, _ extra: [String] = []) throws -> (server: Process, port: Int, log: String, data: String) {
         let port = freePort()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-serve-\(UUID().uuidString)").path
-        let log = data + ".log"
-        _ = FileManager.default.createFile(atPath: log, contents: nil)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--examples", repository.appendingPathComponent("examples").path, "--port", String(port), "--data-dir", data] + extra
         var environment = ProcessInfo.processInfo.environment
         environment["PYTHONPATH"] = try shadowedFrameworks()
-        server.environment = environment
-        server.standardOutput = FileHandle(forWritingAtPath: log)
-        server.standardError = FileHandle(forWritingAtPath: log)
-        try server.run()
-        return (server, port, log, data)
+        let server = try serve(
+            gaia, port: port, data: data, ["--examples", repository.appendingPathComponent("examples").path] + extra, log: data + ".log",
+            environment: environment)
+        return (server, port, data + ".log", data)
     }
 
-    /// Starts a plain `gaia serve` (no examples) on `port` with `data`, its output discarded.
-    static func serve(_ gaia: String, port: Int, data: String) throws -> Process {
+    /// Starts `gaia serve` on `port` with `data` and `extra` flags, its output to `log` (created
+    /// empty; nil: discarded), with `environment` (nil: this process's).
+    static func serve(
+        _ gaia: String, port: Int, data: String, _ extra: [String] = [], log: String? = nil, environment: [String: String]? = nil
+    ) throws -> Process {
         let server = Process()
         server.executableURL = URL(fileURLWithPath: gaia)
-        server.arguments = ["serve", "--port", String(port), "--data-dir", data]
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
+        server.arguments = ["serve", "--port", String(port), "--data-dir", data] + extra
+        if let environment { server.environment = environment }
+        if let log {
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            server.standardOutput = FileHandle(forWritingAtPath: log)
+            server.standardError = FileHandle(forWritingAtPath: log)
+        } else {
+            server.standardOutput = FileHandle.nullDevice
+            server.standardError = FileHandle.nullDevice
+        }
         try server.run()
         return server
     }
