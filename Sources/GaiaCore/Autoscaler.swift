@@ -1,5 +1,3 @@
-import DequeModule
-
 /// Horizontal autoscaling settings, per function (Knative KPA's knobs, with its defaults).
 public struct AutoscalerSettings: Sendable, Hashable, Codable {
     /// Concurrent requests one instance should carry on average (Knative: 70% of a
@@ -70,7 +68,7 @@ public struct ScaleDecision: Sendable, Hashable {
 public struct Autoscaler: Sendable {
     /// Its settings.
     public var settings: AutoscalerSettings
-    private var samples: Deque<(at: ContinuousClock.Instant, concurrency: Double)> = []
+    private var samples = TimeOrdered<(at: Moment, concurrency: Double)>()
     private var panicSince: ContinuousClock.Instant?
     private var lastPanicSignal: ContinuousClock.Instant?
 
@@ -80,17 +78,19 @@ public struct Autoscaler: Sendable {
     }
 
     /// Records the concurrency (requests in flight plus queued) observed at `now`.
-    public mutating func record(concurrency: Double, at now: ContinuousClock.Instant) {
+    public mutating func record(concurrency: Double, at instant: ContinuousClock.Instant) {
+        let now = Moment(instant)
         samples.append((now, concurrency.isFinite ? min(max(concurrency, 0), 1e9) : 0))
-        let horizon = max(settings.stableWindow, settings.panicWindow)
-        while let first = samples.first, now - first.at > horizon { samples.removeFirst() }
+        let cutoff = now.advanced(by: .zero - max(settings.stableWindow, settings.panicWindow))
+        while let first = samples.first, first.at < cutoff { samples.removeFirst() }
     }
 
-    private func average(over window: Duration, at now: ContinuousClock.Instant) -> Double? {
+    private func average(over window: Duration, at now: Moment) -> Double? {
         var sum = 0.0
         var count = 0
+        let cutoff = now.advanced(by: .zero - window)
         for sample in samples.reversed() {
-            if now - sample.at >= window { break }  // half-open: a 6 s window holds 6 one-second samples
+            if sample.at <= cutoff { break }  // half-open: a 6 s window holds 6 one-second samples
             sum += sample.concurrency
             count += 1
         }
@@ -100,8 +100,8 @@ public struct Autoscaler: Sendable {
     /// How many instances are wanted at `now`, given `current` instances.
     public mutating func evaluate(current: Int, at now: ContinuousClock.Instant) -> ScaleDecision {
         let s = settings
-        guard let stable = average(over: s.stableWindow, at: now),
-            let panic = average(over: s.panicWindow, at: now)
+        guard let stable = average(over: s.stableWindow, at: Moment(now)),
+            let panic = average(over: s.panicWindow, at: Moment(now))
         else {
             let desired = min(max(current, s.minScale), s.maxScale)
             return ScaleDecision(desired: desired, panicking: false, basis: .noObservations)

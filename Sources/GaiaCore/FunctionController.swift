@@ -45,13 +45,15 @@ public struct FunctionController: Sendable {
     public var slotsPerInstance = 1
     /// Invocations finished since the last evaluation, fed to the policies in time order.
     private var finished: [Invocation] = []
+    /// `feedFinished`'s buffer, kept between ticks (no allocation per tick per function).
+    private var scratch: [Int64] = []
     /// The last evaluation, and the requests in the pool then (the demand between two is what
     /// finished plus what the pool grew by).
     private var lastEvaluation: (at: ContinuousClock.Instant, inPool: Double)?
 
     private struct Invocation {
-        var arrived: ContinuousClock.Instant
-        var ended: ContinuousClock.Instant
+        var arrived: Moment
+        var ended: Moment
         var milliseconds: Double
         var serviceMilliseconds: Double?
         var backend: Backend
@@ -83,6 +85,7 @@ public struct FunctionController: Sendable {
     ) {
         let ms = milliseconds.isFinite ? max(0, min(milliseconds, 1e9)) : 0
         let service = serviceMilliseconds.map { $0.isFinite ? max(0, min($0, ms)) : ms }
+        let arrived = Moment(arrived)
         finished.append(Invocation(
             arrived: arrived, ended: arrived.advanced(by: .clamped(milliseconds: ms)), milliseconds: ms, serviceMilliseconds: service,
             backend: backend, warmAndSuccessful: warmAndSuccessful, batch: max(1, batch)))
@@ -161,13 +164,14 @@ public struct FunctionController: Sendable {
         guard let reference = finished.first?.arrived else { return }
         // Each event as one integer (nanoseconds from the first arrival, doubled, plus 1 for an
         // end), so that arrivals sort before ends at the same instant with a plain integer sort.
-        func key(_ at: ContinuousClock.Instant, arrival: Bool) -> Int64 {
+        func key(_ at: Moment, arrival: Bool) -> Int64 {
             let (seconds, attoseconds) = (at - reference).components
             let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue &+ attoseconds / 1_000_000_000
             return nanoseconds &* 2 &+ (arrival ? 0 : 1)
         }
         var events: [Int64] = []
-        events.reserveCapacity(finished.count * 2)
+        swap(&events, &scratch)  // unique while in use: cleared in place, no copy
+        events.removeAll(keepingCapacity: true)
         for invocation in finished {
             events.append(key(invocation.arrived, arrival: true))
             events.append(key(invocation.ended, arrival: false))
@@ -179,12 +183,13 @@ public struct FunctionController: Sendable {
                 predictor.observe(serviceMs: invocation.serviceMilliseconds ?? invocation.milliseconds, on: invocation.backend, batch: invocation.batch)
             }
         }
-        finished = []
+        finished.removeAll(keepingCapacity: true)
         events.sort()
         for event in events {
             let at = reference.advanced(by: .nanoseconds(event >> 1))
             if event & 1 == 0 { keepAlive.arrival(at: at) } else { keepAlive.completion(at: at) }
         }
+        scratch = events
     }
 
     /// Instances for an idle function: one while the keep-alive policy wants it, else the floor.

@@ -144,7 +144,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     }
     private var inRange = 0
     private var outOfRange = 0
-    private var lastEnd: ContinuousClock.Instant?
+    private var lastEnd: Moment?
     private var running = 0
     /// The windows, recomputed when the histogram changes.
     public private(set) var windows: KeepAliveWindows
@@ -156,7 +156,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     /// if a request had just ended, without that first wait counting as an idle time.
     public init(settings: KeepAliveSettings = KeepAliveSettings(), loadedAt: ContinuousClock.Instant? = nil) {
         self.settings = settings
-        self.lastEnd = loadedAt
+        self.lastEnd = loadedAt.map(Moment.init)
         self.sinceLoad = loadedAt != nil
         self.windows = KeepAliveWindows(prewarm: .zero, keepAlive: .zero, basis: .fixed)
         self.windows = computeWindows()
@@ -166,7 +166,9 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     public var history: Int { inRange + outOfRange }
 
     /// A request arrived: the idle time since the previous one ended goes into the histogram.
-    public mutating func arrival(at now: ContinuousClock.Instant) {
+    public mutating func arrival(at now: ContinuousClock.Instant) { arrival(at: Moment(now)) }
+
+    mutating func arrival(at now: Moment) {
         // Arrivals are reported when their invocations end, so one may predate the last end seen:
         // that is an overlap, not an idle time.
         if running == 0, let end = lastEnd, !sinceLoad, now >= end {
@@ -184,7 +186,9 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     }
 
     /// A request finished.
-    public mutating func completion(at now: ContinuousClock.Instant) {
+    public mutating func completion(at now: ContinuousClock.Instant) { completion(at: Moment(now)) }
+
+    mutating func completion(at now: Moment) {
         running = max(0, running - 1)
         if running == 0 { lastEnd = max(now, lastEnd ?? now) }
     }
@@ -193,7 +197,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
     /// loaded); nil while one runs or before anything happened.
     public func idle(at now: ContinuousClock.Instant) -> Duration? {
         guard running == 0, let end = lastEnd else { return nil }
-        return max(.zero, now - end)
+        return max(.zero, Moment(now) - end)
     }
 
     private func computeWindows() -> KeepAliveWindows {
@@ -249,7 +253,7 @@ public struct KeepAlivePolicy: Sendable, Hashable {
         if running > 0 { return true }
         guard let end = lastEnd else { return false }
         let w = windows
-        let idle = max(.zero, now - end)
+        let idle = max(.zero, Moment(now) - end)
         return idle >= w.prewarm && idle < w.prewarm + w.keepAlive
     }
 }

@@ -87,20 +87,49 @@ public struct LatencyModel: Sendable, Hashable {
     }
 
     /// Fits the parallel fraction to the CPU rungs measured (at least two capacities): the fraction
-    /// that makes their implied single-core times agree best (least squares on logarithms).
+    /// that makes their implied single-core times agree best (least squares on logarithms), over
+    /// fractions 0, 0.01, …, 1. Runs at every tick of every function on CPU rungs, so the
+    /// logarithms of Amdahl's factor come from a table (`logAmdahl`), one logarithm per rung.
     private mutating func refit() {
-        let cpu = measurements.filter { $0.key.deviceClass == .cpu && $0.value.milliseconds > 0 }
-        guard Set(cpu.keys.map(\.computeShare)).count >= 2 else { return }
+        var points: [(capacity: Double, logMs: Double)] = []
+        for (rung, m) in measurements where rung.deviceClass == .cpu && m.milliseconds > 0 {
+            points.append((rung.computeShare, log(m.milliseconds)))
+        }
+        guard let first = points.first?.capacity, points.contains(where: { $0.capacity != first }) else { return }
+        points.sort { $0.capacity < $1.capacity || ($0.capacity == $1.capacity && $0.logMs < $1.logMs) }  // one order of sums: the same fit in every process
+        let n = Double(points.count)
         var best = (error: Double.infinity, fraction: parallelFraction)
         for step in 0...100 {
-            let f = Double(step) / 100
-            let logs = cpu.map { log($0.value.milliseconds / ((1 - f) + f / $0.key.computeShare)) }
-            let mean = logs.reduce(0, +) / Double(logs.count)
-            let error = logs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
-            if error < best.error - 1e-12 { best = (error, f) }
+            var sum = 0.0
+            for p in points { sum += p.logMs - Self.logAmdahl(step: step, capacity: p.capacity) }
+            let mean = sum / n
+            var error = 0.0
+            for p in points {
+                let d = p.logMs - Self.logAmdahl(step: step, capacity: p.capacity) - mean
+                error += d * d
+            }
+            if error < best.error - 1e-12 { best = (error, Double(step) / 100) }
         }
         parallelFraction = best.fraction
         fitted = true
+    }
+
+    /// log((1 − f) + f / capacity) for f = `step` / 100: from a table for whole capacities up to
+    /// `tabulated` (CPU rungs are whole cores), computed otherwise.
+    private static func logAmdahl(step: Int, capacity: Double) -> Double {
+        if capacity >= 1, capacity <= Double(tabulated), let cores = Int(exactly: capacity) {
+            return logAmdahlTable[(cores - 1) * 101 + step]
+        }
+        let f = Double(step) / 100
+        return log((1 - f) + f / max(capacity, 1e-9))
+    }
+
+    private static let tabulated = 256
+    private static let logAmdahlTable: [Double] = (1...tabulated).flatMap { cores in
+        (0...100).map { step in
+            let f = Double(step) / 100
+            return log((1 - f) + f / Double(cores))
+        }
     }
 }
 

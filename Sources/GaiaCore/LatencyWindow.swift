@@ -1,23 +1,21 @@
-import DequeModule
-
 /// Recent invocation latencies with the rung that served each: what the mode controller judges.
 /// A value; time is an input.
 public struct LatencyWindow: Sendable {
     /// One observed invocation.
-    public struct Sample: Sendable, Hashable {
+    struct Sample: Sendable, Hashable {
         /// When it arrived.
-        public var at: ContinuousClock.Instant
+        var at: Moment
         /// Its latency from arrival to answer.
-        public var milliseconds: Double
+        var milliseconds: Double
         /// The part of it the function ran (its service time, without queueing).
-        public var serviceMilliseconds: Double
+        var serviceMilliseconds: Double
         /// The rung that served it.
-        public var backend: Backend
+        var backend: Backend
     }
 
     /// Samples older than this are dropped.
     public var horizon: Duration
-    private var samples: Deque<Sample> = []
+    private var samples = TimeOrdered<Sample>()
     /// The followed rung's recent samples, kept sorted (`follow`).
     private var followed: SortedWindow?
 
@@ -31,13 +29,18 @@ public struct LatencyWindow: Sendable {
     public mutating func record(
         _ milliseconds: Double, service serviceMilliseconds: Double? = nil, on backend: Backend, at arrival: ContinuousClock.Instant
     ) {
+        record(milliseconds, service: serviceMilliseconds, on: backend, at: Moment(arrival))
+    }
+
+    mutating func record(_ milliseconds: Double, service serviceMilliseconds: Double?, on backend: Backend, at arrival: Moment) {
         let latency = milliseconds.isNaN ? 0 : milliseconds  // NaN has no place in an order
         let service = serviceMilliseconds.map { $0.isNaN ? 0 : $0 } ?? latency
         let sample = Sample(at: arrival, milliseconds: latency, serviceMilliseconds: service, backend: backend)
         samples.insert(sample, inOrderOf: \.at)
         followed?.insert(sample)
         guard let newest = samples.last?.at else { return }
-        while let first = samples.first, newest - first.at > horizon { samples.removeFirst() }
+        let cutoff = newest.advanced(by: .zero - horizon)
+        while let first = samples.first, first.at < cutoff { samples.removeFirst() }
     }
 
     /// From now on keeps the latencies and service times `backend` serves in the last `span`
@@ -45,11 +48,15 @@ public struct LatencyWindow: Sendable {
     /// them is then one index (`followedStatistic`) instead of a pass over the window and a
     /// selection at every tick, for every function.
     public mutating func follow(_ backend: Backend, over span: Duration, since: ContinuousClock.Instant) {
+        follow(backend, over: span, since: Moment(since))
+    }
+
+    mutating func follow(_ backend: Backend, over span: Duration, since: Moment) {
         followed = view(of: backend, over: min(span, horizon), since: since)
     }
 
     /// The samples of `backend` in the last `span`, not before `since`, sorted.
-    private func view(of backend: Backend, over span: Duration, since: ContinuousClock.Instant) -> SortedWindow {
+    private func view(of backend: Backend, over span: Duration, since: Moment) -> SortedWindow {
         var view = SortedWindow(backend: backend, span: span, since: since)
         for sample in samples { view.insert(sample) }
         return view
@@ -61,6 +68,10 @@ public struct LatencyWindow: Sendable {
     public mutating func followedStatistic(
         _ statistic: SLO.Statistic, at now: ContinuousClock.Instant
     ) -> (latency: Double, service: Double, count: Int)? {
+        followedStatistic(statistic, at: Moment(now))
+    }
+
+    mutating func followedStatistic(_ statistic: SLO.Statistic, at now: Moment) -> (latency: Double, service: Double, count: Int)? {
         guard var view = followed else { return nil }
         followed = nil  // no copy of the arrays while it changes
         if !view.expire(at: now) {
@@ -87,8 +98,8 @@ public struct LatencyWindow: Sendable {
     ) -> (latencies: [Double], service: [Double]) {
         var latencies: [Double] = []
         var service: [Double] = []
-        let cutoff = now.advanced(by: .zero - window)  // one comparison of instants per sample, no Duration arithmetic
-        let floor = since.map { max($0, cutoff) } ?? cutoff
+        let cutoff = Moment(now).advanced(by: .zero - window)  // one comparison per sample, no Duration arithmetic
+        let floor = since.map { max(Moment($0), cutoff) } ?? cutoff
         for sample in samples.reversed() {
             if sample.at <= cutoff || sample.at < floor { break }
             if sample.backend == backend {
@@ -106,21 +117,21 @@ public struct LatencyWindow: Sendable {
 struct SortedWindow: Sendable {
     let backend: Backend
     let span: Duration
-    let since: ContinuousClock.Instant
+    let since: Moment
     /// The members in time order (to expire them), each with its two values.
-    private var members: Deque<Member> = []
+    private var members = TimeOrdered<Member>()
     private var latencies = SortedValues()
     private var service = SortedValues()
     /// The latest instant expired at: an earlier one cannot be answered.
-    private var expiredAt: ContinuousClock.Instant?
+    private var expiredAt: Moment?
 
     private struct Member {
-        var at: ContinuousClock.Instant
+        var at: Moment
         var latency: Double
         var service: Double
     }
 
-    init(backend: Backend, span: Duration, since: ContinuousClock.Instant) {
+    init(backend: Backend, span: Duration, since: Moment) {
         self.backend = backend
         self.span = span
         self.since = since
@@ -139,7 +150,7 @@ struct SortedWindow: Sendable {
 
     /// Drops the members at or before `now - span` and sorts in what came; false when `now` is
     /// earlier than the last instant asked (their members may be gone).
-    mutating func expire(at now: ContinuousClock.Instant) -> Bool {
+    mutating func expire(at now: Moment) -> Bool {
         if let expiredAt, now < expiredAt { return false }
         expiredAt = now
         let cutoff = now.advanced(by: .zero - span)
@@ -171,7 +182,7 @@ private struct SortedValues: Sendable {
 
     var mean: Double { sorted.reduce(0, +) / Double(sorted.count) }
 
-    /// `sorted` ⊎ `added` ∖ `removed`: the few changes in value order, each found by binary search,
+    /// `sorted` ⊎ `added` ∖ `removed`: the few changes in value order, each found by a forward scan,
     /// the runs of `sorted` between them copied whole.
     mutating func settle() {
         guard !added.isEmpty || !removed.isEmpty else { return }
@@ -208,15 +219,20 @@ private struct SortedValues: Sendable {
         removed.removeAll(keepingCapacity: true)
     }
 
-    /// The first index from `start` whose value is not below `value` (`orAbove`: above it).
+    /// The first index from `start` whose value is not below `value` (`orAbove`: above it). A
+    /// forward scan, not a binary search: the few changes are spread over the values, so each scan
+    /// is short, its branch predicted but at its end, where a search over random values mispredicts
+    /// half its steps (most of the time `settle` took); the run scanned is copied anyway.
     private static func search(_ value: Double, in values: [Double], from start: Int, orAbove: Bool) -> Int {
-        var low = start
-        var high = values.count
-        while low < high {
-            let mid = (low + high) / 2
-            if values[mid] < value || (orAbove && values[mid] == value) { low = mid + 1 } else { high = mid }
+        values.withUnsafeBufferPointer { buffer in
+            var index = start
+            if orAbove {
+                while index < buffer.count && buffer[index] <= value { index += 1 }
+            } else {
+                while index < buffer.count && buffer[index] < value { index += 1 }
+            }
+            return index
         }
-        return low
     }
 }
 
@@ -273,16 +289,5 @@ extension SLO.Statistic {
             if k <= j { high = j } else if k >= i { low = i } else { return values[k] }
         }
         return values[k]
-    }
-}
-
-extension Deque {
-    /// Inserts `element` after every element whose `key` is not later than its own. Invocations
-    /// are reported nearly in order, so the place is found by a short walk back from the end.
-    mutating func insert(_ element: Element, inOrderOf key: (Element) -> ContinuousClock.Instant) {
-        let at = key(element)
-        var index = endIndex
-        while index > startIndex && key(self[index - 1]) > at { index -= 1 }
-        if index == endIndex { append(element) } else { insert(element, at: index) }
     }
 }

@@ -81,6 +81,10 @@ public struct ModeController: Sendable {
     /// its latency, judged against the SLO, and the part the function ran (`serviceMs`, without
     /// queueing; the latency when unknown), from which the latency model learns what a rung does.
     public mutating func record(latencyMs: Double, serviceMs: Double? = nil, on backend: Backend, at now: ContinuousClock.Instant) {
+        window.record(latencyMs, service: serviceMs, on: backend, at: Moment(now))
+    }
+
+    mutating func record(latencyMs: Double, serviceMs: Double?, on backend: Backend, at now: Moment) {
         window.record(latencyMs, service: serviceMs, on: backend, at: now)
     }
 
