@@ -197,19 +197,21 @@ public struct Simulation {
 
 // MARK: - The engine
 
-private struct Event: Comparable {
+private struct Event {
     enum Kind: UInt8 { case arrival, completion, ready, tick, minute }
-    var time: Double
-    var seq: UInt64
+    /// The time's bits above the insertion number: one integer comparison orders events by time,
+    /// ties by insertion (deterministic). Times are never negative, and the bits of non-negative
+    /// doubles order as the doubles do.
+    var key: UInt128
     var kind: Kind
     var index: Int32  // function (arrival, minute), instance (completion, ready)
     var other: Int32  // request (completion)
 
-    static func < (a: Event, b: Event) -> Bool { a.time < b.time || (a.time == b.time && a.seq < b.seq) }
+    var time: Double { Double(bitPattern: UInt64(truncatingIfNeeded: key >> 64)) }
 }
 
-/// A 4-ary min-heap of events, ties broken by insertion order (deterministic): half the levels of
-/// a binary heap, and a node's children side by side in memory.
+/// A 4-ary min-heap of events: half the levels of a binary heap, and a node's children side by
+/// side in memory.
 private struct EventQueue {
     private var heap: [Event] = []
     private var seq: UInt64 = 0
@@ -217,13 +219,15 @@ private struct EventQueue {
     var isEmpty: Bool { heap.isEmpty }
 
     mutating func push(_ time: Double, _ kind: Event.Kind, _ index: Int32, _ other: Int32 = 0) {
+        precondition(time >= 0, "an event before the start")
         seq &+= 1
-        let event = Event(time: time, seq: seq, kind: kind, index: index, other: other)
+        let bits = time == 0 ? 0 : time.bitPattern  // -0 is 0
+        let event = Event(key: UInt128(bits) << 64 | UInt128(seq), kind: kind, index: index, other: other)
         heap.append(event)
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 4
-            guard event < heap[parent] else { break }
+            guard event.key < heap[parent].key else { break }
             heap[child] = heap[parent]
             child = parent
         }
@@ -235,17 +239,24 @@ private struct EventQueue {
         let last = heap.removeLast()
         let count = heap.count
         guard count > 0 else { return first }
-        var parent = 0
-        while true {
-            let firstChild = 4 * parent + 1
-            guard firstChild < count else { break }
-            var child = firstChild
-            for other in (firstChild + 1)..<min(firstChild + 4, count) where heap[other] < heap[child] { child = other }
-            guard heap[child] < last else { break }
-            heap[parent] = heap[child]
-            parent = child
+        heap.withUnsafeMutableBufferPointer { heap in
+            var parent = 0
+            while true {
+                let firstChild = 4 * parent + 1
+                guard firstChild < count else { break }
+                var child = firstChild
+                var key = heap[firstChild].key
+                for other in (firstChild + 1)..<min(firstChild + 4, count) {
+                    let otherKey = heap[other].key
+                    child = otherKey < key ? other : child
+                    key = min(key, otherKey)
+                }
+                guard key < last.key else { break }
+                heap[parent] = heap[child]
+                parent = child
+            }
+            heap[parent] = last
         }
-        heap[parent] = last
         return first
     }
 }
