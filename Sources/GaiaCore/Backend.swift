@@ -61,6 +61,11 @@ public enum Backend: Sendable, Hashable, Codable, CustomStringConvertible, Compa
         }
     }
 
+    /// The GPU of a GPU rung; nil for a CPU rung.
+    public var gpuDevice: Int? {
+        if case .gpu(let device, _, _) = self { device } else { nil }
+    }
+
     /// The share of its device's time the rung is guaranteed while others contend, percent.
     public var quotaPercent: Int {
         switch self {

@@ -64,16 +64,28 @@ public struct BackendLadder: Sendable, Hashable {
         }
     }
 
-    /// Where a function in `mode` starts: the smallest CPU rung, or for the GPU modes a whole GPU
-    /// where one exists (nothing is measured yet to say which share would do; the mode controller
-    /// moves it down to a cheaper share once one is predicted to meet the SLO).
-    public func start(for mode: ExecutionMode) -> Backend {
+    /// Where a function in `mode` starts: the smallest CPU rung; for the GPU modes, where the
+    /// ladder offers SM shares and the GPUs' memory is known (`gpuMemoryMiB`, of the smallest GPU),
+    /// the largest SM share below a whole GPU, at full time, whose part of the memory (the share's
+    /// fraction, as the runtime bounds it, less 10%) holds the instance's estimated `instanceMiB`;
+    /// else a whole GPU where one exists. Nothing is measured yet: most inference leaves much of a
+    /// GPU idle (ResNet-18 runs as fast on half of an H100's SMs as on all of them), so a share is
+    /// the cheaper guess, and a violation promotes the function to the whole GPU, warmed first.
+    public func start(for mode: ExecutionMode, instanceMiB: Int? = nil, gpuMemoryMiB: Int? = nil) -> Backend {
         let allowed = rungs(for: mode)
         switch mode {
         case .cpu, .cpuPreferred: return allowed.first { $0.deviceClass == .cpu } ?? allowed[0]
         case .gpu, .gpuPreferred:
-            return allowed.first { $0.deviceClass == .gpu && $0.computeShare >= Backend.gpuCoreEquivalent && !$0.isShare }
-                ?? allowed.first { $0.deviceClass == .gpu } ?? allowed[0]
+            let whole = allowed.first { $0.deviceClass == .gpu && $0.computeShare >= Backend.gpuCoreEquivalent && !$0.isShare }
+            if let whole, let gpuMemoryMiB, let instanceMiB,
+                let share = allowed.last(where: { rung in
+                    rung.deviceClass == .gpu && !rung.isShare && rung.smPercent < 100 && rung.gpuDevice == whole.gpuDevice
+                        && Double(gpuMemoryMiB) * 0.9 * Double(rung.smPercent) / 100 >= Double(instanceMiB)
+                })
+            {
+                return share
+            }
+            return whole ?? allowed.first { $0.deviceClass == .gpu } ?? allowed[0]
         }
     }
 }

@@ -91,9 +91,10 @@ public struct FunctionController: Sendable {
             backend: backend, warmAndSuccessful: warmAndSuccessful, batch: max(1, batch)))
     }
 
-    /// The actions to take at `now`, given what the runtime observes. On a share rung the hybrid
-    /// autoscaler chooses the instances and the time quota while there is load (the mode controller
-    /// still moves the function off the rung's family: to CPU, another SM share, a whole GPU).
+    /// The actions to take at `now`, given what the runtime observes. On a rung of a share family
+    /// (`hybridManaged`) the hybrid autoscaler chooses the instances and the time quota while there
+    /// is load (the mode controller still moves the function off the family: to CPU, another SM
+    /// share, a whole GPU).
     public mutating func evaluate(at now: ContinuousClock.Instant, observing observation: FunctionObservation) -> [RuntimeAction] {
         let completed = finished.count
         feedFinished()
@@ -107,7 +108,7 @@ public struct FunctionController: Sendable {
         var actions: [RuntimeAction] = []
         var rungSwitch = mode.evaluate(at: now)
         let current = mode.current
-        if current.isShare {
+        if hybridManaged {
             if let proposed = rungSwitch, proposed.to.wholeTime == current.wholeTime { rungSwitch = nil }  // the quota is the hybrid's
             let family = mode.rungs.filter { $0.wholeTime == current.wholeTime }
             let decision = hybrid.evaluate(
@@ -145,6 +146,18 @@ public struct FunctionController: Sendable {
         }
         if let rungSwitch { actions.append(.switchRung(rungSwitch)) }
         return actions
+    }
+
+    /// Whether the hybrid autoscaler chooses the instances and the time quota now
+    /// (`hybridManages(_:among:)` of the current rung).
+    public var hybridManaged: Bool { Self.hybridManages(mode.current, among: mode.rungs) }
+
+    /// Whether the hybrid autoscaler chooses the instances and the time quota of a function on
+    /// `rung`: a GPU rung whose SM share the function's `rungs` offer at other time quotas too (a
+    /// share family, HAS-GPU's). Its pool then starts an instance for a queue only from none: the
+    /// hybrid adds the others, a higher quota first (`PoolSettings.startsForQueue`).
+    public static func hybridManages(_ rung: Backend, among rungs: [Backend]) -> Bool {
+        rung.deviceClass == .gpu && rungs.contains { $0 != rung && $0.wholeTime == rung.wholeTime }
     }
 
     /// Traffic has moved to `rungSwitch.to`.
@@ -242,6 +255,12 @@ public struct FunctionPolicyInputs: Sendable {
     public var hybrid = HybridAutoscalerSettings()
     /// Prices, for the SLO's cost ceiling.
     public var prices: PriceTable
+    /// Memory of the machine's (or simulated node's) smallest GPU, MiB, where known: a GPU function
+    /// starts on an SM share its estimated memory fits in (`BackendLadder.start`).
+    public var gpuMemoryMiB: Int?
+    /// Memory one instance is expected to need on a GPU, MiB (the operator's figure, else the
+    /// analyzer's estimate).
+    public var instanceMiB: Int?
 
     /// Inputs.
     public init(
@@ -267,10 +286,11 @@ public struct FunctionPolicyInputs: Sendable {
         return ladder.rungs(for: mode)
     }
 
-    /// Where it starts: the pinned rung, else the mode's start rung.
+    /// Where it starts: the pinned rung, else the mode's start rung (an SM share that holds it,
+    /// where the GPU's memory is known and the ladder has shares).
     public var start: Backend {
         if let pinned, ladder.offers(pinned) { return pinned }
-        return ladder.start(for: mode)
+        return ladder.start(for: mode, instanceMiB: instanceMiB ?? work.gpuMemoryMiB, gpuMemoryMiB: gpuMemoryMiB)
     }
 }
 

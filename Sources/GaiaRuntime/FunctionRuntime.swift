@@ -694,17 +694,21 @@ public actor FunctionRuntime {
         var keepAlive = configuration.keepAlive
         if let text = manifest.keepAlive, let mode = try? KeepAliveSettings.Mode(parsing: text) { keepAlive.mode = mode }
         keepAlive.prewarm = manifest.prewarm ?? keepAlive.prewarm
-        return FunctionPolicyInputs(
+        var inputs = FunctionPolicyInputs(
             ladder: configuration.ladder, mode: manifest.mode, pinned: manifest.rung.flatMap(Backend.init), slo: manifest.slo,
             work: manifest.estimatedWork,
             concurrency: max(manifest.concurrency ?? configuration.pool.instanceConcurrency, manifest.maxBatch ?? 1),
             autoscaler: autoscaler, keepAlive: keepAlive, controller: configuration.controller, prices: configuration.prices)
+        inputs.gpuMemoryMiB = configuration.machine.gpus.map(\.memoryTotalMiB).min()
+        inputs.instanceMiB = configuration.gpuMemoryPerInstanceMiB
+        return inputs
     }
 
     /// An empty pool for a revision on a rung: the cluster's, or local instances pinned to cores of
     /// this machine.
     private func makePool(_ stored: StoredFunction, on backend: Backend) -> any FunctionPool {
         var poolSettings = configuration.pool
+        poolSettings.startsForQueue = !FunctionController.hybridManages(backend, among: policyInputs(stored.manifest).rungs)
         if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
         if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
         if let cluster = configuration.cluster { return cluster.pool(for: stored, on: backend, settings: poolSettings) }

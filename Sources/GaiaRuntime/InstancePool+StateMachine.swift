@@ -9,7 +9,8 @@ extension InstancePool {
     /// Rules:
     /// - A request takes a free slot on a running instance (the one with the most free slots, then
     ///   the oldest); else, if the instances starting cannot take it and the pool is under
-    ///   `maxScale`, it starts one (a cold start) and waits; else it waits in the queue, which holds
+    ///   `maxScale`, it starts one (a cold start; only when none runs or starts where the hybrid
+    ///   autoscaler owns the count, `startsForQueue`) and waits; else it waits in the queue, which holds
     ///   `queueLimit` requests beyond what starting instances will take; past that it is refused.
     /// - A started instance takes waiting requests (cold: they waited for a start). A failed start
     ///   fails the waiting requests admitted for it that no other instance can take.
@@ -62,12 +63,16 @@ extension InstancePool {
             public var queueLimit: Int
             /// Requests one instance runs at once.
             public var slotsPerInstance: Int
+            /// Whether waiting requests start instances beyond the first (false where the hybrid
+            /// autoscaler owns the count: then only `scale(to:)` adds them).
+            public var startsForQueue: Bool
 
             /// Limits, with each at least its smallest sensible value.
-            public init(maxScale: Int, queueLimit: Int, slotsPerInstance: Int) {
+            public init(maxScale: Int, queueLimit: Int, slotsPerInstance: Int, startsForQueue: Bool = true) {
                 self.maxScale = max(1, maxScale)
                 self.queueLimit = max(0, queueLimit)
                 self.slotsPerInstance = max(1, slotsPerInstance)
+                self.startsForQueue = startsForQueue
             }
         }
 
@@ -103,6 +108,12 @@ extension InstancePool {
         /// Requests in the pool, waiting or running: what the autoscaler observes.
         public var requestCount: Int { waiting.count + inFlight.count }
 
+        /// Whether waiting requests may start another instance: under `maxScale`, and the first
+        /// one or `startsForQueue`.
+        private var mayStartForQueue: Bool {
+            instanceCount < limits.maxScale && (limits.startsForQueue || instanceCount == 0)
+        }
+
         /// Requests the instances now starting will take.
         private var startingCapacity: Int { starting.count * limits.slotsPerInstance }
 
@@ -117,7 +128,7 @@ extension InstancePool {
                 return [.dispatch(request, to: instance, cold: false)]
             }
             if phase == .draining && instanceCount == 0 { return [.fail(request, .shuttingDown)] }
-            if phase == .open && waiting.count >= startingCapacity && instanceCount < limits.maxScale {
+            if phase == .open && waiting.count >= startingCapacity && mayStartForQueue {
                 waiting.append(request)
                 return [startInstance()]
             }
@@ -230,7 +241,7 @@ extension InstancePool {
         private mutating func instanceLost(_ instance: InstanceID) -> [Action] {
             freeSlots.removeValue(forKey: instance)
             var actions: [Action] = [.stopInstance(instance)]
-            if phase != .closed, waiting.count > startingCapacity, instanceCount < limits.maxScale {
+            if phase != .closed, waiting.count > startingCapacity, mayStartForQueue {
                 actions.append(startInstance())
             }
             return actions + drainedIfDone()

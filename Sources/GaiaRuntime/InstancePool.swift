@@ -15,6 +15,9 @@ public struct PoolSettings: Sendable {
     public var instanceConcurrency: Int = 1
     /// How requests are grouped for `handle_batch` (nil: one by one).
     public var batching: BatchPolicy?
+    /// Whether waiting requests start instances beyond the first (false on a share family, whose
+    /// instance count the hybrid autoscaler owns).
+    public var startsForQueue = true
 
     /// The defaults.
     public init() {}
@@ -111,7 +114,8 @@ public actor InstancePool {
         self.batcher = settings.batching.map { BatchFormer(policy: $0) }
         self.makeConfiguration = configuration
         self.machine = StateMachine(limits: .init(
-            maxScale: settings.maxScale, queueLimit: settings.queueLimit, slotsPerInstance: settings.instanceConcurrency))
+            maxScale: settings.maxScale, queueLimit: settings.queueLimit, slotsPerInstance: settings.instanceConcurrency,
+            startsForQueue: settings.startsForQueue))
     }
 
     /// Requests in the pool (running, queued, waiting on a cold start or for their share of the

@@ -54,6 +54,9 @@ public struct SimulationSettings: Sendable {
     public var timeout = 60.0
     /// Host cores of a GPU instance.
     public var gpuHostCores = 2
+    /// Memory of each simulated GPU, MiB (an H100's 80 GB as `nvidia-smi` reports it): what
+    /// decides whether a GPU function's estimated memory fits an SM share to start on.
+    public var gpuMemoryMiB = 81_559
     /// Seconds an in-place CPU resize takes (measured 2–85 ms, `bench/switch.sh`).
     public var resizeSeconds = 0.05
     /// Width of the time series' buckets, seconds.
@@ -405,10 +408,12 @@ private struct Engine {
             ladder = BackendLadder(rungs: quotas.map { .gpu(device: 0, smPercent: settings.hasGPUSM, quotaPercent: $0) })
             mode = .gpu
         }
-        return FunctionPolicyInputs(
+        var inputs = FunctionPolicyInputs(
             ladder: ladder, mode: mode, pinned: pinned, slo: spec.slo, work: spec.workload.work,
             concurrency: spec.concurrency, autoscaler: settings.autoscaler, keepAlive: keepAlive, controller: settings.controller,
             prices: settings.prices)
+        inputs.gpuMemoryMiB = settings.gpuMemoryMiB
+        return inputs
     }
 
     func instant(_ t: Double) -> ContinuousClock.Instant { base.advanced(by: .nanoseconds(Int64(t * 1e9))) }
@@ -574,9 +579,10 @@ private struct Engine {
             busy += Int(instances[i].busy)
         }
         var missing = functions[fi].queue.count + busy - capacity
-        // On a time-quota rung the hybrid autoscaler owns the instance count (a higher quota comes
-        // before another instance): a queue starts one only from zero.
-        if functions[fi].rung.isShare && !functions[fi].pool.isEmpty { missing = 0 }
+        // On a share family the hybrid autoscaler owns the instance count (a higher quota comes
+        // before another instance): a queue starts one only from zero, as in the live pool
+        // (`PoolSettings.startsForQueue`).
+        if functions[fi].controller.hybridManaged && !functions[fi].pool.isEmpty { missing = 0 }
         while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
             guard startInstance(f, on: functions[fi].rung) != nil else { break }
             missing -= functions[fi].spec.concurrency

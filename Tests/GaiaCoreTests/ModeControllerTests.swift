@@ -242,6 +242,35 @@ struct ModeControllerTests {
         #expect(Backend("gpu0-50") == .gpu(device: 0, smPercent: 50) && Backend("cpu-2") == .cpu(cores: 2) && Backend("cpu-0") == nil)
     }
 
+    /// With SM shares and the GPU's memory known, a GPU function starts on the largest share below
+    /// the whole GPU, at full time, whose part of the memory holds it; else on the whole GPU.
+    @Test func aGPUFunctionStartsOnTheLargestShareItsMemoryFits() {
+        let ladder = BackendLadder(cpuCores: 4, gpuDevices: 2, shares: .standard)
+        let h100 = 81_559
+        #expect(ladder.start(for: .gpuPreferred, instanceMiB: 1_113, gpuMemoryMiB: h100) == .gpu(device: 0, smPercent: 50))
+        #expect(ladder.start(for: .gpu, instanceMiB: 30_000, gpuMemoryMiB: h100) == .gpu(device: 0, smPercent: 50), "30 GB fits 90% of half")
+        #expect(ladder.start(for: .gpu, instanceMiB: 40_000, gpuMemoryMiB: h100) == .gpu(device: 0, smPercent: 100), "40 GB does not")
+        #expect(ladder.start(for: .gpu, instanceMiB: 1_113, gpuMemoryMiB: nil) == .gpu(device: 0, smPercent: 100), "memory unknown")
+        #expect(ladder.start(for: .cpuPreferred, instanceMiB: 1_113, gpuMemoryMiB: h100) == .cpu(cores: 1))
+        let wholeOnly = BackendLadder(cpuCores: 4, gpuDevices: 1)
+        #expect(wholeOnly.start(for: .gpu, instanceMiB: 1_113, gpuMemoryMiB: h100) == .gpu(device: 0, smPercent: 100), "no shares")
+        var inputs = FunctionPolicyInputs(ladder: ladder, mode: .gpuPreferred, work: WorkEstimate(modelParameters: 11.7e6))
+        inputs.gpuMemoryMiB = h100
+        #expect(inputs.start == .gpu(device: 0, smPercent: 50), "from the analyzer's estimate")
+        inputs.instanceMiB = 50_000
+        #expect(inputs.start == .gpu(device: 0, smPercent: 100), "the operator's figure wins")
+    }
+
+    /// The hybrid autoscaler owns a GPU rung whose SM share the function has at other time quotas
+    /// too, the full quota included; not a whole GPU without quotas, nor a CPU rung.
+    @Test func theHybridOwnsTheRungsOfAShareFamily() {
+        let rungs = BackendLadder(cpuCores: 2, gpuDevices: 1, shares: ShareGrid(smPercents: [50], quotaPercents: [50, 100])).rungs
+        #expect(FunctionController.hybridManages(.gpu(device: 0, smPercent: 50), among: rungs))
+        #expect(FunctionController.hybridManages(.gpu(device: 0, smPercent: 50, quotaPercent: 50), among: rungs))
+        #expect(!FunctionController.hybridManages(.gpu(device: 0, smPercent: 100), among: rungs))
+        #expect(!FunctionController.hybridManages(.cpu(cores: 2), among: rungs))
+    }
+
     /// A whole GPU whose device is full: the wanted instances fit at a smaller SM share (the
     /// largest that fits them all), none fits within the cooldown, and a share that fits no more
     /// than now is no help.

@@ -47,6 +47,23 @@ struct InstancePoolStateMachineTests {
         #expect(m.instanceStarted(2) == [.dispatch(2, to: 2, cold: true)])
     }
 
+    /// On a share family the hybrid autoscaler owns the instance count: a queue starts the first
+    /// instance only, and a broken one is replaced only when it was the last; `scale(to:)` adds.
+    @Test func whereTheHybridOwnsTheCountAQueueStartsOnlyTheFirstInstance() {
+        var m = Machine(limits: .init(maxScale: 4, queueLimit: 5, slotsPerInstance: 1, startsForQueue: false))
+        #expect(m.requestArrived(1) == [.startInstance(1)], "from none: one starts")
+        #expect(m.requestArrived(2) == [], "it waits for the hybrid, which owns the count")
+        #expect(m.instanceStarted(1) == [.dispatch(1, to: 1, cold: true)])
+        #expect(m.requestArrived(3) == [])
+        #expect(m.scale(to: 2) == [.startInstance(2)], "the hybrid adds one")
+        #expect(m.instanceStarted(2) == [.dispatch(2, to: 2, cold: true)])
+        #expect(m.requestFinished(1, instanceHealthy: false) == [.stopInstance(1)], "another still runs: not replaced")
+        #expect(m.requestFinished(2, instanceHealthy: false) == [.stopInstance(2), .startInstance(3)], "the last one: replaced")
+        var kpa = machine(maxScale: 4, queueLimit: 5)
+        _ = kpa.requestArrived(1)
+        #expect(kpa.requestArrived(2) == [.startInstance(2)], "elsewhere a queue starts one per waiting request")
+    }
+
     @Test func closingWhileAStartIsInFlightStopsThatInstanceAtOnce() {
         var m = machine()
         _ = m.requestArrived(1)
