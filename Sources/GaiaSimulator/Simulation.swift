@@ -327,7 +327,15 @@ private struct FunctionState {
     var random: SplitMix64
     var controller: FunctionController
     var prototype: PrototypeRules?
-    var rung: Backend
+    /// The rungs its controller may use.
+    let rungs: [Backend]
+    var rung: Backend {
+        didSet { startsForQueue = !FunctionController.hybridManages(rung, among: rungs) }
+    }
+    /// Whether a queue starts instances beyond the first (`PoolSettings.startsForQueue`): not on a
+    /// share family, whose count the hybrid autoscaler owns. Kept with the rung: read at every
+    /// dispatch, where asking the controller copied the whole function state.
+    var startsForQueue: Bool
     var pool: [Int32] = []
     var nextPool: [Int32] = []
     var pendingSwitch: RungSwitch?
@@ -385,7 +393,8 @@ private struct Engine {
             }
             let inputs = Self.inputs(spec, pinned: pinned, policy: policy, settings: settings)
             var state = FunctionState(
-                spec: spec, random: random, controller: FunctionController(inputs, at: base), rung: inputs.start)
+                spec: spec, random: random, controller: FunctionController(inputs, at: base), rungs: inputs.rungs, rung: inputs.start,
+                startsForQueue: !FunctionController.hybridManages(inputs.start, among: inputs.rungs))
             if policy == .gaiaPrototype { state.prototype = PrototypeRules(start: inputs.start, cpu: topCPU, gpu: gpu) }
             functions.append(state)
         }
@@ -582,7 +591,7 @@ private struct Engine {
         // On a share family the hybrid autoscaler owns the instance count (a higher quota comes
         // before another instance): a queue starts one only from zero, as in the live pool
         // (`PoolSettings.startsForQueue`).
-        if functions[fi].controller.hybridManaged && !functions[fi].pool.isEmpty { missing = 0 }
+        if !functions[fi].startsForQueue && !functions[fi].pool.isEmpty { missing = 0 }
         while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
             guard startInstance(f, on: functions[fi].rung) != nil else { break }
             missing -= functions[fi].spec.concurrency
