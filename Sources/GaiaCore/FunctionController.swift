@@ -153,11 +153,13 @@ public struct FunctionController: Sendable {
     public var hybridManaged: Bool { Self.hybridManages(mode.current, among: mode.rungs) }
 
     /// Whether the hybrid autoscaler chooses the instances and the time quota of a function on
-    /// `rung`: a GPU rung whose SM share the function's `rungs` offer at other time quotas too (a
+    /// `rung`: a share of a GPU (an SM share below the whole GPU, at any time quota, or a time
+    /// quota below 100%) whose SM share the function's `rungs` offer at other time quotas too (a
     /// share family, HAS-GPU's). Its pool then starts an instance for a queue only from none: the
-    /// hybrid adds the others, a higher quota first (`PoolSettings.startsForQueue`).
+    /// hybrid adds the others, a higher quota first (`PoolSettings.startsForQueue`). A whole GPU at
+    /// full time stays the autoscaler's, as on a machine without MPS, where it is the start rung.
     public static func hybridManages(_ rung: Backend, among rungs: [Backend]) -> Bool {
-        rung.deviceClass == .gpu && rungs.contains { $0 != rung && $0.wholeTime == rung.wholeTime }
+        rung.deviceClass == .gpu && (rung.isShare || rung.smPercent < 100) && rungs.contains { $0 != rung && $0.wholeTime == rung.wholeTime }
     }
 
     /// Traffic has moved to `rungSwitch.to`.

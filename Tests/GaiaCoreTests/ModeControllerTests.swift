@@ -261,13 +261,15 @@ struct ModeControllerTests {
         #expect(inputs.start == .gpu(device: 0, smPercent: 100), "the operator's figure wins")
     }
 
-    /// The hybrid autoscaler owns a GPU rung whose SM share the function has at other time quotas
-    /// too, the full quota included; not a whole GPU without quotas, nor a CPU rung.
+    /// The hybrid autoscaler owns a share of a GPU whose SM share the function has at other time
+    /// quotas too, the full quota included; not a whole GPU at full time, nor a CPU rung.
     @Test func theHybridOwnsTheRungsOfAShareFamily() {
-        let rungs = BackendLadder(cpuCores: 2, gpuDevices: 1, shares: ShareGrid(smPercents: [50], quotaPercents: [50, 100])).rungs
+        let rungs = BackendLadder(cpuCores: 2, gpuDevices: 1, shares: ShareGrid(smPercents: [50, 100], quotaPercents: [50, 100])).rungs
         #expect(FunctionController.hybridManages(.gpu(device: 0, smPercent: 50), among: rungs))
         #expect(FunctionController.hybridManages(.gpu(device: 0, smPercent: 50, quotaPercent: 50), among: rungs))
-        #expect(!FunctionController.hybridManages(.gpu(device: 0, smPercent: 100), among: rungs))
+        #expect(FunctionController.hybridManages(.gpu(device: 0, smPercent: 100, quotaPercent: 50), among: rungs))
+        #expect(!FunctionController.hybridManages(.gpu(device: 0, smPercent: 100), among: rungs), "a whole GPU stays the autoscaler's")
+        #expect(!FunctionController.hybridManages(.gpu(device: 0, smPercent: 50), among: [.gpu(device: 0, smPercent: 50)]), "no family")
         #expect(!FunctionController.hybridManages(.cpu(cores: 2), among: rungs))
     }
 

@@ -120,6 +120,32 @@ struct GPURungTests {
         #expect(prices.perSecond(.gpu(device: 0, smPercent: 100)) > prices.perSecond(.cpu(cores: 1)))
     }
 
+    /// With SM shares on the ladder (an MPS daemon said to run), a GPU function starts on the
+    /// largest share its estimated memory fits (half the stand-in's 16 GiB), and its pool, whose
+    /// count the hybrid autoscaler owns there, starts no second instance for a queue: three
+    /// requests at once run one after another on the one instance.
+    @Test func aGPUFunctionStartsOnAShareWhosePoolLeavesTheCountToTheHybrid() async throws {
+        let rt = try testRuntime("gpu-share") {
+            $0.machine = Machine(
+                cpus: [Machine.discover().cpus[0]], gpus: [.standIn(index: 0)], shares: ShareGrid(smPercents: [50], quotaPercents: [50, 100]),
+                mps: true)
+            $0.controller = Self.settings
+        }
+        let source = "FAIL_ON_GPU = False\n" + Self.handler
+        try await rt.deploy(DeployRequest(name: "f", files: ["handler.py": Array(source.utf8)], mode: .gpu, maxScale: 3))
+        let status = try await rt.rung(of: "f")
+        #expect(status.start == .gpu(device: 0, smPercent: 50) && status.current == status.start, "\(status.start)")
+        let body = Array(#"{"cpu_ms": 0, "gpu_ms": 300}"#.utf8)
+        let calls = try await withThrowingTaskGroup(of: PlatformInvocation.self) { group in
+            for _ in 0..<3 { group.addTask { try await rt.invoke("f", body: body, contentType: "application/json") } }
+            return try await group.reduce(into: [PlatformInvocation]()) { $0.append($1) }
+        }
+        await rt.shutdown()
+        #expect(calls.allSatisfy { $0.backend == .gpu(device: 0, smPercent: 50) })
+        #expect(Set(calls.map(\.outcome.instance)).count == 1, "one instance: the queue started no other")
+        #expect(calls.map(\.outcome.queueMilliseconds).max() ?? 0 >= 500, "the last waited for the other two (300 ms each)")
+    }
+
     @Test func aGPURungThatBringsNoImprovementIsLeftForCPUAndNotTriedAgain() async throws {
         let rt = try runtime()
         let results = try await drive(rt, cpuMs: 120, gpuMs: 120) { calls, decisions in
