@@ -100,8 +100,9 @@ public struct Autoscaler: Sendable {
     /// How many instances are wanted at `now`, given `current` instances.
     public mutating func evaluate(current: Int, at now: ContinuousClock.Instant) -> ScaleDecision {
         let s = settings
-        guard let stable = average(over: s.stableWindow, at: Moment(now)),
-            let panic = average(over: s.panicWindow, at: Moment(now))
+        let moment = Moment(now)
+        guard let stable = average(over: s.stableWindow, at: moment),
+            let panic = average(over: s.panicWindow, at: moment)
         else {
             let desired = min(max(current, s.minScale), s.maxScale)
             return ScaleDecision(desired: desired, panicking: false, basis: .noObservations)
