@@ -20,6 +20,18 @@ public struct AutoscalerSettings: Sendable, Hashable, Codable {
 
     /// The defaults.
     public init() {}
+
+    /// Most instances of one function anywhere: the API refuses more.
+    public static let instanceCeiling = 1000
+
+    /// The instance counts allowed: `minScale...maxScale` within `0...instanceCeiling`, with
+    /// crossed bounds resolved to the maximum (a minimum above it is lowered to it). Every bound the
+    /// controllers apply comes from here, so that no setting, however it got in, can make an empty
+    /// range.
+    public var scaleBounds: ClosedRange<Int> {
+        let upper = min(max(maxScale, 0), Self.instanceCeiling)
+        return min(max(minScale, 0), upper)...upper
+    }
 }
 
 /// A decision of the autoscaler: how many instances, and why.
@@ -100,11 +112,12 @@ public struct Autoscaler: Sendable {
     /// How many instances are wanted at `now`, given `current` instances.
     public mutating func evaluate(current: Int, at now: ContinuousClock.Instant) -> ScaleDecision {
         let s = settings
+        let bounds = s.scaleBounds
         let moment = Moment(now)
         guard let stable = average(over: s.stableWindow, at: moment),
             let panic = average(over: s.panicWindow, at: moment)
         else {
-            let desired = min(max(current, s.minScale), s.maxScale)
+            let desired = bounds.clamp(current)
             return ScaleDecision(desired: desired, panicking: false, basis: .noObservations)
         }
         let wantStable = instances(for: stable)
@@ -144,8 +157,8 @@ public struct Autoscaler: Sendable {
             }
         }
 
-        let clamped = min(max(desired, s.minScale), s.maxScale)
-        if clamped != desired { decision.clampedTo = s.minScale...s.maxScale }
+        let clamped = bounds.clamp(desired)
+        if clamped != desired { decision.clampedTo = bounds }
         decision.desired = clamped
         return decision
     }
@@ -160,5 +173,10 @@ public struct Autoscaler: Sendable {
     private static func count(_ x: Double) -> Int {
         x.isNaN ? 0 : Int(min(max(x, 0), 1e9))
     }
+}
+
+extension ClosedRange<Int> {
+    /// `value` brought into the range.
+    func clamp(_ value: Int) -> Int { Swift.min(Swift.max(value, lowerBound), upperBound) }
 
 }

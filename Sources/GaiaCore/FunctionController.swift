@@ -68,11 +68,12 @@ public struct FunctionController: Sendable {
         autoscaler: AutoscalerSettings, keepAlive: KeepAliveSettings, mode: ModeController,
         hybrid: HybridAutoscalerSettings = HybridAutoscalerSettings(), at now: ContinuousClock.Instant, loaded: Bool = true
     ) {
-        self.autoscaler = Autoscaler(settings: autoscaler)
-        self.keepAlive = KeepAlivePolicy(settings: keepAlive, loadedAt: loaded ? now : nil)
+        // Settings within the bounds the policies' arithmetic is written for (`SettingsBounds`).
+        self.autoscaler = Autoscaler(settings: autoscaler.bounded)
+        self.keepAlive = KeepAlivePolicy(settings: keepAlive.bounded, loadedAt: loaded ? now : nil)
         self.mode = mode
         self.predictor = PerformancePredictor(priorFraction: mode.model.parallelFraction)
-        self.hybrid = HybridAutoscaler(settings: hybrid)
+        self.hybrid = HybridAutoscaler(settings: hybrid.bounded)
     }
 
     /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`, of
@@ -113,10 +114,10 @@ public struct FunctionController: Sendable {
             let family = mode.rungs.filter { $0.wholeTime == current.wholeTime }
             let decision = hybrid.evaluate(
                 at: now, current: ShareConfiguration(instances: max(1, observation.instances), rung: current), quotas: family,
-                maxInstances: autoscaler.settings.maxScale, room: observation.deviceRoom, slots: slotsPerInstance,
+                maxInstances: autoscaler.settings.scaleBounds.upperBound, room: observation.deviceRoom, slots: slotsPerInstance,
                 thresholdMs: mode.slo.thresholdMs, predictor: predictor, prices: mode.prices)
             if scaling.desired > 0 {
-                scaling.desired = min(max(decision.configuration.instances, autoscaler.settings.minScale, 1), autoscaler.settings.maxScale)
+                scaling.desired = autoscaler.settings.scaleBounds.clamp(max(decision.configuration.instances, 1))
                 if scaling.desired != observation.instances {
                     actions.append(.scale(from: observation.instances, to: scaling.desired, reason: decision.reason))
                 }
@@ -209,13 +210,13 @@ public struct FunctionController: Sendable {
 
     /// Instances for an idle function: one while the keep-alive policy wants it, else the floor.
     private func idleInstances(at now: ContinuousClock.Instant) -> Int {
-        let floor = autoscaler.settings.minScale
-        return keepAlive.wantsInstance(at: now) ? max(floor, 1) : floor
+        let bounds = autoscaler.settings.scaleBounds
+        return keepAlive.wantsInstance(at: now) ? bounds.clamp(1) : bounds.lowerBound
     }
 
     /// Why, in the keep-alive policy's own terms (worded only when the count changes).
     private func idleReason(at now: ContinuousClock.Instant, instances: Int) -> String {
-        let floor = autoscaler.settings.minScale
+        let floor = autoscaler.settings.scaleBounds.lowerBound
         let w = keepAlive.windows
         let idle = keepAlive.idle(at: now) ?? .zero
         let end = w.prewarm + w.keepAlive

@@ -61,14 +61,14 @@ public struct ModeController: Sendable {
     ) {
         self.rungs = rungs.contains(start) ? rungs : (rungs + [start]).sorted()
         self.start = start
-        self.slo = slo ?? .default
-        self.settings = settings
+        self.slo = (slo ?? .default).bounded
+        self.settings = settings.bounded
         self.prices = prices
         self.current = start
         self.model = model
         self.since = now
         let sloWindow = Duration.clamped(seconds: self.slo.windowSeconds ?? 0)
-        self.window = LatencyWindow(horizon: max(settings.window, settings.demotionWindow, sloWindow))
+        self.window = LatencyWindow(horizon: max(self.settings.window, self.settings.demotionWindow, sloWindow))
         window.follow(start, over: self.sloWindow, since: now)
     }
 

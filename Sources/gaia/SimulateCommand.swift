@@ -57,7 +57,10 @@ struct SimulateCommand: AsyncParsableCommand {
     func validate() throws {
         guard duration > 0, duration <= 30 * 86_400 else { throw ValidationError("--duration must be in (0, 30 days]") }
         guard (1...100_000).contains(functions) else { throw ValidationError("--functions must be 1…100,000") }
-        guard (1...10_000).contains(maxScale), (0...maxScale).contains(minScale) else { throw ValidationError("--max-scale 1…10,000 and --min-scale 0…max") }
+        let ceiling = AutoscalerSettings.instanceCeiling
+        guard (1...ceiling).contains(maxScale), (0...maxScale).contains(minScale) else {
+            throw ValidationError("--max-scale must be 1…\(ceiling) and --min-scale 0…max scale (got \(maxScale) and \(minScale))")
+        }
         guard (1...1000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
         guard bucket > 0 else { throw ValidationError("--bucket must be positive") }
         guard (1...100).contains(fastGshareSm) else { throw ValidationError("--fast-gshare-sm must be 1…100") }
