@@ -221,6 +221,23 @@ struct LogRotationTests {
         await runtime.shutdown()
     }
 
+    /// A log far over the cap (a call that printed 20 MB between two sweeps) leaves a rotated copy
+    /// of the cap, its newest bytes: the copy held the whole 20 MB before.
+    @Test func theRotatedCopyIsCappedToo() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-logs-\(UUID().uuidString)/f").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let path = "\(folder)/r1-x-i1.log"
+        var text = Data(repeating: UInt8(ascii: "o"), count: 20 << 20)
+        text.append(contentsOf: Array("the last line\n".utf8))
+        _ = FileManager.default.createFile(atPath: path, contents: text)
+        let (rotated, _) = LogRotation(maxBytes: 1 << 20).sweep((folder as NSString).deletingLastPathComponent)
+        #expect(rotated == [path])
+        let copy = try Data(contentsOf: URL(fileURLWithPath: path + ".1"))
+        #expect(copy.count == 1 << 20, "the rotated copy holds \(copy.count) bytes; the cap is \(1 << 20)")
+        #expect(copy.suffix(14) == Data("the last line\n".utf8), "it keeps the newest bytes")
+        #expect(try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber == 0)
+    }
+
     @Test func logsOfInstancesLongGoneArePrunedPastTheNewest() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-logs-\(UUID().uuidString)/f").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
