@@ -27,6 +27,14 @@ public struct AsyncInvocation: Codable, Sendable, Equatable {
     public var error: String?
     /// When a finished invocation is forgotten.
     public var expiresAt: Date?
+    /// True for a synchronous invocation (its record: no result, kept for good).
+    public var synchronous: Bool?
+    /// The rung that served it (synchronous invocations).
+    public var backend: String?
+    /// Arrival to answer, ms (synchronous invocations).
+    public var durationMs: Double?
+    /// Whether it waited for an instance to start (synchronous invocations).
+    public var coldStart: Bool?
 
     enum CodingKeys: String, CodingKey {
         case id, function, state, attempts, status, result, error
@@ -36,14 +44,21 @@ public struct AsyncInvocation: Codable, Sendable, Equatable {
         case resultEncoding = "result_encoding"
         case contentType = "content_type"
         case expiresAt = "expires_at"
+        case synchronous, backend
+        case durationMs = "duration_ms"
+        case coldStart = "cold_start"
     }
 
     /// A description.
     public init(
         id: String, function: String, state: String, attempts: Int, statusURL: String, createdAt: Date, finishedAt: Date? = nil,
         status: Int? = nil, result: String? = nil, resultEncoding: String? = nil, contentType: String? = nil, error: String? = nil,
-        expiresAt: Date? = nil
+        expiresAt: Date? = nil, synchronous: Bool? = nil, backend: String? = nil, durationMs: Double? = nil, coldStart: Bool? = nil
     ) {
+        self.synchronous = synchronous
+        self.backend = backend
+        self.durationMs = durationMs
+        self.coldStart = coldStart
         self.id = id
         self.function = function
         self.state = state

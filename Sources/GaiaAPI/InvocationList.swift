@@ -20,9 +20,11 @@ public struct InvocationList: Codable, Sendable, Equatable {
         public var status: Int
         /// Its billed cost, USD.
         public var costUSD: Double
+        /// Its id (`Gaia-Invocation-Id`; nil for invocations recorded before ids were given).
+        public var id: String?
 
         enum CodingKeys: String, CodingKey {
-            case at, revision, backend, status
+            case at, revision, backend, status, id
             case coldStart = "cold_start"
             case durationMs = "duration_ms"
             case queueMs = "queue_ms"
@@ -31,8 +33,10 @@ public struct InvocationList: Codable, Sendable, Equatable {
 
         /// An invocation.
         public init(
-            at: Date, revision: Int, backend: String, coldStart: Bool, durationMs: Double, queueMs: Double, status: Int, costUSD: Double
+            at: Date, revision: Int, backend: String, coldStart: Bool, durationMs: Double, queueMs: Double, status: Int, costUSD: Double,
+            id: String? = nil
         ) {
+            self.id = id
             self.at = at
             self.revision = revision
             self.backend = backend

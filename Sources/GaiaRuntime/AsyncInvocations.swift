@@ -52,7 +52,7 @@ public actor AsyncInvocations {
     /// Accepts an invocation of `function`: stored (committed) when this returns, run later.
     func submit(function: String, body: [UInt8], contentType: String, runtime: FunctionRuntime) throws -> AsyncInvocationRecord {
         guard !closed else { throw PlatformError("shutting_down", "the platform is shutting down", status: 503) }
-        let id = "inv_" + (0..<2).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined().prefix(24)
+        let id = FunctionRuntime.newInvocationID()
         let record = AsyncInvocationRecord(id: id, function: function, body: Data(body), contentType: contentType)
         try database.insert(record)
         try start(runtime: runtime)
@@ -91,7 +91,7 @@ public actor AsyncInvocations {
     private func run(_ claimed: AsyncInvocationRecord, on runtime: FunctionRuntime) async {
         var record = claimed
         do {
-            let result = try await runtime.invoke(record.function, body: Array(record.body), contentType: record.contentType)
+            let result = try await runtime.invoke(record.function, body: Array(record.body), contentType: record.contentType, id: record.id)
             record.state = "succeeded"
             record.status = 200
             record.result = Data(result.outcome.response.body)

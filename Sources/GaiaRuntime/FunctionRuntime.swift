@@ -51,6 +51,14 @@ public struct RuntimeConfiguration: Sendable {
     public var sandbox = SandboxSettings()
     /// Run functions on a cluster instead of this machine's worker processes (nil: here).
     public var cluster: (any ClusterBackend)?
+    /// Most instances this machine runs at once, of all functions together (nil: as many as its
+    /// cores, memory and process limit hold, `Machine.instanceCapacity`).
+    public var maxInstances: Int?
+
+    /// Instances the platform runs at once (nil on a cluster, which bounds its own).
+    public var capacity: InstanceCapacity? { cluster == nil ? machine.instanceCapacity(operatorLimit: maxInstances) : nil }
+    /// The bounds on each function's own settings.
+    public var limits: FunctionLimits { FunctionLimits(defaults: autoscaler, capacity: capacity) }
 
     /// The rungs functions may run on: the cluster's, or this machine's.
     public var ladder: BackendLadder { cluster?.ladder ?? machine.ladder }
@@ -169,6 +177,8 @@ public struct PlatformInvocation: Sendable {
     public var backend: Backend
     /// The revision that served it.
     public var revision: Int
+    /// Its id (`Gaia-Invocation-Id`), under which its record is stored.
+    public var id: String
 }
 
 /// Where a function runs and what its mode controller knows, for `describe` and `/metrics`.
@@ -233,7 +243,8 @@ public actor FunctionRuntime {
     /// The database it records into.
     public nonisolated let database: GaiaDatabase
     private var live: [String: Live] = [:]
-    private var pendingRecords: [InvocationRecord] = []
+    /// Where invocation records are committed before their answers leave.
+    public nonisolated let records: InvocationLog
     private var pendingSamples: [Sample] = []
     /// Pools left after a warm switch, finishing their last requests.
     private var draining: [ObjectIdentifier: any FunctionPool] = [:]
@@ -244,8 +255,13 @@ public actor FunctionRuntime {
     private var deploying: Set<String> = []
     /// Set by `beginShutdown()` or `shutdown()`: no deploy completes after it (one in flight stops its instance).
     private var closed = false
-    /// Pools of deploys whose first instance is starting: a shutdown stops them at once.
-    private var starting: [ObjectIdentifier: any FunctionPool] = [:]
+    /// Pools of deploys whose first instance is starting, by function: a shutdown, or a removal of
+    /// that function, stops them at once.
+    private var starting: [String: any FunctionPool] = [:]
+    /// Deploys in progress that a removal cancelled: each stops at its next step.
+    private var cancelledDeploys: Set<String> = []
+    /// Deploys whose first instance waits for room on the machine (`InstanceSlots`).
+    private var waitingForRoom: Set<String> = []
     /// The quota schedulers of shared devices (GPUs, and CPU cores shared by share rungs).
     public nonisolated let schedulers: DeviceSchedulers
     /// Functions' secrets, apart from their manifests.
@@ -265,6 +281,8 @@ public actor FunctionRuntime {
     private let cgroups: Cgroups?
     /// Each live function's sandbox uid (when sandboxing), from the database.
     private var sandboxUIDs: [String: UInt32] = [:]
+    /// The machine's instance slots, shared by every local pool (nil on a cluster).
+    public nonisolated let slots: InstanceSlots?
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
@@ -272,6 +290,8 @@ public actor FunctionRuntime {
         self.database = database
         self.logger = logger
         self.schedulers = DeviceSchedulers(window: configuration.shareWindow)
+        self.records = InvocationLog(database: database, logger: logger)
+        self.slots = configuration.capacity.map(InstanceSlots.init)
         self.secrets = SecretStore(dataDirectory: configuration.dataDirectory)
         self.asyncInvocations = AsyncInvocations(database: database, settings: configuration.asyncInvocations)
         self.environments = PythonEnvironments(
@@ -315,6 +335,15 @@ public actor FunctionRuntime {
                 }
             }
             var stored = stored
+            let (bounded, changes) = configuration.limits.bounded(stored.manifest)
+            if !changes.isEmpty {
+                // An older server (or a hand-edited store) let in a value this one refuses: serve
+                // the function within bounds rather than trap on it later.
+                stored.manifest = bounded
+                logger.warning(
+                    "a stored setting is out of bounds; the function runs within them",
+                    metadata: ["function.name": "\(stored.name)", "changes": "\(changes.joined(separator: "; "))"])
+            }
             if let key = stored.manifest.pythonEnvironment, !environments.isReady(key) {
                 stored.manifest.pythonEnvironment = await rebuildEnvironment(of: stored)
             }
@@ -379,6 +408,11 @@ public actor FunctionRuntime {
     @discardableResult
     public func deploy(_ request: DeployRequest) async throws -> FunctionManifest {
         try Self.validate(request, maxBytes: configuration.maxUploadBytes)
+        do {
+            try configuration.limits.check(minScale: request.minScale, maxScale: request.maxScale, concurrency: request.concurrency, maxBatch: request.maxBatch)
+        } catch {
+            throw PlatformError(error.code, error.description, status: error.code == "over_capacity" ? 422 : 400)
+        }
         guard let entry = FunctionSource.entryPoint(among: request.files) else {
             throw PlatformError("invalid_function", "no entry point: upload handler.py (or main.py, app.py) defining handle(payload, context)", status: 400)
         }
@@ -444,7 +478,10 @@ public actor FunctionRuntime {
         guard deploying.insert(request.name).inserted else {
             throw PlatformError("conflict", "a deploy of '\(request.name)' is already in progress; retry when it finishes", status: 409)
         }
-        defer { deploying.remove(request.name) }
+        defer {
+            deploying.remove(request.name)
+            cancelledDeploys.remove(request.name)
+        }
         let previous = live[request.name]
         let revision = try database.nextRevision(of: request.name)
         let directory = "\(configuration.dataDirectory)/functions/\(request.name)/r\(revision)"
@@ -480,6 +517,10 @@ public actor FunctionRuntime {
                 throw error
             }
         }
+        if cancelledDeploys.contains(request.name) {
+            discard()
+            throw Self.deployCancelled(request.name)
+        }
         // The environment is held until this deploy ends; then the function (if it deployed) holds it.
         defer { if let key = manifest.pythonEnvironment { Task { await environments.release(key) } } }
         let stored = StoredFunction(name: request.name, revision: revision, sourceDirectory: directory, manifest: manifest, deployedAt: Date())
@@ -500,16 +541,18 @@ public actor FunctionRuntime {
         }
         request.progress?("starting an instance to prove the function loads")
         let next = makeLive(stored)
-        starting[ObjectIdentifier(next.pool)] = next.pool
-        defer { starting.removeValue(forKey: ObjectIdentifier(next.pool)) }
+        starting[request.name] = next.pool
+        defer { starting.removeValue(forKey: request.name) }
         do {
-            try await next.pool.scale(to: 1)
+            try await startFirstInstance(of: request.name, next.pool, progress: request.progress)
+            if cancelledDeploys.contains(request.name) { throw Self.deployCancelled(request.name) }
         } catch {
             await next.pool.shutdown()
             discard()
             if closed {  // the platform began to shut down while the instance started
                 throw PlatformError("shutting_down", "the platform is shutting down; deploy again once it is back", status: 503)
             }
+            if cancelledDeploys.contains(request.name) { throw Self.deployCancelled(request.name) }
             guard let error = error as? WorkerError else { throw error }
             if case .initFailed(let message, let traceback) = error {
                 throw PlatformError("init_failed", SecretStore.redact("the function failed to load: \(message)\n\(traceback)", secretValues), status: 400)
@@ -577,9 +620,8 @@ public actor FunctionRuntime {
         return files
     }
 
-    /// Most files one function may upload, and most instances one function may ask for.
+    /// Most files one function may upload.
     static let maxFiles = 1000
-    static let maxScaleCeiling = 1000
 
     static func validate(_ request: DeployRequest, maxBytes: Int) throws {
         let name = request.name
@@ -608,17 +650,6 @@ public actor FunctionRuntime {
                     throw PlatformError("invalid_function", "'\(folder)' is both a file and the folder of '\(path)'", status: 400)
                 }
             }
-        }
-        if let min = request.minScale, let max = request.maxScale, min > max {
-            throw PlatformError("invalid_scale", "min scale \(min) is above max scale \(max)", status: 400)
-        }
-        let ceiling = maxScaleCeiling
-        if !(0...ceiling).contains(request.minScale ?? 0) || !(1...ceiling).contains(request.maxScale ?? 1) || !(1...1000).contains(request.concurrency ?? 1) {
-            throw PlatformError(
-                "invalid_scale", "min scale must be 0…\(ceiling), max scale 1…\(ceiling), and concurrency 1…1000", status: 400)
-        }
-        if let batch = request.maxBatch, !(1...1024).contains(batch) {
-            throw PlatformError("invalid_batch", "max batch must be between 1 and 1024 (got \(batch))", status: 400)
         }
         for (kind, variables) in [("environment variable", request.environment ?? [:]), ("secret", request.secrets ?? [:])] {
             try validate(variables, kind)
@@ -741,7 +772,7 @@ public actor FunctionRuntime {
                 maxProcesses: configuration.sandbox.maxProcesses, cgroups: cgroups)
         }
         let gate = ShareGate(schedulers: schedulers, client: "\(stored.name)/r\(stored.revision)")
-        return InstancePool(backend: backend, settings: poolSettings, shareGate: gate) { id, backend in
+        return InstancePool(backend: backend, settings: poolSettings, shareGate: gate, slots: slots) { id, backend in
             var worker = WorkerConfiguration(
                 python: python, functionDirectory: stored.sourceDirectory, entryPoint: stored.manifest.entryPoint,
                 handler: stored.manifest.handler, functionName: stored.name, backend: backend,
@@ -767,8 +798,16 @@ public actor FunctionRuntime {
         return try await asyncInvocations.submit(function: name, body: body, contentType: contentType, runtime: self)
     }
 
-    /// Runs one invocation of a function; the record goes to the database on the next tick.
-    public func invoke(_ name: String, body: [UInt8], contentType: String, stream: ResponseStream? = nil) async throws -> PlatformInvocation {
+    /// A new invocation id: `inv_` and 24 hex digits (96 random bits).
+    public static func newInvocationID() -> String {
+        "inv_" + (0..<2).map { _ in String(format: "%016llx", UInt64.random(in: 0...UInt64.max)) }.joined().prefix(24)
+    }
+
+    /// Runs one invocation of a function under `id` (the caller's `Gaia-Invocation-Id`); returns,
+    /// or throws, only once its record is committed (`InvocationLog`).
+    public func invoke(
+        _ name: String, body: [UInt8], contentType: String, stream: ResponseStream? = nil, id: String = newInvocationID()
+    ) async throws -> PlatformInvocation {
         guard var function = live[name] else {
             throw PlatformError("not_found", "no function named '\(name)'; deploy it first (gaia deploy)", status: 404)
         }
@@ -784,17 +823,19 @@ public actor FunctionRuntime {
                 function = replacement
                 outcome = try await function.pool.invoke(body, contentType: contentType, stream: stream)
             }
-            note(function, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
-                 queue: outcome.queueMilliseconds, status: 200)
             pendingSamples.append(Sample(
                 function: name, at: instant, milliseconds: outcome.totalMilliseconds,
                 serviceMilliseconds: outcome.response.handlerMilliseconds, backend: function.backend, counts: !outcome.coldStart,
                 batch: outcome.response.batchSize))
-            return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision)
+            await records.commit(record(
+                function, id: id, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
+                queue: outcome.queueMilliseconds, status: 200))
+            return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision, id: id)
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
-            note(function, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: Self.status(of: error))
             pendingSamples.append(Sample(function: name, at: instant, milliseconds: elapsed, backend: function.backend, counts: false))
+            await records.commit(record(
+                function, id: id, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: Self.status(of: error)))
             if case WorkerError.handlerFailed(let message, let traceback) = error, function.stored.manifest.secrets != nil {
                 throw WorkerError.handlerFailed(error: redacted(message, function.stored), traceback: redacted(traceback, function.stored))
             }
@@ -802,11 +843,13 @@ public actor FunctionRuntime {
         }
     }
 
-    private func note(_ f: Live, at: Date, backend: Backend, cold: Bool, total: Double, queue: Double, status: Int) {
-        pendingRecords.append(InvocationRecord(
+    private func record(
+        _ f: Live, id: String, at: Date, backend: Backend, cold: Bool, total: Double, queue: Double, status: Int
+    ) -> InvocationRecord {
+        InvocationRecord(
             function: f.stored.name, revision: f.stored.revision, at: at, backend: backend.description, coldStart: cold,
             durationMs: total, queueMs: queue, status: status,
-            costUSD: configuration.prices.cost(seconds: total / 1000, on: backend)))
+            costUSD: configuration.prices.cost(seconds: total / 1000, on: backend), invocationId: id)
     }
 
     /// The HTTP status an invocation error maps to.
@@ -814,6 +857,7 @@ public actor FunctionRuntime {
         switch error {
         case let e as PlatformError: e.statusCode
         case PoolError.queueFull: 503
+        case PoolError.machineFull: 503
         case PoolError.shuttingDown: 503
         case WorkerError.timedOut: 504
         case WorkerError.handlerFailed: 500
@@ -880,10 +924,48 @@ public actor FunctionRuntime {
         return SecretStore.redact(text, secrets.values(f.name, revision: f.revision))
     }
 
+    /// Starts a deploy's first instance; while the machine runs all it holds, waits for the control
+    /// loop's fair share to make room (at most `roomWait`), then gives up with the reason.
+    private func startFirstInstance(of name: String, _ pool: any FunctionPool, progress: (@Sendable (String) -> Void)?) async throws {
+        let started = ContinuousClock.now
+        defer { waitingForRoom.remove(name) }
+        while true {
+            do {
+                try await pool.scale(to: 1)
+                return
+            } catch PoolError.machineFull(let capacity) {
+                guard ContinuousClock.now - started < Self.roomWait, !closed, !cancelledDeploys.contains(name) else {
+                    throw PlatformError(
+                        "machine_full",
+                        "the machine runs the most instances it holds, \(capacity), and none came free within \(Self.roomWait); remove functions, lower their min scale, or raise max_instances",
+                        status: 503)
+                }
+                if waitingForRoom.insert(name).inserted { progress?("the machine runs all the instances it holds; waiting for room") }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+        }
+    }
+
+    /// Longest a deploy waits for room on the machine for its first instance.
+    static let roomWait = Duration.seconds(15)
+
+    /// Why a deploy stopped: its function was removed meanwhile.
+    static func deployCancelled(_ name: String) -> PlatformError {
+        PlatformError("cancelled", "the deploy of '\(name)' was cancelled: the function was removed (gaia rm) while it deployed", status: 409)
+    }
+
     /// Takes a function out of service (new requests get 404), lets its requests in flight finish,
-    /// stops its instances and marks it deleted (its history stays).
+    /// stops its instances and marks it deleted (its history stays). A deploy of it in progress is
+    /// cancelled: the instance it is starting is stopped at once (an `init` that hangs included),
+    /// and the deploy answers that it was cancelled.
     public func remove(_ name: String) async throws {
+        let deployed = deploying.contains(name)
+        if deployed {
+            cancelledDeploys.insert(name)
+            await starting[name]?.shutdown()  // the deploy may end meanwhile
+        }
         guard let f = live.removeValue(forKey: name) else {
+            if deployed { return }  // a first deploy: it removes what it wrote
             throw PlatformError("not_found", "no function named '\(name)'", status: 404)
         }
         draining[ObjectIdentifier(f.pool)] = f.pool  // a shutdown meanwhile stops it at once
@@ -920,10 +1002,12 @@ public actor FunctionRuntime {
                 warmAndSuccessful: sample.counts, batch: sample.batch)
         }
         var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
+        var decided: [(name: String, pool: any FunctionPool, current: Int, needs: Int, kept: Int, actions: [RuntimeAction])] = []
         for name in live.keys.sorted() {
             guard var f = live[name] else { continue }
             let concurrency = await f.pool.concurrency
             let current = await f.pool.instanceCount
+            let refused = await (f.pool as? InstancePool)?.takeRefusedStarts() ?? 0
             // The awaits above may have let a deploy, removal or switch replace this function's
             // pool: act only on the pool that was measured.
             guard let still = live[name], still.pool === f.pool else { continue }
@@ -947,17 +1031,49 @@ public actor FunctionRuntime {
                 let expected = (1...maxBatch).compactMap { k in predictor.serviceMs(on: f.backend, batch: k).map { (k, $0) } }
                 await batcher.update(serviceMs: Dictionary(uniqueKeysWithValues: expected), budgetMs: f.controller.mode.slo.thresholdMs)
             }
-            for action in actions {
+            // What it wants: the controller's target, one more than it has if starts were refused.
+            // Its minimum scale, and what its load asks for, it needs; beyond that, an idle function
+            // keeps instances for its keep-alive, which yield to others' needs.
+            let target = actions.lazy.compactMap { if case .scale(_, let to, _) = $0 { to } else { nil } }.first ?? current
+            let wants = max(target, refused > 0 ? current + 1 : 0)
+            let needs = concurrency > 0 || refused > 0 ? wants : min(wants, f.controller.autoscaler.settings.scaleBounds.lowerBound)
+            decided.append((name, f.pool, current, needs, wants - needs, actions))
+        }
+        if let slots {
+            // The functions together may want more instances than the machine holds: each gets a
+            // fair share of it (`InstanceCapacity.share`), the rest of its want waits for room. A
+            // deploy waiting for room for its first instance needs one.
+            let needs = decided.map(\.needs) + waitingForRoom.map { _ in 1 }
+            let kept = decided.map(\.kept) + waitingForRoom.map { _ in 0 }
+            let wants = zip(needs, kept).map { $0 + $1 }
+            if wants.reduce(0, +) > slots.capacity.instances {
+                let grants = slots.capacity.share(needs: needs, kept: kept)
+                for i in decided.indices where grants[i] < wants[i] {
+                    let d = decided[i]
+                    var actions = d.actions.filter { if case .scale = $0 { false } else { true } }
+                    if grants[i] != d.current {
+                        actions.insert(.scale(
+                            from: d.current, to: grants[i],
+                            reason: "wants \(wants[i]) instances; the machine runs at most \(slots.capacity), and its fair share among the functions that want them is \(grants[i])"),
+                            at: 0)
+                    }
+                    decided[i].actions = actions
+                }
+            }
+        }
+        for d in decided {
+            for action in d.actions {
                 switch action {
                 case .scale(let from, let to, let reason):
-                    await scale(name, pool: f.pool, from: from, to: to, reason: reason)
+                    guard live[d.name]?.pool === d.pool else { break }
+                    await scale(d.name, pool: d.pool, from: from, to: to, reason: reason)
                 case .switchRung(let rungSwitch):
-                    await switchRung(name, rungSwitch, at: now)
+                    await switchRung(d.name, rungSwitch, at: now)
                 }
             }
         }
         try? database.addUsage(usage)
-        flushRecords()
+        await flushRecords()
     }
 
     /// Percent of the GPU of `backend` that function `name` may hold: 100 less what the other
@@ -1080,27 +1196,11 @@ public actor FunctionRuntime {
             demandForecast: f.controller.hybrid.forecast.rate(ahead: f.controller.hybrid.settings.horizon))
     }
 
-    /// Writes the invocation records gathered since the last tick. A write that fails is logged
-    /// and its records are kept for the next flush (at most `maxPendingRecords`; the oldest beyond
-    /// that are dropped, and the count is logged), never silently lost.
-    public func flushRecords() {
-        guard !pendingRecords.isEmpty else { return }
-        let batch = pendingRecords
-        pendingRecords = []
-        do {
-            try database.record(batch)
-        } catch {
-            pendingRecords = batch + pendingRecords
-            let excess = pendingRecords.count - Self.maxPendingRecords
-            if excess > 0 { pendingRecords.removeFirst(excess) }
-            logger.error(
-                "invocation records not written; kept for the next attempt",
-                metadata: ["records.pending": "\(pendingRecords.count)", "records.dropped": "\(max(0, excess))", "error": "\(error)"])
-        }
+    /// Returns once every invocation record handed in so far is committed (a failed commit's
+    /// records retried).
+    public func flushRecords() async {
+        await records.flush()
     }
-
-    /// Most invocation records kept in memory while the database refuses writes.
-    static let maxPendingRecords = 100_000
 
     /// The start of a graceful shutdown: deploys are refused from now on and those whose first
     /// instance is still starting are stopped (their requests answer 503 at once), so that only
@@ -1120,6 +1220,6 @@ public actor FunctionRuntime {
         for environmentZygote in environmentZygotes.values { await environmentZygote.stop() }
         cgroups?.remove()
         await configuration.cluster?.shutdown()
-        flushRecords()
+        await flushRecords()
     }
 }

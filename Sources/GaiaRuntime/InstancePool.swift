@@ -29,12 +29,16 @@ public enum PoolError: Error, CustomStringConvertible, Equatable {
     case queueFull(limit: Int)
     /// The pool is shutting down.
     case shuttingDown
+    /// The machine runs as many instances as it can hold (`InstanceSlots`), of all functions.
+    case machineFull(InstanceCapacity)
 
     /// A message for a person.
     public var description: String {
         switch self {
         case .queueFull(let limit): "all instances are busy and \(limit) requests are already waiting; retry shortly"
         case .shuttingDown: "the function is shutting down"
+        case .machineFull(let capacity):
+            "the machine runs the most instances it holds, \(capacity), and none of this function's is free; retry shortly (the control loop shares them out every second)"
         }
     }
 }
@@ -100,14 +104,19 @@ public actor InstancePool {
     private var deviceScheduler: (rung: Backend, scheduler: DeviceScheduler)?
     /// Groups requests into batches (nil: the function does not batch).
     public nonisolated let batcher: BatchFormer?
+    /// The machine's instance slots, shared with every other pool (nil: not bounded).
+    private let slots: InstanceSlots?
+    /// Starts refused for want of a slot since `takeRefusedStarts()` was last asked.
+    private var refusedStarts = 0
 
     /// Creates an empty pool; `configuration(id, backend)` describes instance `id`'s worker on a
     /// rung. On a share rung (a time quota under 100%) each invocation first waits for its device's
     /// quota scheduler through `shareGate`.
     public init(
-        backend: Backend, settings: PoolSettings = PoolSettings(), shareGate: ShareGate? = nil,
+        backend: Backend, settings: PoolSettings = PoolSettings(), shareGate: ShareGate? = nil, slots: InstanceSlots? = nil,
         configuration: @escaping @Sendable (Int, Backend) -> WorkerConfiguration
     ) {
+        self.slots = slots
         self.backend = backend
         self.settings = settings
         self.shareGate = shareGate
@@ -124,6 +133,13 @@ public actor InstancePool {
 
     /// Instances running or starting.
     public var instanceCount: Int { machine.instanceCount }
+
+    /// Starts refused since the last call because the machine had no slot left (the demand the
+    /// control loop's fair share must see); resets the count.
+    public func takeRefusedStarts() -> Int {
+        defer { refusedStarts = 0 }
+        return refusedStarts
+    }
 
     /// Process ids of the running instances.
     public var pids: [Int32] {
@@ -287,6 +303,11 @@ public actor InstancePool {
         for action in actions {
             switch action {
             case .startInstance(let id):
+                guard slots?.take() ?? true else {
+                    refusedStarts += 1
+                    startFailed(id, PoolError.machineFull(slots!.capacity))
+                    continue
+                }
                 let worker = WorkerProcess(configuration: makeConfiguration(id, backend))
                 workers[id] = worker
                 let timeout = settings.startTimeout
@@ -300,7 +321,11 @@ public actor InstancePool {
                 }
             case .cancelStart(let id), .stopInstance(let id):
                 guard let worker = workers.removeValue(forKey: id) else { continue }
-                stops.append(chore { await worker.terminate() })
+                let slots = slots
+                stops.append(chore {
+                    await worker.terminate()
+                    slots?.give()
+                })
             case .dispatch(let request, let id, let cold):
                 requests.removeValue(forKey: request)?.resume(returning: (id, cold))
             case .fail(let request, let failure):
@@ -346,7 +371,7 @@ public actor InstancePool {
     }
 
     private func startFailed(_ id: StateMachine.InstanceID, _ error: any Error) {
-        workers.removeValue(forKey: id)
+        if workers.removeValue(forKey: id) != nil { slots?.give() }  // its process is gone
         startErrors[id] = error
         execute(machine.instanceStartFailed(id))
         startErrors.removeValue(forKey: id)

@@ -17,11 +17,18 @@ public struct Machine: Sendable, Hashable {
     /// Whether an MPS control daemon runs, so that an SM share can be enforced
     /// (`CUDA_MPS_ACTIVE_THREAD_PERCENTAGE`); without it the ladder offers time quotas of whole GPUs only.
     public var mps: Bool
+    /// Memory this process may use, MiB: the machine's, or its cgroup's limit where lower (nil: unknown).
+    public var memoryMiB: Int?
+    /// Processes this server may start, its own limit or its cgroup's (nil: unknown or unlimited).
+    public var processLimit: Int?
 
     /// A machine with the given resources.
     public init(
-        cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2, shares: ShareGrid = .standard, mps: Bool = false
+        cpus: [Int], gpus: [GPUDevice] = [], gpuProblem: String? = nil, gpuHostCores: Int = 2, shares: ShareGrid = .standard, mps: Bool = false,
+        memoryMiB: Int? = nil, processLimit: Int? = nil
     ) {
+        self.memoryMiB = memoryMiB
+        self.processLimit = processLimit
         self.cpus = cpus.isEmpty ? [0] : cpus
         self.gpus = gpus
         self.gpuProblem = gpuProblem
@@ -41,7 +48,50 @@ public struct Machine: Sendable, Hashable {
         }
         if cpus.isEmpty { cpus = Array(0..<ProcessInfo.processInfo.activeProcessorCount) }
         let inventory = GPUInventory.discover()
-        return Machine(cpus: cpus, gpus: inventory.gpus, gpuProblem: inventory.problem, mps: mpsRunning())
+        return Machine(
+            cpus: cpus, gpus: inventory.gpus, gpuProblem: inventory.problem, mps: mpsRunning(), memoryMiB: discoverMemoryMiB(),
+            processLimit: discoverProcessLimit())
+    }
+
+    /// Instances this machine can run at once, of all functions together (`InstanceCapacity`):
+    /// from its cores, memory and process limit, unless the operator set `max_instances`.
+    public func instanceCapacity(operatorLimit: Int? = nil) -> InstanceCapacity {
+        InstanceCapacity(cores: cpus.count, memoryMiB: memoryMiB, processLimit: processLimit, operatorLimit: operatorLimit)
+    }
+
+    /// `MemTotal` of /proc/meminfo, or the memory cgroup's limit where lower (v2 `memory.max`, v1
+    /// `memory.limit_in_bytes` of the cgroup this process is in).
+    static func discoverMemoryMiB() -> Int? {
+        var least: Int?
+        if let info = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+            let line = info.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }),
+            let kib = Int(line.split(separator: " ").dropFirst().first ?? "")
+        {
+            least = kib / 1024
+        }
+        for file in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8),
+                let bytes = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), bytes > 0
+            else { continue }
+            least = min(least ?? Int.max, bytes / (1024 * 1024))
+        }
+        return least
+    }
+
+    /// The process limit that binds this server's children: `RLIMIT_NPROC` for a user other than
+    /// root (root is not held to it), or the pids cgroup's `pids.max`; nil when neither is set.
+    static func discoverProcessLimit() -> Int? {
+        var limits: [Int] = []
+        var rlim = rlimit()
+        if getuid() != 0, getrlimit(__rlimit_resource_t(__RLIMIT_NPROC.rawValue), &rlim) == 0, rlim.rlim_cur < rlim_t(Int.max) {
+            limits.append(Int(rlim.rlim_cur))
+        }
+        for file in ["/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/pids/pids.max"] {
+            if let text = try? String(contentsOfFile: file, encoding: .utf8), let n = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                limits.append(n)
+            }
+        }
+        return limits.min()
     }
 
     /// Whether an MPS control daemon is running: its control pipe exists in `CUDA_MPS_PIPE_DIRECTORY`

@@ -48,6 +48,27 @@ extension WorkerError: HTTPResponseError {
     }
 }
 
+/// An invocation's error with the invocation's id: answered as the error itself would be, with
+/// `Gaia-Invocation-Id` added, so a client finds the record of a failed call too.
+struct IdentifiedError: HTTPResponseError {
+    var error: any Error
+    var invocationID: String
+
+    var status: HTTPResponse.Status { (error as? any HTTPResponseError)?.status ?? HTTPResponse.Status(code: FunctionRuntime.status(of: error)) }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var response = try (error as? any HTTPResponseError)?.response(from: request, context: context)
+            ?? errorResponse(status, APIErrorBody(code: "instance_failed", message: "\(error)"))
+        response.headers[.gaiaInvocationID] = invocationID
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    /// `Gaia-Invocation-Id`: the id an invocation's record is stored under.
+    static let gaiaInvocationID = HTTPField.Name("Gaia-Invocation-Id")!
+}
+
 /// A JSON response of an API type.
 func jsonResponse(_ value: some Encodable, status: HTTPResponse.Status = .ok) -> Response {
     let data = (try? APICoding.encoder().encode(value)).map { Array($0) } ?? Array("{}".utf8)

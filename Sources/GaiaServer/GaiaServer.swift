@@ -28,12 +28,25 @@ public enum GaiaServer {
         router.addRoutes(FunctionRoutes(runtime: runtime, metrics: metrics, maxBodyBytes: maxBodyBytes).collection, atPath: "/v1/functions")
         router.get("/v1/invocations/{id}") { _, context -> Response in
             let id = try context.parameters.require("id")
-            guard let record = try runtime.database.asyncInvocation(id: id) else {
-                throw PlatformError("not_found", "no asynchronous invocation '\(id.prefix(60))' (finished ones are kept for a day)", status: 404)
+            if let record = try runtime.database.asyncInvocation(id: id) { return jsonResponse(asyncDescription(record)) }
+            // A synchronous invocation: its record (committed before its answer left).
+            guard let record = try runtime.database.invocation(id: id) else {
+                throw PlatformError(
+                    "not_found", "no invocation '\(id.prefix(60))' (asynchronous ones are kept for a day after they finish, records of the others for good)",
+                    status: 404)
             }
-            return jsonResponse(asyncDescription(record))
+            return jsonResponse(description(of: record))
         }
         return router
+    }
+
+    /// A synchronous invocation as the API describes it: its record (no result: the caller had it).
+    static func description(of r: InvocationRecord) -> AsyncInvocation {
+        let id = r.invocationId ?? ""
+        return AsyncInvocation(
+            id: id, function: r.function, state: r.status == 200 ? "succeeded" : "failed", attempts: 1, statusURL: "/v1/invocations/\(id)",
+            createdAt: r.at, finishedAt: r.at.addingTimeInterval(r.durationMs / 1000), status: r.status, synchronous: true,
+            backend: r.backend, durationMs: r.durationMs, coldStart: r.coldStart)
     }
 
     /// An asynchronous invocation as the API describes it.
@@ -361,24 +374,25 @@ struct FunctionRoutes {
             return response
         }
         let started = ContinuousClock.now
+        let id = FunctionRuntime.newInvocationID()
         // A handler that returns a generator streams: its first chunk starts the answer. Otherwise
         // the stream ends without one and the answer is whole.
         let stream = ResponseStream()
         let invocation = Task {
             defer { stream.finish() }
-            return try await runtime.invoke(name, body: body, contentType: contentType, stream: stream)
+            return try await runtime.invoke(name, body: body, contentType: contentType, stream: stream, id: id)
         }
         if await stream.started() {
             if let first = stream.firstChunkAt { metrics.recordFirstChunk(function: name, after: first - started) }
             let events = request.headers[.accept]?.contains("text/event-stream") ?? false
-            return streamed(name, stream, invocation, events: events, started: started)
+            return streamed(name, stream, invocation, events: events, started: started, id: id)
         }
         let result: PlatformInvocation
         do {
             result = try await invocation.value
         } catch {
             await record(name, error, started: started)
-            throw error
+            throw error is PlatformError ? error : IdentifiedError(error: error, invocationID: id)
         }
         record(name, result, started: started)
         var headers = Self.headers(of: result)
@@ -391,9 +405,11 @@ struct FunctionRoutes {
     /// them (`data:` per chunk, then an `event: done` or `event: error`). A client that goes away
     /// cancels the invocation: the worker closes the generator.
     func streamed(
-        _ name: String, _ stream: ResponseStream, _ invocation: Task<PlatformInvocation, any Error>, events: Bool, started: ContinuousClock.Instant
+        _ name: String, _ stream: ResponseStream, _ invocation: Task<PlatformInvocation, any Error>, events: Bool, started: ContinuousClock.Instant,
+        id: String
     ) -> Response {
         var headers: HTTPFields = [.contentType: events ? "text/event-stream" : stream.contentType ?? "application/octet-stream"]
+        headers[.gaiaInvocationID] = id
         headers[.cacheControl] = "no-cache"
         headers[HTTPField.Name("Gaia-Streamed")!] = "true"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
@@ -429,6 +445,7 @@ struct FunctionRoutes {
     /// The `Gaia-*` headers of an invocation's answer.
     static func headers(of result: PlatformInvocation) -> HTTPFields {
         var headers = HTTPFields()
+        headers[.gaiaInvocationID] = result.id
         headers[HTTPField.Name("Gaia-Backend")!] = result.backend.description
         headers[HTTPField.Name("Gaia-Cold-Start")!] = result.outcome.coldStart ? "true" : "false"
         headers[HTTPField.Name("Gaia-Instance")!] = String(result.outcome.instance)
@@ -442,7 +459,7 @@ struct FunctionRoutes {
     static func summary(of result: PlatformInvocation) -> [String: any Sendable] {
         var summary: [String: any Sendable] = [
             "backend": result.backend.description, "cold_start": result.outcome.coldStart, "instance": result.outcome.instance,
-            "revision": result.revision, "duration_ms": (result.outcome.totalMilliseconds * 1000).rounded() / 1000,
+            "revision": result.revision, "duration_ms": (result.outcome.totalMilliseconds * 1000).rounded() / 1000, "id": result.id,
         ]
         summary["chunks"] = result.outcome.response.chunks
         return summary
@@ -468,43 +485,30 @@ struct FunctionRoutes {
         return jsonResponse(InvocationList(invocations: records.map {
             .init(
                 at: $0.at, revision: $0.revision, backend: $0.backend, coldStart: $0.coldStart, durationMs: $0.durationMs,
-                queueMs: $0.queueMs, status: $0.status, costUSD: $0.costUSD)
+                queueMs: $0.queueMs, status: $0.status, costUSD: $0.costUSD, id: $0.invocationId)
         }))
     }
 }
 
-/// The control loop: ticks the runtime's controllers until shutdown, and writes the invocation
-/// records gathered since the last write every `flushInterval` (so a `kill -9` loses at most the
-/// records of about that long, not of a whole tick).
+/// The control loop: ticks the runtime's controllers until shutdown. (Invocation records are not
+/// its work: each is committed before its answer leaves, `InvocationLog`.)
 public struct ControlLoop: Service {
     let runtime: FunctionRuntime
     let interval: Duration
-    let flushInterval: Duration
 
-    /// Creates a loop ticking every `interval` and writing records every `flushInterval`.
-    public init(runtime: FunctionRuntime, interval: Duration = .seconds(1), flushInterval: Duration = .milliseconds(100)) {
+    /// Creates a loop ticking every `interval`.
+    public init(runtime: FunctionRuntime, interval: Duration = .seconds(1)) {
         self.runtime = runtime
         self.interval = interval
-        self.flushInterval = flushInterval
     }
 
-    /// Ticks and writes until graceful shutdown, then stops every instance.
+    /// Ticks until graceful shutdown, then stops every instance.
     public func run() async throws {
-        let (runtime, interval, flushInterval) = (self.runtime, self.interval, self.flushInterval)
+        let (runtime, interval) = (self.runtime, self.interval)
         await cancelWhenGracefulShutdown {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: interval)
-                        await runtime.tick()
-                    }
-                }
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: flushInterval)
-                        await runtime.flushRecords()
-                    }
-                }
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                await runtime.tick()
             }
         }
         await runtime.shutdown()

@@ -111,6 +111,7 @@ public struct ServerSettings: Sendable {
         var auth: Bool?
         var sandbox: Bool?
         var maxProcesses: Int?
+        var maxInstances: Int?
         var pool: Pool?
         var autoscaler: Autoscaler?
         var prices: Prices?
@@ -118,7 +119,7 @@ public struct ServerSettings: Sendable {
         var gpu: GPU?
         enum CodingKeys: String, CodingKey {
             case host, port, python, pool, autoscaler, prices, controller, gpu, auth, sandbox
-            case maxProcesses = "max_processes"
+            case maxProcesses = "max_processes", maxInstances = "max_instances"
             case shutdownGraceSeconds = "shutdown_grace_seconds", idleTimeoutSeconds = "idle_timeout_seconds", maxConnections = "max_connections"
             case dataDir = "data_dir", tickSeconds = "tick_seconds", maxUploadMb = "max_upload_mb", maxResponseMb = "max_response_mb", memoryLimitMb = "memory_limit_mb"
             case installTimeoutSeconds = "install_timeout_seconds", maxLogMb = "max_log_mb"
@@ -131,7 +132,7 @@ public struct ServerSettings: Sendable {
         do {
             let decoder = YAMLDecoder()
             let node = try Yams.compose(yaml: text)
-            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds", "max_log_mb", "sandbox", "max_processes",
+            let known: Set<String> = ["host", "port", "auth", "data_dir", "python", "tick_seconds", "shutdown_grace_seconds", "idle_timeout_seconds", "max_connections", "max_upload_mb", "max_response_mb", "memory_limit_mb", "install_timeout_seconds", "max_log_mb", "sandbox", "max_processes", "max_instances",
                                       "pool", "autoscaler", "prices", "controller", "gpu"]
             if let keys = node?.mapping?.keys.compactMap(\.string), let unknown = keys.first(where: { !known.contains($0) }) {
                 throw ConfigurationError("\(source): unknown setting '\(unknown)'; known: \(known.sorted().joined(separator: ", "))")
@@ -164,6 +165,10 @@ public struct ServerSettings: Sendable {
             guard (16...65536).contains(n) else { throw ConfigurationError("\(source): max_processes must be 16…65536, not \(n)") }
             runtime.sandbox.maxProcesses = n
         }
+        if let n = file.maxInstances {
+            guard (1...100_000).contains(n) else { throw ConfigurationError("\(source): max_instances must be 1…100000, not \(n)") }
+            runtime.maxInstances = n
+        }
         if let seconds = file.installTimeoutSeconds { try setInstallTimeout(seconds, source: source) }
         if let mb = file.maxLogMb {
             guard (1...1024).contains(mb) else { throw ConfigurationError("\(source): max_log_mb must be 1…1024, not \(mb)") }
@@ -184,6 +189,10 @@ public struct ServerSettings: Sendable {
             runtime.autoscaler.minScale = a.minScale ?? runtime.autoscaler.minScale
             runtime.autoscaler.maxScale = a.maxScale ?? runtime.autoscaler.maxScale
             if let s = a.keepAliveSeconds { runtime.keepAlive.useDefaultKeepAlive(.clamped(seconds: s)) }
+            let (low, high, ceiling) = (runtime.autoscaler.minScale, runtime.autoscaler.maxScale, AutoscalerSettings.instanceCeiling)
+            guard (0...ceiling).contains(low), (1...ceiling).contains(high), low <= high else {
+                throw ConfigurationError("\(source): autoscaler: min_scale must be 0…\(ceiling), max_scale 1…\(ceiling), and min_scale at most max_scale (got \(low) and \(high))")
+            }
         }
         if let c = file.controller {
             let seconds = { (s: Double) in Duration.clamped(seconds: s) }

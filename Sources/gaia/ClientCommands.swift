@@ -528,14 +528,16 @@ struct DescribeCommand: AsyncParsableCommand {
 /// `gaia invocations N`.
 struct InvocationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "invocations", abstract: "A function's latest invocations, or one asynchronous invocation.",
+        commandName: "invocations", abstract: "A function's latest invocations, or one invocation by its id.",
         subcommands: [InvocationsListCommand.self, InvocationGetCommand.self], defaultSubcommand: InvocationsListCommand.self)
 }
 
-/// `gaia invocations get ID`: an asynchronous invocation's state and outcome.
+/// `gaia invocations get ID`: an invocation by its id (`Gaia-Invocation-Id`, or what `gaia invoke
+/// --async` printed): an asynchronous one's state and outcome, a synchronous one's record.
 struct InvocationGetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "get", abstract: "Show an asynchronous invocation (gaia invoke --async): its state and, once finished, its result.")
+        commandName: "get",
+        abstract: "Show an invocation by its id: an asynchronous one's state and, once finished, its result (gaia invoke --async); a synchronous one's record (its Gaia-Invocation-Id).")
     @Argument(help: "The invocation's id (inv_…).") var id: String
     @Flag(help: "Wait until it has finished.") var wait = false
     @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
@@ -549,6 +551,10 @@ struct InvocationGetCommand: AsyncParsableCommand {
         }
         guard try !output.print(invocation) else { return }
         print("\(invocation.id)  \(invocation.function)  \(invocation.state)  attempts \(invocation.attempts)" + (invocation.status.map { "  status \($0)" } ?? ""))
+        if invocation.synchronous == true {
+            print("synchronous, on \(invocation.backend ?? "?")" + (invocation.durationMs.map { String(format: " in %.1f ms", $0) } ?? "")
+                + (invocation.coldStart == true ? " (cold start)" : "") + "; its result went to its caller")
+        }
         if let error = invocation.error { print("error: \(error)") }
         if let result = invocation.result { print(invocation.resultEncoding == "base64" ? "result (base64): \(result)" : result) }
     }
@@ -569,9 +575,10 @@ struct InvocationsListCommand: AsyncParsableCommand {
             print("no invocations of \(name) yet; try `gaia invoke \(name)`")
             return
         }
-        print("AT                    REV  RUNG      STATUS  COLD  DURATION    QUEUE       COST")
+        print("ID                            AT                    REV  RUNG      STATUS  COLD  DURATION    QUEUE       COST")
         for i in list.invocations {
             let cells = [
+                (i.id ?? "-").padding(toLength: 30, withPad: " ", startingAt: 0),
                 i.at.formatted(.iso8601).padding(toLength: 22, withPad: " ", startingAt: 0),
                 String(i.revision).padding(toLength: 5, withPad: " ", startingAt: 0),
                 i.backend.padding(toLength: 10, withPad: " ", startingAt: 0),

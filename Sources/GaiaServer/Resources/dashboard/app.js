@@ -269,9 +269,9 @@ async function functionPage(root, name, state) {
     h("section", { class: "card wide" }, h("h2", {}, "Why this mode: the analyzer's evidence"),
       h("p", {}, m.rationale), evidenceList(m, files)),
     h("section", { class: "card wide" }, h("h2", {}, "Last invocations"),
-      table(["Time", "Rung", "Cold", "Latency", "Queued", "Status"],
-        invocations.invocations.slice(0, 15).map(i => [when(i.at), rung(i.backend), i.cold_start ? "cold" : "warm",
-          ms(i.duration_ms), ms(i.queue_ms), i.status === 200 ? "200 OK" : `${i.status} error`]), [3, 4])),
+      table(["Time", "Id", "Rung", "Cold", "Latency", "Queued", "Status"],
+        invocations.invocations.slice(0, 15).map(i => [when(i.at), h("code", {}, i.id || "-"), rung(i.backend), i.cold_start ? "cold" : "warm",
+          ms(i.duration_ms), ms(i.queue_ms), i.status === 200 ? "200 OK" : `${i.status} error`]), [4, 5])),
   ];
   if (!state.actions || state.actions.key !== key) state.actions = { key, nodes: actions(name, m, sloText) };
   root.replaceChildren(h("h1", {}, name), facts, h("div", { class: "grid" }, ...sections, ...state.actions.nodes));

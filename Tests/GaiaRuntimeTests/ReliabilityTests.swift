@@ -1,0 +1,133 @@
+import Foundation
+import GaiaCore
+@testable import GaiaRuntime
+import GaiaStore
+import Testing
+
+/// The runtime side of the reliability audit (issue 30): stored settings out of bounds, the
+/// machine's instance capacity shared fairly, a removal that stops a deploy, records committed
+/// before answers.
+struct ReliabilityTests {
+    static let echo = Array("def handle(payload, context):\n    return payload\n".utf8)
+
+    /// A store holding what an older server accepted (`min_scale` 11 with no maximum, 10 by default;
+    /// a minimum beyond the machine; a concurrency of 0): the server restores it within bounds and
+    /// keeps ticking past the panic window, where the autoscaler trapped on `11...10` before.
+    @Test func aStoredSettingOutOfBoundsIsBoundedAtRestartAndNeverTraps() async throws {
+        let database = try GaiaDatabase.inMemory()
+        let configuration = try testRuntime("bounded") { $0.maxInstances = 4 }.configuration
+        let folder = "\(configuration.dataDirectory)/src"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: "\(folder)/handler.py", contents: Data(Self.echo))
+        let stored: [(String, Int?, Int?, Int?)] = [("over-default", 11, nil, nil), ("over-machine", 9, 20, nil), ("no-slots", nil, nil, 0)]
+        for (name, minScale, maxScale, concurrency) in stored {
+            var manifest = FunctionManifest(
+                name: name, entryPoint: "handler.py", handler: "handle", detectedMode: .cpu, confidence: 1, rationale: "", evidence: [],
+                frameworks: [], estimatedWork: WorkEstimate(), partial: false, diagnostics: [], analyzerVersion: "test")
+            (manifest.minScale, manifest.maxScale, manifest.concurrency) = (minScale, maxScale, concurrency)
+            try database.deploy(name: name, manifest: manifest, sourceDirectory: folder)
+        }
+        let runtime = FunctionRuntime(configuration: configuration, database: database)
+        try await runtime.restore()
+        // 11 is lowered to the default maximum, 10, then to what the machine holds; 9 to that.
+        #expect(try await runtime.function("over-default").manifest.minScale == 4)
+        #expect(try await runtime.function("over-machine").manifest.minScale == 4)
+        #expect(try await runtime.function("no-slots").manifest.concurrency == 1)
+        let t0 = ContinuousClock.now
+        for second in 0..<10 { await runtime.tick(at: t0.advanced(by: .seconds(second))) }
+        // The machine holds 4: the two minimum scales share them, however much they ask.
+        let counts = [await runtime.instanceCount("over-default"), await runtime.instanceCount("over-machine")]
+        #expect(counts == [2, 2], "instances: \(counts)")
+        #expect(runtime.slots?.inUse == 4)
+        await runtime.shutdown()
+        #expect(runtime.slots?.inUse == 0, "every slot comes back once the instances have stopped")
+    }
+
+    /// A machine that holds one instance: a second function's deploy waits until the fair share
+    /// takes the first function's idle instance away; a request of the first then answers 503 with
+    /// the reason, and is served once the next tick has shared the slot out again.
+    @Test func instancesAreBoundedByTheMachineAndSharedFairly() async throws {
+        let runtime = try testRuntime("capacity") { $0.maxInstances = 1 }
+        try await runtime.deploy(DeployRequest(name: "first", files: ["handler.py": Self.echo]))
+        await #expect(throws: PlatformError.self, "a minimum the machine can never hold") {
+            try await runtime.deploy(DeployRequest(name: "second", files: ["handler.py": Self.echo], minScale: 2))
+        }
+        let deploy = Task { try await runtime.deploy(DeployRequest(name: "second", files: ["handler.py": Self.echo])) }
+        let t0 = ContinuousClock.now
+        var second = 0.0
+        while await runtime.instanceCount("second") == 0 {
+            await runtime.tick(at: t0.advanced(by: .milliseconds(Int64(second * 1000))))
+            second += 0.25
+            try #require(second < 40, "the second deploy got no room")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        _ = try await deploy.value
+        #expect(await runtime.instanceCount("first") == 0, "the first function's idle instance made room")
+        let refused = await #expect(throws: PoolError.self) {
+            _ = try await runtime.invoke("first", body: Array("{}".utf8), contentType: "application/json")
+        }
+        #expect(refused?.description.contains("the machine runs the most instances it holds, 1 instance") == true, "\(String(describing: refused))")
+        var served = false
+        for step in 0..<40 where !served {
+            await runtime.tick(at: t0.advanced(by: .seconds(30 + step)))
+            served = (try? await runtime.invoke("first", body: Array("{}".utf8), contentType: "application/json")) != nil
+            if !served { try await Task.sleep(for: .milliseconds(50)) }
+        }
+        #expect(served, "the first function is served once the slot is shared out again")
+        #expect(runtime.slots?.inUse ?? 0 <= 1)
+        await runtime.shutdown()
+    }
+
+    /// `gaia rm` of a function whose deploy hangs in `init`: the removal returns at once, the deploy
+    /// answers that it was cancelled, and no process of it is left.
+    @Test func removingAFunctionCancelsItsDeployAndLeavesNoProcess() async throws {
+        let runtime = try testRuntime("rm-deploy")
+        let spinning = "import os\ndef init(context):\n    print('spinning', os.getpid(), flush=True)\n    while True:\n        pass\n\ndef handle(payload, context):\n    return payload\n"
+        let deploy = Task { try await runtime.deploy(DeployRequest(name: "spin", files: ["handler.py": Array(spinning.utf8)])) }
+        let logs = runtime.configuration.dataDirectory + "/logs/spin"
+        var pid: Int32?
+        let waited = ContinuousClock.now
+        while pid == nil {
+            try #require(ContinuousClock.now - waited < .seconds(20), "the function's init never started")
+            for file in (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? [] {
+                let text = (try? String(contentsOfFile: "\(logs)/\(file)", encoding: .utf8)) ?? ""
+                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("spinning ") }) { pid = Int32(line.split(separator: " ")[1]) }
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let removing = ContinuousClock.now
+        do {
+            try await runtime.remove("spin")
+        } catch {
+            Issue.record("gaia rm failed: \(error); the deploy: \(await deploy.result)")
+        }
+        let took = ContinuousClock.now - removing
+        #expect(took < .seconds(2), "gaia rm took \(took)")
+        let error = await #expect(throws: PlatformError.self) { try await deploy.value }
+        #expect(error?.code == "cancelled", "\(String(describing: error))")
+        #expect(kill(pid!, 0) != 0, "the spinning instance \(pid!) is gone")
+        await #expect(throws: PlatformError.self) { try await runtime.function("spin") }
+        await runtime.shutdown()
+    }
+
+    /// Invocation records are committed before `invoke` returns (no tick, no flush), in group
+    /// commits: many concurrent invocations share transactions.
+    @Test func recordsAreCommittedBeforeTheAnswerInGroupCommits() async throws {
+        let runtime = try testRuntime("records")
+        try await runtime.deploy(DeployRequest(name: "echo", files: ["handler.py": Self.echo], maxScale: 1, concurrency: 8))
+        let ids = try await withThrowingTaskGroup(of: String.self) { group in
+            for _ in 0..<64 {
+                group.addTask {
+                    let result = try await runtime.invoke("echo", body: Array("{}".utf8), contentType: "application/json")
+                    #expect(try runtime.database.invocation(id: result.id) != nil, "the record of \(result.id) is there when invoke returns")
+                    return result.id
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(Set(ids).count == 64)
+        let (commits, committed) = (await runtime.records.commits, await runtime.records.committed)
+        #expect(committed == 64 && commits < 64, "\(committed) records in \(commits) commits")
+        await runtime.shutdown()
+    }
+}
