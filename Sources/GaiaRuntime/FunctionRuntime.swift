@@ -290,7 +290,7 @@ public actor FunctionRuntime {
         self.database = database
         self.logger = logger
         self.schedulers = DeviceSchedulers(window: configuration.shareWindow)
-        self.records = InvocationLog(database: database, logger: logger)
+        self.records = InvocationLog(database: database, folder: configuration.dataDirectory, logger: logger)
         self.slots = configuration.capacity.map(InstanceSlots.init)
         self.secrets = SecretStore(dataDirectory: configuration.dataDirectory)
         self.asyncInvocations = AsyncInvocations(database: database, settings: configuration.asyncInvocations)
@@ -322,8 +322,10 @@ public actor FunctionRuntime {
 
     private func home(of name: String) -> String { "\(configuration.dataDirectory)/home/\(name)" }
 
-    /// Recreates (empty) pools for every function in the database, as after a restart.
+    /// Recreates (empty) pools for every function in the database, as after a restart, once the
+    /// invocation records a previous process left in its journal are committed.
     public func restore() async throws {
+        try await records.recover()
         for stored in try database.functions() where live[stored.name] == nil {
             if let cluster = configuration.cluster {
                 // Applying again what is already there changes nothing (no new revision); a cluster
@@ -804,7 +806,7 @@ public actor FunctionRuntime {
     }
 
     /// Runs one invocation of a function under `id` (the caller's `Gaia-Invocation-Id`); returns,
-    /// or throws, only once its record is committed (`InvocationLog`).
+    /// or throws, only once its record is in the journal (`InvocationLog`), whence no kill loses it.
     public func invoke(
         _ name: String, body: [UInt8], contentType: String, stream: ResponseStream? = nil, id: String = newInvocationID()
     ) async throws -> PlatformInvocation {
@@ -827,14 +829,14 @@ public actor FunctionRuntime {
                 function: name, at: instant, milliseconds: outcome.totalMilliseconds,
                 serviceMilliseconds: outcome.response.handlerMilliseconds, backend: function.backend, counts: !outcome.coldStart,
                 batch: outcome.response.batchSize))
-            await records.commit(record(
+            records.append(record(
                 function, id: id, at: arrived, backend: function.backend, cold: outcome.coldStart, total: outcome.totalMilliseconds,
                 queue: outcome.queueMilliseconds, status: 200))
             return PlatformInvocation(outcome: outcome, backend: function.backend, revision: function.stored.revision, id: id)
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
             pendingSamples.append(Sample(function: name, at: instant, milliseconds: elapsed, backend: function.backend, counts: false))
-            await records.commit(record(
+            records.append(record(
                 function, id: id, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: Self.status(of: error)))
             if case WorkerError.handlerFailed(let message, let traceback) = error, function.stored.manifest.secrets != nil {
                 throw WorkerError.handlerFailed(error: redacted(message, function.stored), traceback: redacted(traceback, function.stored))
@@ -1196,8 +1198,8 @@ public actor FunctionRuntime {
             demandForecast: f.controller.hybrid.forecast.rate(ahead: f.controller.hybrid.settings.horizon))
     }
 
-    /// Returns once every invocation record handed in so far is committed (a failed commit's
-    /// records retried).
+    /// Returns once every invocation record appended so far is committed to the database (a failed
+    /// commit's records retried).
     public func flushRecords() async {
         await records.flush()
     }

@@ -29,7 +29,8 @@ public enum GaiaServer {
         router.get("/v1/invocations/{id}") { _, context -> Response in
             let id = try context.parameters.require("id")
             if let record = try runtime.database.asyncInvocation(id: id) { return jsonResponse(asyncDescription(record)) }
-            // A synchronous invocation: its record (committed before its answer left).
+            // A synchronous invocation: its record (journaled before its answer left).
+            await runtime.flushRecords()
             guard let record = try runtime.database.invocation(id: id) else {
                 throw PlatformError(
                     "not_found", "no invocation '\(id.prefix(60))' (asynchronous ones are kept for a day after they finish, records of the others for good)",

@@ -387,9 +387,11 @@ public final class GaiaDatabase: Sendable {
                 t.column("uid", .integer).notNull().unique()
             }
         }
-        migrator.registerMigration("v7: invocation ids") { db in
+        migrator.registerMigration("v7: invocation ids, the records journal") { db in
             try db.alter(table: "invocation") { t in t.add(column: "invocationId", .text) }
             try db.create(index: "invocation_by_id", on: "invocation", columns: ["invocationId"])
+            // The numbers of the journal files whose records were committed (`applyJournal`).
+            try db.create(table: "journal_applied") { t in t.primaryKey("number", .integer) }
         }
         return migrator
     }
@@ -470,11 +472,17 @@ public final class GaiaDatabase: Sendable {
         }
     }
 
-    /// Stores invocation records in one transaction, on the database's own writer queue: the
-    /// calling task is suspended, no thread of the caller's executor blocked.
-    public func recordAsync(_ invocations: [InvocationRecord]) async throws {
+    /// Commits the records of journal files in one transaction, each file's number with them, on
+    /// the database's own writer queue (the calling task is suspended, no thread of the caller's
+    /// executor blocked). A file whose number was committed before is skipped: its records are
+    /// stored once, however often it is applied.
+    public func applyJournal(_ files: [(number: Int64, records: [InvocationRecord])]) async throws {
         try await writer.write { db in
-            for record in invocations { try record.insert(db) }
+            for file in files {
+                guard try Int64.fetchOne(db, sql: "SELECT number FROM journal_applied WHERE number = ?", arguments: [file.number]) == nil else { continue }
+                for record in file.records { try record.insert(db) }
+                try db.execute(sql: "INSERT INTO journal_applied (number) VALUES (?)", arguments: [file.number])
+            }
         }
     }
 

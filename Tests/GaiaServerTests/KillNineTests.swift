@@ -19,7 +19,7 @@ struct KillNineTests {
         let gaia = try #require(Self.gaia)
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-kill-\(UUID().uuidString)").path
         let port = ServeCommandTests.freePort()
-        var acknowledged: [String] = []
+        var acknowledged: [[String]] = []
         for run in 1...3 {
             let server = try ServeCommandTests.serve(gaia, port: port, data: data, log: "\(data)-\(run).log")
             defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
@@ -60,18 +60,22 @@ struct KillNineTests {
             server.waitUntilExit()
             let answered = await ids.all
             #expect(answered.count > 100, "run \(run): only \(answered.count) answered under load")
-            // The store as the next start finds it (SQLite recovers the WAL on open).
-            let database = try GaiaDatabase(path: data + "/gaia.sqlite")
-            let missing = try answered.filter { try database.invocation(id: $0) == nil }
-            print("kill -9 run \(run): \(answered.count) answered, \(missing.count) of their records missing")
-            #expect(missing.isEmpty, "run \(run): \(missing.count) of \(answered.count) acknowledged invocations have no record")
-            acknowledged += answered
+            acknowledged.append(answered)
         }
-        // Started again on the folder, the server serves and finds them.
+        // Started again on the folder (each start above did the same for the run before it), the
+        // server commits what the journal holds before it serves, and finds every record.
         let server = try ServeCommandTests.serve(gaia, port: port, data: data, log: "\(data)-after.log")
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await ServeCommandTests().waitUntilServing("/v1/functions/echo", port: port, data: data)
-        for id in [acknowledged.first, acknowledged.last].compactMap({ $0 }) {
+        let database = try GaiaDatabase(path: data + "/gaia.sqlite")
+        for (run, answered) in acknowledged.enumerated() {
+            let missing = try answered.filter { try database.invocation(id: $0) == nil }
+            print("kill -9 run \(run + 1): \(answered.count) answered, \(missing.count) of their records missing after the restart")
+            #expect(missing.isEmpty, "run \(run + 1): \(missing.count) of \(answered.count) acknowledged invocations have no record, e.g. \(missing.prefix(3))")
+        }
+        let stored = try database.invocations(of: "echo", limit: 100_000).compactMap(\.invocationId)
+        #expect(stored.count == Set(stored).count, "no record stored twice")
+        for id in [acknowledged.first?.first, acknowledged.last?.last].compactMap({ $0 }) {
             let found = try await ServeCommandTests().get("http://127.0.0.1:\(port)/v1/invocations/\(id)", token: ServeCommandTests.token(data))
             #expect(found.status == 200, "GET /v1/invocations/\(id) after the restart: \(found.status)")
         }
