@@ -43,6 +43,13 @@ public struct FunctionController: Sendable {
     public private(set) var hybrid: HybridAutoscaler
     /// Requests one instance runs at once.
     public var slotsPerInstance = 1
+    /// How many instances of each rung there is room for.
+    public var room: InstanceRoom?
+    /// The current class's service-time curve, fitted when it was last asked for, and the
+    /// invocations the predictor has observed since (`outlook`: a fit per tick per function cost
+    /// the simulator 4% of its time; the curve moves little over a few dozen invocations).
+    private var fitted: (deviceClass: DeviceClass, curve: PerformancePredictor.Curve?)?
+    private var observedSinceFit = 0
     /// Invocations finished since the last evaluation, fed to the policies in time order.
     private var finished: [Invocation] = []
     /// `feedFinished`'s buffer, kept between ticks (no allocation per tick per function).
@@ -101,13 +108,16 @@ public struct FunctionController: Sendable {
         feedFinished()
         if let last = lastEvaluation, now > last.at {
             let seconds = (now - last.at).inSeconds
-            hybrid.observe(rate: (Double(completed) + max(0, observation.requestsInPool - last.inPool)) / seconds, at: now)
+            // Arrivals over the tick: what finished plus what the pool grew by (less what it
+            // shrank by: a backlog draining after a cold start is not new demand).
+            hybrid.observe(rate: max(0, Double(completed) + observation.requestsInPool - last.inPool) / seconds, at: now)
         }
         lastEvaluation = (now, observation.requestsInPool)
         autoscaler.record(concurrency: observation.requestsInPool, at: now)
         var scaling = autoscaler.evaluate(current: observation.instances, at: now)
         var actions: [RuntimeAction] = []
-        var rungSwitch = mode.evaluate(at: now)
+        let outlook = self.outlook(observation)
+        var rungSwitch = mode.evaluate(at: now, outlook: outlook)
         let current = mode.current
         if hybridManaged {
             if let proposed = rungSwitch, proposed.to.wholeTime == current.wholeTime { rungSwitch = nil }  // the quota is the hybrid's
@@ -129,8 +139,18 @@ public struct FunctionController: Sendable {
                     measuredMs: nil, predictedMs: predictor.serviceMs(on: to), reason: decision.reason)
             }
         } else {
+            // The instances the load coming needs on this rung, by queueing, are a floor under the
+            // autoscaler's count while there is load (the vertical and the horizontal choice made
+            // from one prediction).
+            var reason = scaling.reason
+            if scaling.desired > 0, let outlook, rungSwitch == nil, let planned = mode.plan(current, outlook),
+                planned.instances > scaling.desired
+            {
+                scaling.desired = autoscaler.settings.scaleBounds.clamp(planned.instances)
+                reason = "\(reason); \(planned) is what \((outlook.rate * 100).rounded() / 100) req/s forecast needs"
+            }
             if scaling.desired > 0, scaling.desired != observation.instances {
-                actions.append(.scale(from: observation.instances, to: scaling.desired, reason: scaling.reason))
+                actions.append(.scale(from: observation.instances, to: scaling.desired, reason: reason))
             }
             // More instances than the device has room for (a scale-out, or others waiting for
             // room): a smaller SM share fits more.
@@ -147,6 +167,25 @@ public struct FunctionController: Sendable {
         }
         if let rungSwitch { actions.append(.switchRung(rungSwitch)) }
         return actions
+    }
+
+    /// The load coming and the room, for the mode controller to weigh configurations (nil: no room
+    /// known): the arrival rate forecast over the hybrid autoscaler's horizon. (A backlog is not
+    /// planned for as a rate: one after a cold start drains on its own.)
+    private mutating func outlook(_ observation: FunctionObservation) -> LoadOutlook? {
+        guard let room else { return nil }
+        // The service-time curve of the current rung's class (another class's mean comes from the
+        // latency model's figure: `ModeController.plan`), refitted after every 32 invocations.
+        let here = mode.current.deviceClass
+        if fitted?.deviceClass != here || observedSinceFit >= 32 {
+            fitted = (here, predictor.curve(here))
+            observedSinceFit = 0
+        }
+        let curve = fitted?.curve
+        return LoadOutlook(
+            rate: hybrid.forecast.rate(ahead: hybrid.settings.horizon), slots: slotsPerInstance, space: room,
+            maxInstances: autoscaler.settings.scaleBounds.upperBound,
+            cpuCurve: here == .cpu ? curve : nil, gpuCurve: here == .gpu ? curve : nil)
     }
 
     /// Whether the hybrid autoscaler chooses the instances and the time quota now
@@ -197,6 +236,7 @@ public struct FunctionController: Sendable {
                 mode.record(
                     latencyMs: invocation.milliseconds, serviceMs: invocation.serviceMilliseconds, on: invocation.backend, at: invocation.ended)
                 predictor.observe(serviceMs: invocation.serviceMilliseconds ?? invocation.milliseconds, on: invocation.backend, batch: invocation.batch)
+                observedSinceFit += 1
             }
         }
         finished.removeAll(keepingCapacity: true)
@@ -264,6 +304,9 @@ public struct FunctionPolicyInputs: Sendable {
     /// Memory one instance is expected to need on a GPU, MiB (the operator's figure, else the
     /// analyzer's estimate).
     public var instanceMiB: Int?
+    /// How many instances of each rung there is room for (nil: one machine with the ladder's cores
+    /// and GPUs).
+    public var room: InstanceRoom?
 
     /// Inputs.
     public init(
@@ -309,6 +352,7 @@ extension FunctionController {
             model: LatencyModel(parallelFraction: LatencyModel.prior(for: inputs.work)),
             prices: inputs.prices, settings: inputs.controller, at: now)
         self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, hybrid: inputs.hybrid, at: now, loaded: loaded)
-        slotsPerInstance = max(1, inputs.concurrency)
+        slotsPerInstance = min(max(1, inputs.concurrency), FunctionLimits.concurrency.upperBound)
+        room = inputs.room ?? InstanceRoom(ladder: inputs.ladder)
     }
 }

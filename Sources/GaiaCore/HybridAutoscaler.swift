@@ -141,7 +141,7 @@ public struct HybridAutoscaler: Sendable {
             if c != current { lastChange = now }
             let figures = predicted(c).map { p in
                 p.latency.isFinite
-                    ? "; predicted \(Int(min(p.latency, 1e9).rounded())) ms at \(Int((min(p.utilization, 9.99) * 100).rounded()))% busy"
+                    ? "; predicted \(min(p.latency, 1e9).roundedInt) ms at \((min(p.utilization, 9.99) * 100).roundedInt)% busy"
                     : "; over capacity"
             } ?? ""
             return HybridDecision(

@@ -68,6 +68,11 @@ public struct LatencyModel: Sendable, Hashable {
     /// Whether a rung has served enough traffic to have been measured.
     public func isMeasured(_ backend: Backend) -> Bool { measurements[backend] != nil }
 
+    /// Whether a rung of `deviceClass` has been measured: predictions within a class scale one
+    /// measurement by Amdahl's law; across classes (a CPU rung from a GPU's figure) they are a
+    /// guess.
+    public func hasMeasured(_ deviceClass: DeviceClass) -> Bool { latestOfClass[deviceClass] != nil }
+
     /// The expected statistic on a rung: scaled from the most recent measurement (of the same device
     /// class first), which is the rung's own when it was measured last; nil when nothing has been.
     public func predict(_ backend: Backend) -> Double? {

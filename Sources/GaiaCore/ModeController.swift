@@ -47,7 +47,11 @@ public struct ModeController: Sendable {
     /// When the function arrived on `current`.
     private var since: ContinuousClock.Instant
     /// The last promotion, until its improvement has been measured.
-    private var promotion: (from: Backend, before: Double)?
+    private var promotion: (from: Backend, before: Double, service: Double?)?
+    /// The current rung's service-time statistic at the last evaluation that measured it, and at
+    /// the first since it became current.
+    private var lastService: Double?
+    private var firstService: Double?
     /// Rungs a promotion to which brought no improvement, and when: not promoted to again for
     /// `failedRungRetry` (without this a function under a load no rung can serve goes back and forth).
     private var noImprovement: [Backend: ContinuousClock.Instant] = [:]
@@ -98,8 +102,13 @@ public struct ModeController: Sendable {
         milliseconds / 1000 * prices.perSecond(backend) * 1000
     }
 
-    /// The switch to make now, if any.
-    public mutating func evaluate(at now: ContinuousClock.Instant) -> RungSwitch? {
+    /// The switch to make now, if any. With an `outlook` (the load coming, the room, each rung's
+    /// service time) it weighs configurations, rung × instances, not rungs: a violation that more
+    /// instances of the current rung would fix is queueing, the autoscaler's to fix, not a reason
+    /// to move; a move goes to the rung whose cheapest configuration meeting the SLO costs least;
+    /// a demotion is made only when the target's configuration costs clearly less than the current
+    /// one's and the saving repays the move (its instances' starts) within `moveHorizon`.
+    public mutating func evaluate(at now: ContinuousClock.Instant, outlook: LoadOutlook? = nil) -> RungSwitch? {
         guard now - since >= settings.cooldown else { return nil }
         // The model learns the service time (what the rung itself does; queueing is the
         // autoscaler's to fix); the SLO is judged on latency.
@@ -107,24 +116,68 @@ public struct ModeController: Sendable {
         // as they are recorded (`LatencyWindow.follow`).
         if let (stat, service, count) = window.followedStatistic(slo.statistic, at: now), count >= settings.minSamples {
             model.observe(service, samples: count, on: current)
-            let judged = judgePromotion(measured: stat, at: now)
+            let judged = judgePromotion(measured: stat, service: service, at: now)
+            lastService = service
+            if firstService == nil { firstService = service }
             if case .demote(let decision) = judged { return decision }
-            if stat > slo.thresholdMs { return promotion(measured: stat, at: now, drift: judged.drift) }
-            return demotion(measured: stat, at: now)
+            if stat > slo.thresholdMs {
+                if let outlook, queueing(service: service, outlook: outlook) { return nil }
+                return promotion(measured: stat, at: now, drift: judged.drift, outlook: outlook)
+            }
+            return demotion(measured: stat, at: now, outlook: outlook)
         }
         if let (stat, service, count, over) = certainViolation(at: now) {
             model.observe(service ?? stat, samples: count, on: current)
-            let judged = judgePromotion(measured: stat, at: now)
+            let judged = judgePromotion(measured: stat, service: service, at: now)
+            lastService = service
             if case .demote(let decision) = judged { return decision }
+            if let outlook, let service, queueing(service: service, outlook: outlook) { return nil }
             let what = "all \(count) invocations over the last \(over) took longer than the SLO's \(ms(slo.thresholdMs)) (\(slo.statistic.rawValue) \(ms(stat))): too few for the statistic, but certainly a violation"
-            return promotion(measured: stat, at: now, what: what, drift: judged.drift)
+            return promotion(measured: stat, at: now, what: what, drift: judged.drift, outlook: outlook)
         }
         return lowLoadDemotion(at: now)
     }
 
+    /// Whether a violation is queueing, not slow service: the current rung's own service time
+    /// meets the SLO with room to spare (`demotionMargin`), and enough instances of it to meet the
+    /// SLO at the load coming fit the room. More instances fix it; a faster rung is not needed.
+    private func queueing(service: Double, outlook: LoadOutlook) -> Bool {
+        service <= slo.thresholdMs * settings.demotionMargin && plan(current, outlook) != nil
+    }
+
+    /// The cheapest configuration of `rung` meeting the SLO (scaled by `margin`) at the outlook's
+    /// rate: its service statistic from the latency model, its mean service time from the outlook
+    /// (the model's statistic when unknown).
+    func plan(_ rung: Backend, _ outlook: LoadOutlook, margin: Double = 1) -> PlannedConfiguration? {
+        guard let statistic = model.predict(rung) else { return nil }
+        var target = slo
+        target.thresholdMs *= margin
+        return ConfigurationPlanner.cheapest(
+            on: rung, serviceStatMs: statistic, meanMs: min(outlook.meanServiceMs(rung) ?? statistic, statistic), outlook: outlook, slo: target,
+            prices: prices)
+    }
+
+    /// Of `candidates`, the rung whose cheapest configuration meeting the SLO (within `margin`)
+    /// costs least, with that configuration.
+    private func cheapestPlan(among candidates: [Backend], _ outlook: LoadOutlook, margin: Double = 1) -> PlannedConfiguration? {
+        candidates.compactMap { plan($0, outlook, margin: margin) }.min { ($0.costPerSecond, $0.rung) < ($1.costPerSecond, $1.rung) }
+    }
+
+    /// Whether moving from `here` to `there` pays: it saves at least `minImprovement` of the cost per
+    /// second, and the saving over `moveHorizon` exceeds what starting `there`'s instances costs.
+    private func pays(from here: PlannedConfiguration, to there: PlannedConfiguration, _ outlook: LoadOutlook) -> Bool {
+        let saving = here.costPerSecond - there.costPerSecond
+        let start = Double(there.instances) * outlook.startSeconds(there.rung.deviceClass) * prices.perSecond(there.rung)
+        return saving >= here.costPerSecond * settings.minImprovement && saving * settings.moveHorizon.inSeconds > start
+    }
+
+    private func rate(_ outlook: LoadOutlook) -> String { "\((outlook.rate * 100).rounded() / 100) req/s" }
+
     /// Traffic has moved to `decision.to`.
     public mutating func commit(_ decision: RungSwitch, at now: ContinuousClock.Instant) {
-        promotion = decision.direction == .promote ? decision.measuredMs.map { (decision.from, $0) } : nil
+        promotion = decision.direction == .promote ? decision.measuredMs.map { (decision.from, $0, lastService) } : nil
+        lastService = nil
+        firstService = nil
         current = decision.to
         since = now
         window.follow(current, over: sloWindow, since: now)
@@ -160,7 +213,7 @@ public struct ModeController: Sendable {
             Double(wanted * current.smPercent) > room + 1e-9
         else { return nil }
         let smaller = rungs.filter { $0.deviceClass == .gpu && !$0.isShare && $0.smPercent < current.smPercent && usable($0, at: now) }
-        func fits(_ rung: Backend) -> Int { Int((max(0, room) + 1e-9) / Double(rung.smPercent)) }
+        func fits(_ rung: Backend) -> Int { ((max(0, room) + 1e-9) / Double(rung.smPercent)).rounded(.down).roundedInt }
         let target =
             smaller.filter { fits($0) >= wanted }.max { $0.smPercent < $1.smPercent }
             ?? smaller.min { $0.smPercent < $1.smPercent }.flatMap { fits($0) > fits(current) ? $0 : nil }
@@ -185,20 +238,25 @@ public struct ModeController: Sendable {
     }
 
     /// After a promotion, demote back if the new rung measured no real improvement, unless the
-    /// statistic rose further than more of the same hardware can explain.
-    private mutating func judgePromotion(measured stat: Double, at now: ContinuousClock.Instant) -> Judgement {
-        guard let (from, before) = promotion else { return .none }
+    /// statistic rose further than more of the same hardware can explain. Judged on service time
+    /// where both rungs measured it (whether a rung is faster is its service time's to say; the
+    /// queue a move leaves behind, or the one the new rung's fewer instances make, is not), else on
+    /// latency.
+    private mutating func judgePromotion(measured stat: Double, service: Double?, at now: ContinuousClock.Instant) -> Judgement {
+        guard let (from, latencyBefore, serviceBefore) = promotion else { return .none }
         promotion = nil
-        guard stat > before * (1 - settings.minImprovement) else { return .none }
-        if from.deviceClass == current.deviceClass, from.capacity < current.capacity, stat > before * settings.driftFactor {
+        let (before, after, what) = serviceBefore.flatMap { b in service.map { (b, $0, "service time") } } ?? (latencyBefore, stat, "")
+        guard after > before * (1 - settings.minImprovement) else { return .none }
+        let figure = what.isEmpty ? slo.statistic.rawValue : "\(slo.statistic.rawValue) \(what)"
+        if from.deviceClass == current.deviceClass, from.capacity < current.capacity, after > before * settings.driftFactor {
             model.keepOnly(current)
-            let times = (stat / before * 10).rounded() / 10
-            return .drifted("\(times)× the \(ms(before)) measured on \(from) before the move to the larger \(current): the inputs or the load grew, so the model keeps only \(current)'s figure")
+            let times = (after / before * 10).rounded() / 10
+            return .drifted("\(figure) \(times)× the \(ms(before)) measured on \(from) before the move to the larger \(current): the inputs or the load grew, so the model keeps only \(current)'s figure")
         }
         noImprovement[current] = now
         return .demote(RungSwitch(
             from: current, to: from, direction: .demote, measuredMs: stat, predictedMs: model.predict(from),
-            reason: "promotion from \(from) brought no improvement: \(slo.statistic.rawValue) \(ms(before)) before, \(ms(stat)) after"))
+            reason: "promotion from \(from) brought no improvement: \(figure) \(ms(before)) before, \(ms(after)) after"))
     }
 
     /// Too few invocations in the window for the statistic, but every one over the longer window
@@ -217,10 +275,43 @@ public struct ModeController: Sendable {
     /// A promotion for a violation measured at `stat`; after a drift (why, in `drift`) it does not
     /// step through unmeasured rungs one at a time but goes to the fastest predicted when none is
     /// predicted to meet the SLO: the inputs are growing.
-    private func promotion(measured stat: Double, at now: ContinuousClock.Instant, what: String? = nil, drift: String? = nil) -> RungSwitch? {
+    private func promotion(
+        measured stat: Double, at now: ContinuousClock.Instant, what: String? = nil, drift: String? = nil, outlook: LoadOutlook? = nil
+    ) -> RungSwitch? {
         let candidates = rungs.filter { $0 > current && withinCeiling($0) && usable($0, at: now) }
         var what = what ?? "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
         if let drift { what += " (\(drift))" }
+        if let outlook {
+            if let best = cheapestPlan(among: candidates, outlook) {
+                return promote(
+                    to: best.rung, measured: stat,
+                    reason: "\(what); the cheapest configuration predicted to meet it at \(rate(outlook)) is \(best)")
+            }
+            // No configuration is predicted to meet it. A device class that has not run here is
+            // tried once (a prediction across classes is a guess; a rung that brings no
+            // improvement is not tried again for `failedRungRetry`).
+            if drift == nil, let target = candidates.first(where: { !model.hasMeasured($0.deviceClass) }) {
+                return promote(
+                    to: target, measured: stat,
+                    reason: "\(what); no configuration is predicted to meet it at \(rate(outlook)), so trying \(target), whose class has not run here")
+            }
+            // Else the rung whose room serves the most, if that is clearly more than this one's;
+            // else only more instances (or less load) can help, and a rung that serves no more
+            // would only cost a move.
+            func throughput(_ rung: Backend) -> Double? {
+                guard let mean = outlook.meanServiceMs(rung) ?? model.predict(rung), mean > 0 else { return nil }
+                return Double(outlook.room(rung)) * Double(outlook.slots) * 1000 / mean
+            }
+            if let here = throughput(current) {
+                let best = candidates.compactMap { r in throughput(r).map { (r, $0) } }.max { $0.1 < $1.1 }
+                if let (target, serves) = best, serves > here * (1 + settings.minImprovement) {
+                    return promote(
+                        to: target, measured: stat,
+                        reason: "\(what); no configuration meets it at \(rate(outlook)) within the room, and \(target) serves the most: \(serves.roundedInt) req/s against \(here.roundedInt)")
+                }
+                return nil
+            }
+        }
         if let target = candidates.first(where: { (model.predict($0) ?? .infinity) <= slo.thresholdMs }) {
             return promote(to: target, measured: stat, reason: "\(what); \(target) is predicted to meet it")
         }
@@ -235,17 +326,37 @@ public struct ModeController: Sendable {
     }
 
     private func promote(to target: Backend, measured stat: Double, reason: String) -> RungSwitch {
-        RungSwitch(from: current, to: target, direction: .promote, measuredMs: stat, predictedMs: model.predict(target), reason: reason)
+        return RungSwitch(from: current, to: target, direction: .promote, measuredMs: stat, predictedMs: model.predict(target), reason: reason)
     }
 
-    private func demotion(measured stat: Double, at now: ContinuousClock.Instant) -> RungSwitch? {
+    private func demotion(measured stat: Double, at now: ContinuousClock.Instant, outlook: LoadOutlook? = nil) -> RungSwitch? {
         guard now - since >= settings.demotionWindow else { return nil }
+        if let outlook {
+            // Configurations, not rungs: the cheaper rung must meet the SLO (with the margin) with
+            // the instances the load needs there, fit the room, and cost clearly less in all.
+            guard let here = plan(current, outlook) else { return nil }
+            // Only to rungs of a class that has run here: a CPU rung predicted from a GPU's figure
+            // is a guess, and a wrong one sends the function where it cannot keep up.
+            // Nor to another class while this rung's service time has grown since it arrived here:
+            // the inputs are growing, and the other class's figure is from smaller ones.
+            let growing = (lastService ?? 0) > (firstService ?? .infinity) * (1 + settings.minImprovement)
+            let cheaper = rungs.filter {
+                $0 < current && usable($0, at: now) && withinCeiling($0) && model.hasMeasured($0.deviceClass)
+                    && ($0.deviceClass == current.deviceClass || !growing)
+            }
+            guard let there = cheapestPlan(among: cheaper, outlook, margin: settings.demotionMargin), pays(from: here, to: there, outlook) else {
+                return nil
+            }
+            return RungSwitch(
+                from: current, to: there.rung, direction: .demote, measuredMs: stat, predictedMs: model.predict(there.rung),
+                reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)); at \(rate(outlook)) \(there) costs less than \(here) and repays its start within \(settings.moveHorizon)")
+        }
         let limit = slo.thresholdMs * settings.demotionMargin
         guard let target = rungs.first(where: { $0 < current && usable($0, at: now) && (model.predict($0) ?? .infinity) <= limit })
         else { return nil }
         return RungSwitch(
             from: current, to: target, direction: .demote, measuredMs: stat, predictedMs: model.predict(target),
-            reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)) and the cheaper \(target) is predicted at \(ms(model.predict(target)!)), within \(Int(settings.demotionMargin * 100))% of it")
+            reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)) and the cheaper \(target) is predicted at \(ms(model.predict(target)!)), within \((settings.demotionMargin * 100).roundedInt)% of it")
     }
 
     private func lowLoadDemotion(at now: ContinuousClock.Instant) -> RungSwitch? {

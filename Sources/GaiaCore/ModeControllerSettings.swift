@@ -26,6 +26,9 @@ public struct ModeControllerSettings: Sendable, Hashable, Codable {
     /// A rung that failed to start (a driver error, out of GPU memory) is not chosen again for this
     /// long.
     public var failedRungRetry: Duration = .seconds(600)
+    /// A demotion must repay what starting its instances costs within this long (by the difference
+    /// in cost per second of the two configurations).
+    public var moveHorizon: Duration = .seconds(300)
 
     /// The defaults.
     public init() {}

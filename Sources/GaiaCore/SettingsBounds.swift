@@ -52,6 +52,7 @@ extension ModeControllerSettings {
         s.driftFactor = driftFactor.within(1.01...1e6, else: d.driftFactor)
         s.minCertainSamples = min(max(minCertainSamples, 1), 1_000_000)
         s.failedRungRetry = failedRungRetry.within(.zero...Duration.day * 30)
+        s.moveHorizon = moveHorizon.within(.seconds(1)...Duration.day)
         return s
     }
 }
@@ -90,6 +91,10 @@ extension Duration {
 }
 
 extension Double {
+    /// This value rounded to an integer for a message or a count, never trapping: NaN is 0, and
+    /// magnitudes are capped at 10¹⁵.
+    var roundedInt: Int { isNaN ? 0 : Int(min(max(rounded(), -1e15), 1e15)) }
+
     /// This value brought into `range`; NaN becomes `fallback`.
     func within(_ range: ClosedRange<Double>, else fallback: Double) -> Double {
         isNaN ? fallback : min(max(self, range.lowerBound), range.upperBound)

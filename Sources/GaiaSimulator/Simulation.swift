@@ -324,7 +324,18 @@ private struct Instance {
 
 private struct FunctionState {
     var spec: FunctionSpec
+    /// Arrival times. A stream of its own, so that every policy sees the same arrivals.
     var random: SplitMix64
+    /// Request N's size and service-time draw come from a generator seeded with this and N
+    /// (`draws(_:)`): the same for N under every policy, whenever and wherever N runs.
+    let requestSeed: UInt64
+
+    /// The generator of request `index`'s own numbers.
+    func draws(_ index: Int) -> SplitMix64 {
+        var random = SplitMix64(seed: requestSeed &+ UInt64(truncatingIfNeeded: index) &* 0xD1B5_4A32_D192_ED03)
+        _ = random.next()
+        return random
+    }
     var controller: FunctionController
     var prototype: PrototypeRules?
     /// The rungs its controller may use.
@@ -383,6 +394,7 @@ private struct Engine {
         for (index, spec) in specs.enumerated() {
             var random = SplitMix64(seed: settings.seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
             _ = random.next()
+            let requestSeed = random.next()
             let pinned: Backend?
             switch policy {
             case .gaia, .hasGPU: pinned = nil
@@ -393,7 +405,8 @@ private struct Engine {
             }
             let inputs = Self.inputs(spec, pinned: pinned, policy: policy, settings: settings)
             var state = FunctionState(
-                spec: spec, random: random, controller: FunctionController(inputs, at: base), rungs: inputs.rungs, rung: inputs.start,
+                spec: spec, random: random, requestSeed: requestSeed, controller: FunctionController(inputs, at: base), rungs: inputs.rungs,
+                rung: inputs.start,
                 startsForQueue: !FunctionController.hybridManages(inputs.start, among: inputs.rungs))
             if policy == .gaiaPrototype { state.prototype = PrototypeRules(start: inputs.start, cpu: topCPU, gpu: gpu) }
             functions.append(state)
@@ -422,6 +435,10 @@ private struct Engine {
             concurrency: spec.concurrency, autoscaler: settings.autoscaler, keepAlive: keepAlive, controller: settings.controller,
             prices: settings.prices)
         inputs.gpuMemoryMiB = settings.gpuMemoryMiB
+        // The room of the whole cluster: every node's cores, and GPU instances on any GPU.
+        let cluster = settings.cluster
+        inputs.room = InstanceRoom(
+            nodeCores: cluster.classes.flatMap { Array(repeating: $0.cores, count: $0.count) }, gpus: cluster.totalGPUs)
         return inputs
     }
 
@@ -486,7 +503,8 @@ private struct Engine {
         arrivals += 1
         let index = functions[fi].sent
         functions[fi].sent += 1
-        let size = functions[fi].spec.sizes.size(index, random: &functions[fi].random)
+        var draws = functions[fi].draws(index)
+        let size = functions[fi].spec.sizes.size(index, random: &draws)
         switch functions[fi].spec.arrivals {
         case .poisson, .onOff, .diurnal, .step: scheduleNextArrival(f, after: now)
         case .perMinute, .closedLoop: break  // the minute's batch, or the previous answer, schedules the next
@@ -602,7 +620,9 @@ private struct Engine {
     mutating func run(instance i: Int32, request id: Int32) {
         requests[id].started = now
         let fi = Int(instances[i].function)
-        let service = functions[fi].spec.workload.serviceSeconds(on: instances[i].rung, size: requests[id].size, random: &functions[fi].random)
+        var draws = functions[fi].draws(requests[id].index)
+        _ = draws.next()  // past the size's number
+        let service = functions[fi].spec.workload.serviceSeconds(on: instances[i].rung, size: requests[id].size, draw: Workload.Draw(random: &draws))
         events.push(now + service, .completion, i, id)
     }
 

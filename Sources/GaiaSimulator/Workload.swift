@@ -93,15 +93,30 @@ public struct Workload: Sendable, Hashable {
         }
     }
 
-    /// One invocation's service time in seconds, drawn with `random`.
-    public func serviceSeconds(on backend: Backend, size n: Double, random: inout SplitMix64) -> Double {
+    /// The random part of one request's service time, drawn once when it arrives: the same request
+    /// takes the same relative time on whichever rung a policy runs it.
+    public struct Draw: Sendable, Hashable {
+        /// Uniform in [0, 1) (exponential noise).
+        public var uniform: Double
+        /// Standard normal (lognormal noise).
+        public var gaussian: Double
+
+        /// A draw from `random`.
+        public init(random: inout SplitMix64) {
+            uniform = random.nextUnit()
+            gaussian = random.nextGaussian()
+        }
+    }
+
+    /// One invocation's service time in seconds, for its `draw`.
+    public func serviceSeconds(on backend: Backend, size n: Double, draw: Draw) -> Double {
         let mean = meanMilliseconds(on: backend, size: n) / 1000
         switch noise {
         case .exponential:
-            return -mean * log(1 - random.nextUnit())
+            return -mean * log(1 - draw.uniform)
         case .lognormal(let sigma):
             guard sigma > 0 else { return mean }
-            return mean * exp(sigma * random.nextGaussian())
+            return mean * exp(sigma * draw.gaussian)
         }
     }
 

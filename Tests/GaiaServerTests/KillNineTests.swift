@@ -54,10 +54,12 @@ struct KillNineTests {
                 }
             }
             try await Task.sleep(for: .milliseconds(1500))
+            let workers = ServeCommandTests.descendants(of: server.processIdentifier)
             kill(server.processIdentifier, SIGKILL)
             await load.value  // every client's connection is refused or cut now
             try await client.shutdown()
             server.waitUntilExit()
+            for pid in workers { kill(pid, SIGKILL) }  // orphans of the killed server
             let answered = await ids.all
             #expect(answered.count > 100, "run \(run): only \(answered.count) answered under load")
             acknowledged.append(answered)
@@ -75,6 +77,7 @@ struct KillNineTests {
         }
         let stored = try database.invocations(of: "echo", limit: 100_000).compactMap(\.invocationId)
         #expect(stored.count == Set(stored).count, "no record stored twice")
+        #expect(try database.integrityCheck() == "ok")
         for id in [acknowledged.first?.first, acknowledged.last?.last].compactMap({ $0 }) {
             let found = try await ServeCommandTests().get("http://127.0.0.1:\(port)/v1/invocations/\(id)", token: ServeCommandTests.token(data))
             #expect(found.status == 200, "GET /v1/invocations/\(id) after the restart: \(found.status)")

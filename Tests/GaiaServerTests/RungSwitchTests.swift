@@ -194,7 +194,11 @@ struct RungSwitchTests {
         await runtime.shutdown()
     }
 
-    @Test func idleWaitIsPromotedOnceAndDemotedAfterNoImprovement() async throws {
+    /// A wait that more cores cannot shorten, held to an SLO under its own duration: no rung is
+    /// predicted to serve it faster (the analyzer's prior: no parallel work), so it stays on
+    /// `cpu-1`. (It was promoted to `cpu-2` once and demoted for no improvement before the
+    /// controller weighed configurations.)
+    @Test func idleWaitIsNotPromotedWhereNoRungServesItFaster() async throws {
         let (app, runtime) = try app(verticalScaling: true)
         try await app.test(.ahc(.http)) { client in
             let deploy = GaiaServerTests.deployBody(
@@ -208,9 +212,8 @@ struct RungSwitchTests {
             let decisions = try runtime.database.decisions(of: "idle").filter { $0.kind != "scale" }
             print("idle: \(calls.count) requests; decisions: \(decisions.map { "\($0.kind) \($0.from)->\($0.to): \($0.reason)" })")
             #expect(calls.allSatisfy { $0.status == 200 && !$0.cold })
-            #expect(decisions.map(\.kind) == ["promote", "demote"], "promoted at most once")
-            #expect(decisions.last?.reason.contains("no improvement") == true)
-            #expect(calls.last?.backend == "cpu-1")
+            #expect(decisions.isEmpty, "never moved: \(decisions.map(\.reason))")
+            #expect(calls.allSatisfy { $0.backend == "cpu-1" })
         }
         await runtime.shutdown()
     }
