@@ -128,7 +128,10 @@ public struct ModeController: Sendable {
         }
         if let (stat, service, count, over) = certainViolation(at: now) {
             model.observe(service ?? stat, samples: count, on: current)
-            let judged = judgePromotion(measured: stat, service: service, at: now)
+            // A promotion is judged on at least `min_samples` invocations (over the longer window
+            // here), not on the few that make a certain violation (3 noisy figures once kept a
+            // function off a rung that helped).
+            let judged = count >= settings.minSamples ? judgePromotion(measured: stat, service: service, at: now) : .none
             lastService = service
             if case .demote(let decision) = judged { return decision }
             if let outlook, let service, queueing(service: service, outlook: outlook) { return nil }

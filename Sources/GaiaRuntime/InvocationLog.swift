@@ -50,11 +50,13 @@ public actor InvocationLog {
         guard !unapplied.isEmpty else { return }
         let batch = unapplied
         do {
-            try await database.applyJournal(batch.map { ($0.number, $0.records) })
+            committed += try await database.applyJournal(batch.map { ($0.number, $0.records) })
             commits += 1
-            committed += batch.reduce(0) { $0 + $1.records.count }
             for file in batch { try? FileManager.default.removeItem(atPath: file.path) }
-            unapplied.removeFirst(batch.count)
+            // By number: a flush that entered while this one awaited the database may have
+            // applied (or skipped, as applied) some of them already.
+            let done = Set(batch.map(\.number))
+            unapplied.removeAll { done.contains($0.number) }
         } catch {
             var pending = unapplied.reduce(0) { $0 + $1.records.count }
             while pending > Self.maxPending, unapplied.count > 1 {

@@ -476,13 +476,18 @@ public final class GaiaDatabase: Sendable {
     /// the database's own writer queue (the calling task is suspended, no thread of the caller's
     /// executor blocked). A file whose number was committed before is skipped: its records are
     /// stored once, however often it is applied.
-    public func applyJournal(_ files: [(number: Int64, records: [InvocationRecord])]) async throws {
+    /// Returns how many records it stored (those of files applied before are not).
+    @discardableResult
+    public func applyJournal(_ files: [(number: Int64, records: [InvocationRecord])]) async throws -> Int {
         try await writer.write { db in
+            var stored = 0
             for file in files {
                 guard try Int64.fetchOne(db, sql: "SELECT number FROM journal_applied WHERE number = ?", arguments: [file.number]) == nil else { continue }
                 for record in file.records { try record.insert(db) }
                 try db.execute(sql: "INSERT INTO journal_applied (number) VALUES (?)", arguments: [file.number])
+                stored += file.records.count
             }
+            return stored
         }
     }
 

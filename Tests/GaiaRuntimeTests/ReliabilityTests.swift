@@ -149,3 +149,25 @@ struct ReliabilityTests {
         await killed.shutdown()
     }
 }
+
+/// Flushes that overlap (the tick's and a query's) apply each journal file once and never lose
+/// track of what is left.
+struct JournalFlushTests {
+    @Test func overlappingFlushesStoreEveryRecordOnce() async throws {
+        let runtime = try testRuntime("flushes")
+        try await runtime.deploy(DeployRequest(name: "echo", files: ["handler.py": ReliabilityTests.echo], maxScale: 1, concurrency: 8))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<100 {  // within what one instance of 8 slots and the queue (100) take
+                group.addTask {
+                    _ = try await runtime.invoke("echo", body: Array("{}".utf8), contentType: "application/json")
+                    if i % 6 == 0 { await runtime.flushRecords() }
+                }
+            }
+            try await group.waitForAll()
+        }
+        await runtime.flushRecords()
+        let ids = try runtime.database.invocations(of: "echo", limit: 1000).compactMap(\.invocationId)
+        #expect(ids.count == 100 && Set(ids).count == 100, "\(ids.count) records, \(Set(ids).count) distinct")
+        await runtime.shutdown()
+    }
+}
