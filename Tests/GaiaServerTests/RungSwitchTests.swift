@@ -29,6 +29,10 @@ struct RungSwitchTests {
         var s = ModeControllerSettings()
         s.window = .seconds(4)
         s.minSamples = 8
+        // A certain violation (all of a few over the SLO) promotes before `minSamples`; these tests
+        // time the statistic's own detection, so it needs as many (on a machine slower than when
+        // the SLO was measured, the first 6 all missed it and the switch came before the 8th).
+        s.minCertainSamples = 8
         s.cooldown = .seconds(2)
         s.demotionWindow = .seconds(6)
         return s
@@ -166,10 +170,11 @@ struct RungSwitchTests {
                 #expect(calls.allSatisfy { !$0.cold }, "no request waited for a cold start")
                 try #require(oneCore.count >= Self.settings.minSamples)
                 let oneCoreMedian = Self.median(Array(oneCore.prefix(Self.settings.minSamples)))
-                guard oneCoreMedian > slo else {
-                    // The premise failed: this run's one core met the SLO set from the medians measured
-                    // just before (on a noisy shared machine where two cores are barely faster).
-                    print("SKIPPED matmul rung-switch judgement: one core's median \(oneCoreMedian) ms met the SLO \(slo) ms in this run")
+                guard oneCoreMedian > slo * 1.05 else {
+                    // The premise failed: this run's one core did not clearly miss the SLO set from the
+                    // medians measured just before (a noisy shared machine where two cores were barely
+                    // faster that minute); when and whether it switches is then noise too.
+                    print("SKIPPED matmul rung-switch judgement: one core's median \(oneCoreMedian) ms did not clearly miss the SLO \(slo) ms in this run")
                     return
                 }
                 let promotion = try #require(decisions.first)
