@@ -116,7 +116,7 @@ public struct FunctionController: Sendable {
         autoscaler.record(concurrency: observation.requestsInPool, at: now)
         var scaling = autoscaler.evaluate(current: observation.instances, at: now)
         var actions: [RuntimeAction] = []
-        let outlook = self.outlook(observation)
+        let outlook = self.outlook()
         var rungSwitch = mode.evaluate(at: now, outlook: outlook)
         let current = mode.current
         if hybridManaged {
@@ -172,7 +172,7 @@ public struct FunctionController: Sendable {
     /// The load coming and the room, for the mode controller to weigh configurations (nil: no room
     /// known): the arrival rate forecast over the hybrid autoscaler's horizon. (A backlog is not
     /// planned for as a rate: one after a cold start drains on its own.)
-    private mutating func outlook(_ observation: FunctionObservation) -> LoadOutlook? {
+    private mutating func outlook() -> LoadOutlook? {
         guard let room else { return nil }
         // The service-time curve of the current rung's class (another class's mean comes from the
         // latency model's figure: `ModeController.plan`), refitted after every 32 invocations.
