@@ -169,12 +169,13 @@ struct RungSwitchTests {
                 #expect(failed.isEmpty, "no request failed because of a switch")
                 #expect(calls.allSatisfy { !$0.cold }, "no request waited for a cold start")
                 try #require(oneCore.count >= Self.settings.minSamples)
-                let oneCoreMedian = Self.median(Array(oneCore.prefix(Self.settings.minSamples)))
-                guard oneCoreMedian > slo * 1.05 else {
+                let oneCoreMedian = min(Self.median(Array(oneCore.prefix(Self.settings.minSamples))), Self.median(oneCore))
+                let twoCoresBarelyFaster = !twoCores.isEmpty && Self.median(twoCores) > Self.median(oneCore) * 0.9
+                guard oneCoreMedian > slo * 1.05, !twoCoresBarelyFaster else {
                     // The premise failed: this run's one core did not clearly miss the SLO set from the
                     // medians measured just before (a noisy shared machine where two cores were barely
                     // faster that minute); when and whether it switches is then noise too.
-                    print("SKIPPED matmul rung-switch judgement: one core's median \(oneCoreMedian) ms did not clearly miss the SLO \(slo) ms in this run")
+                    print("SKIPPED matmul rung-switch judgement: in this run one core's median was \(oneCoreMedian) ms against the SLO \(slo) ms, two cores' \(Self.median(twoCores)) ms: the machine did not show the difference the test needs")
                     return
                 }
                 let promotion = try #require(decisions.first)
