@@ -66,7 +66,8 @@ public struct FunctionDescription: Codable, Sendable, Equatable {
         /// The performance predictor's error (mean absolute percentage) on held-out recent
         /// invocations (nil: too few yet).
         public var predictorErrorPercent: Double?
-        /// The request rate the hybrid autoscaler plans for (its forecast), per second.
+        /// The request rate the controller plans for, per second: the larger of the arrival rates over
+        /// the autoscaler's stable and panic windows.
         public var demandForecast: Double?
 
         enum CodingKeys: String, CodingKey {

@@ -41,6 +41,8 @@ public struct FunctionController: Sendable {
     public private(set) var predictor: PerformancePredictor
     /// Instances × time quota on a share rung.
     public private(set) var hybrid: HybridAutoscaler
+    /// The request rate to plan for (the hybrid autoscaler's and the configuration planner's).
+    public private(set) var demand: DemandEstimate
     /// Requests one instance runs at once.
     public var slotsPerInstance = 1
     /// How many instances of each rung there is room for.
@@ -81,6 +83,7 @@ public struct FunctionController: Sendable {
         self.mode = mode
         self.predictor = PerformancePredictor(priorFraction: mode.model.parallelFraction)
         self.hybrid = HybridAutoscaler(settings: hybrid.bounded)
+        self.demand = DemandEstimate(stableWindow: self.autoscaler.settings.stableWindow, panicWindow: self.autoscaler.settings.panicWindow)
     }
 
     /// One invocation finished: it arrived at `arrived` and took `milliseconds` on `backend`, of
@@ -107,10 +110,9 @@ public struct FunctionController: Sendable {
         let completed = finished.count
         feedFinished()
         if let last = lastEvaluation, now > last.at {
-            let seconds = (now - last.at).inSeconds
             // Arrivals over the tick: what finished plus what the pool grew by (less what it
             // shrank by: a backlog draining after a cold start is not new demand).
-            hybrid.observe(rate: max(0, Double(completed) + observation.requestsInPool - last.inPool) / seconds, at: now)
+            demand.record(arrivals: Double(completed) + observation.requestsInPool - last.inPool, over: now - last.at, at: now)
         }
         lastEvaluation = (now, observation.requestsInPool)
         autoscaler.record(concurrency: observation.requestsInPool, at: now)
@@ -123,7 +125,7 @@ public struct FunctionController: Sendable {
             if let proposed = rungSwitch, proposed.to.wholeTime == current.wholeTime { rungSwitch = nil }  // the quota is the hybrid's
             let family = mode.rungs.filter { $0.wholeTime == current.wholeTime }
             let decision = hybrid.evaluate(
-                at: now, current: ShareConfiguration(instances: max(1, observation.instances), rung: current), quotas: family,
+                at: now, demand: demand.measured ? demand.planned : nil, current: ShareConfiguration(instances: max(1, observation.instances), rung: current), quotas: family,
                 maxInstances: autoscaler.settings.scaleBounds.upperBound, room: observation.deviceRoom, slots: slotsPerInstance,
                 thresholdMs: mode.slo.thresholdMs, predictor: predictor, prices: mode.prices)
             if scaling.desired > 0 {
@@ -147,7 +149,7 @@ public struct FunctionController: Sendable {
                 planned.instances > scaling.desired
             {
                 scaling.desired = autoscaler.settings.scaleBounds.clamp(planned.instances)
-                reason = "\(reason); \(planned) is what \((outlook.rate * 100).rounded() / 100) req/s forecast needs"
+                reason = "\(reason); \(planned) is what \((outlook.rate * 100).rounded() / 100) req/s needs"
             }
             if scaling.desired > 0, scaling.desired != observation.instances {
                 actions.append(.scale(from: observation.instances, to: scaling.desired, reason: reason))
@@ -170,8 +172,8 @@ public struct FunctionController: Sendable {
     }
 
     /// The load coming and the room, for the mode controller to weigh configurations (nil: no room
-    /// known): the arrival rate forecast over the hybrid autoscaler's horizon. (A backlog is not
-    /// planned for as a rate: one after a cold start drains on its own.)
+    /// known): the arrival rate to plan for (`DemandEstimate.planned`). (A backlog is not planned
+    /// for as a rate: one after a cold start drains on its own.)
     private mutating func outlook() -> LoadOutlook? {
         guard let room else { return nil }
         // The service-time curve of the current rung's class (another class's mean comes from the
@@ -183,7 +185,7 @@ public struct FunctionController: Sendable {
         }
         let curve = fitted?.curve
         return LoadOutlook(
-            rate: hybrid.forecast.rate(ahead: hybrid.settings.horizon), slots: slotsPerInstance, space: room,
+            rate: demand.planned, slots: slotsPerInstance, space: room,
             maxInstances: autoscaler.settings.scaleBounds.upperBound,
             cpuCurve: here == .cpu ? curve : nil, gpuCurve: here == .gpu ? curve : nil)
     }

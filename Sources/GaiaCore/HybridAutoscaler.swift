@@ -4,53 +4,9 @@ public struct HybridAutoscalerSettings: Sendable, Hashable, Codable {
     public var targetUtilization: Double = 0.7
     /// Time to wait after a change before shrinking (growing never waits).
     public var shrinkCooldown: Duration = .seconds(30)
-    /// How far ahead the demand forecast looks.
-    public var horizon: Duration = .seconds(5)
-    /// Holt's smoothing of the level (0…1; higher follows faster).
-    public var alpha: Double = 0.5
-    /// Holt's smoothing of the trend (0…1).
-    public var beta: Double = 0.3
 
     /// The defaults.
     public init() {}
-}
-
-/// Holt's linear (double exponential) smoothing of a rate: a level and a trend.
-public struct HoltForecast: Sendable, Hashable {
-    /// The smoothed rate.
-    public private(set) var level: Double?
-    /// Its change per second.
-    public private(set) var trend = 0.0
-    private var last: ContinuousClock.Instant?
-    let alpha: Double
-    let beta: Double
-
-    /// A forecast with the given smoothing.
-    public init(alpha: Double, beta: Double) {
-        self.alpha = min(max(alpha, 0.01), 1)
-        self.beta = min(max(beta, 0), 1)
-    }
-
-    /// Adds the rate observed over the period ending at `now`.
-    public mutating func observe(_ rate: Double, at now: ContinuousClock.Instant) {
-        let x = rate.isFinite ? max(0, min(rate, 1e9)) : 0
-        guard let level, let last else {
-            self.level = x
-            self.last = now
-            return
-        }
-        let dt = max((now - last).inSeconds, 1e-3)
-        let next = alpha * x + (1 - alpha) * (level + trend * dt)
-        trend = beta * (next - level) / dt + (1 - beta) * trend
-        self.level = next
-        self.last = now
-    }
-
-    /// The rate expected `ahead` from the last observation (never below zero).
-    public func rate(ahead: Duration) -> Double {
-        guard let level else { return 0 }
-        return max(0, level + trend * ahead.inSeconds)
-    }
 }
 
 /// One configuration of a function: instances on a rung.
@@ -79,8 +35,8 @@ public struct HybridDecision: Sendable, Hashable {
 }
 
 /// HAS-GPU's hybrid autoscaler, for one function on one family of share rungs (one device and SM
-/// share, every time quota of the grid): from a forecast of the request rate (Holt) and the
-/// performance predictor, it chooses the cheapest configuration, instances × quota, whose instances
+/// share, every time quota of the grid): from the request rate to plan for (`DemandEstimate`) and
+/// the performance predictor, it chooses the cheapest configuration, instances × quota, whose instances
 /// stay under `targetUtilization` and whose predicted latency meets the SLO. It grows vertically
 /// first (a higher quota, no cold start) while that suffices at the current instance count, then
 /// horizontally; it shrinks only after `shrinkCooldown` since its last change. A configuration
@@ -92,23 +48,16 @@ public struct HybridDecision: Sendable, Hashable {
 public struct HybridAutoscaler: Sendable {
     /// Its settings.
     public let settings: HybridAutoscalerSettings
-    /// The demand forecast.
-    public private(set) var forecast: HoltForecast
     private var lastChange: ContinuousClock.Instant?
 
     /// An autoscaler with the given settings.
     public init(settings: HybridAutoscalerSettings = HybridAutoscalerSettings()) {
         self.settings = settings
-        self.forecast = HoltForecast(alpha: settings.alpha, beta: settings.beta)
-    }
-
-    /// Adds the request rate observed over the tick ending at `now`.
-    public mutating func observe(rate: Double, at now: ContinuousClock.Instant) {
-        forecast.observe(rate, at: now)
     }
 
     /// The configuration to run at `now`.
     /// - Parameters:
+    ///   - demand: requests per second to plan for (nil: none measured yet).
     ///   - current: what runs now.
     ///   - quotas: the rungs the function may take (the current rung's family, each quota).
     ///   - maxInstances: the most instances.
@@ -116,10 +65,9 @@ public struct HybridAutoscaler: Sendable {
     ///   - slots: requests one instance runs at once.
     ///   - thresholdMs: the SLO's threshold.
     public mutating func evaluate(
-        at now: ContinuousClock.Instant, current: ShareConfiguration, quotas: [Backend], maxInstances: Int, room: Double,
+        at now: ContinuousClock.Instant, demand: Double?, current: ShareConfiguration, quotas: [Backend], maxInstances: Int, room: Double,
         slots: Int = 1, thresholdMs: Double, predictor: PerformancePredictor, prices: PriceTable
     ) -> HybridDecision {
-        let demand = forecast.rate(ahead: settings.horizon)
         let rungs = quotas.sorted { $0.quotaPercent < $1.quotaPercent }
         // One fit for the tick: every rung of the family is of the current rung's device class.
         let curve = predictor.curve(current.rung.deviceClass)
@@ -129,7 +77,7 @@ public struct HybridAutoscaler: Sendable {
         func predicted(_ c: ShareConfiguration) -> (latency: Double, utilization: Double)? {
             guard let curve, let perInstance = curve.throughput(on: c.rung, slots: slots), perInstance > 0 else { return nil }
             let service = curve.milliseconds(on: c.rung)
-            let rho = demand / (perInstance * Double(c.instances))
+            let rho = (demand ?? 0) / (perInstance * Double(c.instances))
             return (rho < 1 ? service / (1 - rho) : .infinity, rho)
         }
         func meets(_ c: ShareConfiguration) -> Bool {
@@ -145,9 +93,9 @@ public struct HybridAutoscaler: Sendable {
                     : "; over capacity"
             } ?? ""
             return HybridDecision(
-                configuration: c, reason: "demand \((demand * 100).rounded() / 100) req/s forecast \(settings.horizon) ahead: " + why + figures)
+                configuration: c, reason: "demand \(((demand ?? 0) * 100).rounded() / 100) req/s: " + why + figures)
         }
-        guard forecast.level != nil, curve != nil, !rungs.isEmpty else {
+        guard demand != nil, curve != nil, !rungs.isEmpty else {
             return HybridDecision(configuration: current, reason: "no demand or service time measured yet: keep \(current)")
         }
         let n = max(1, current.instances)

@@ -64,9 +64,6 @@ extension HybridAutoscalerSettings {
         var s = self
         s.targetUtilization = targetUtilization.within(0.01...1, else: d.targetUtilization)
         s.shrinkCooldown = shrinkCooldown.within(.zero...Duration.day * 30)
-        s.horizon = horizon.within(.zero...Duration.day)
-        s.alpha = alpha.within(0...1, else: d.alpha)
-        s.beta = beta.within(0...1, else: d.beta)
         return s
     }
 }

@@ -203,7 +203,7 @@ public struct RungStatus: Sendable {
     public var failed: [Backend: String] = [:]
     /// The performance predictor's error on held-out recent invocations, percent (nil: too few).
     public var predictorError: Double?
-    /// The demand forecast the hybrid autoscaler plans for, requests per second.
+    /// The request rate the controller plans for, per second (`DemandEstimate.planned`).
     public var demandForecast: Double = 0
 }
 
@@ -1195,7 +1195,7 @@ public actor FunctionRuntime {
             predictedMs: Dictionary(uniqueKeysWithValues: c.rungs.compactMap { r in c.model.predict(r).map { (r, $0) } }),
             measured: Set(c.rungs.filter { c.model.isMeasured($0) }), parallelFraction: c.model.parallelFraction,
             fitted: c.model.fitted, failed: c.failedRungs(at: .now), predictorError: f.controller.predictor.error,
-            demandForecast: f.controller.hybrid.forecast.rate(ahead: f.controller.hybrid.settings.horizon))
+            demandForecast: f.controller.demand.planned)
     }
 
     /// Returns once every invocation record appended so far is committed to the database (a failed

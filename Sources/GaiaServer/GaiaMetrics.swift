@@ -78,7 +78,7 @@ public final class GaiaMetrics: Sendable {
                 ).set(error / 100)
             }
             registry.makeGauge(
-                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "demand_forecast", unitName: "requests_per_second", helpText: "The request rate the hybrid autoscaler plans for (Holt forecast)"),
+                descriptor: MetricNameDescriptor(namespace: "gaia", metricName: "demand_forecast", unitName: "requests_per_second", helpText: "The request rate the controller plans for (the larger of the arrival rates over the stable and the panic window)"),
                 labels: [("function", f.name)]
             ).set(rung.demandForecast)
         }

@@ -70,6 +70,19 @@ public struct SimulationReport: Sendable, Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Every action of the first function's controller, per policy that has one, as CSV (the
+    /// reason quoted).
+    public func decisionsCSV() -> String {
+        var lines = ["policy,t_s,kind,from,to,reason"]
+        for r in results {
+            for d in r.decisionLog {
+                let reason = "\"" + d.reason.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+                lines.append("\(r.policy),\(Self.number(d.t, 3)),\(d.kind),\(d.from),\(d.to),\(reason)")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The whole report as JSON (sorted keys).
     public func json() throws -> String {
         let encoder = JSONEncoder()

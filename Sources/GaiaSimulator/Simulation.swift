@@ -63,6 +63,8 @@ public struct SimulationSettings: Sendable {
     public var seriesBucket = 10.0
     /// Keep every answered request of the first function (`SimulationResult.requestLog`).
     public var recordRequests = false
+    /// Keep every action the first function's controller returned (`SimulationResult.decisionLog`).
+    public var recordDecisions = false
     /// The SM share, percent, every `fast-gshare` instance gets.
     public var fastGShareSM = 50
     /// The SM share, percent, of every `has-gpu` instance (its time quota is scaled).
@@ -104,6 +106,20 @@ public struct RequestRecord: Sendable, Hashable {
     public var rung: String
     /// Whether it waited for a cold start.
     public var cold: Bool
+}
+
+/// One action the first function's controller returned, with its reason.
+public struct DecisionRecord: Sendable, Hashable {
+    /// When, seconds.
+    public var t: Double
+    /// `scale` or `promote`/`demote`.
+    public var kind: String
+    /// From (instances, or a rung).
+    public var from: String
+    /// To.
+    public var to: String
+    /// The deciding rule's reason, with its figures.
+    public var reason: String
 }
 
 /// A rung switch of the first function.
@@ -164,6 +180,8 @@ public struct SimulationResult: Sendable, Codable {
     public var switchMarks: [SwitchMark]
     /// Every answered request of the first function, when `recordRequests` was set (not in the JSON).
     public var requestLog: [RequestRecord] = []
+    /// Every action of the first function's controller, when `recordDecisions` was set (not in the JSON).
+    public var decisionLog: [DecisionRecord] = []
 
     enum CodingKeys: String, CodingKey {
         case policy, arrivals, completed, rejected, timedOut, sloViolations, p50Ms, p95Ms, p99Ms, meanMs, coldStarts, billUSD, providerUSD
@@ -382,6 +400,7 @@ private struct Engine {
     var bucketCount = 0, bucketSum = 0.0
     var marks: [SwitchMark] = []
     var requestLog: [RequestRecord] = []
+    var decisionLog: [DecisionRecord] = []
 
     init(functions specs: [FunctionSpec], policy: PolicyKind, settings: SimulationSettings) {
         self.settings = settings
@@ -714,6 +733,16 @@ private struct Engine {
         let room = functions[fi].rung.deviceClass == .gpu ? gpuRoom(fi) : 100
         let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count, deviceRoom: room)
         let actions = functions[fi].controller.evaluate(at: instant(now), observing: observation)
+        if f == 0, settings.recordDecisions {
+            for action in actions {
+                switch action {
+                case .scale(let from, let to, let reason):
+                    decisionLog.append(DecisionRecord(t: now, kind: "scale", from: String(from), to: String(to), reason: reason))
+                case .switchRung(let s):
+                    decisionLog.append(DecisionRecord(t: now, kind: s.direction.rawValue, from: "\(s.from)", to: "\(s.to)", reason: s.reason))
+                }
+            }
+        }
         for action in actions {
             switch action {
             case .scale(_, let to, _): scale(f, to: to)
@@ -894,6 +923,7 @@ private struct Engine {
             sloViolations: violations, p50Ms: percentile(0.5), p95Ms: percentile(0.95), p99Ms: percentile(0.99), meanMs: mean,
             coldStarts: coldStarts, billUSD: bill, providerUSD: provider, instanceSeconds: instanceSeconds, gpuShareSeconds: gpuShareSeconds,
             peakGPUPercent: cluster.peakGPUPercentInUse, availableGPUPercent: settings.cluster.totalGPUs * 100, switches: switches,
-            simulatedSeconds: now, events: processed, series: series, switchMarks: marks, requestLog: requestLog)
+            simulatedSeconds: now, events: processed, series: series, switchMarks: marks, requestLog: requestLog,
+            decisionLog: decisionLog)
     }
 }

@@ -503,7 +503,7 @@ struct DescribeCommand: AsyncParsableCommand {
         if r.predictorErrorPercent != nil || (r.demandForecast ?? 0) > 0 {
             lines.append(
                 "predictor: " + (r.predictorErrorPercent.map { String(format: "%.1f%% error on held-out recent invocations", $0) } ?? "too few invocations to measure its error")
-                    + String(format: "; demand forecast %.2f req/s", r.demandForecast ?? 0))
+                    + String(format: "; planned for %.2f req/s", r.demandForecast ?? 0))
         }
         lines.append(
             "usage:    \(cost.invocations) invocations, billed \(usd(cost.billedUSD)) (\(usd(cost.billedPer1000USD)) per 1,000); "

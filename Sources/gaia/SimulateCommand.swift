@@ -53,6 +53,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "Also write the table as CSV to this file.") var csv: String?
     @Option(help: "Also write SVG plots (latency.svg, rung.svg, cost.svg) into this folder.") var plots: String?
     @Option(help: "Also write every answered request of the first function, per policy, as CSV to this file.") var requests: String?
+    @Option(help: "Also write every action (scale, promote, demote) the first function's controller took, with its reason, per policy, as CSV to this file.") var decisions: String?
 
     func validate() throws {
         guard duration > 0, duration <= 30 * 86_400 else { throw ValidationError("--duration must be in (0, 30 days]") }
@@ -119,6 +120,7 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.autoscaler.minScale = minScale
         settings.seriesBucket = bucket
         settings.recordRequests = requests != nil
+        settings.recordDecisions = decisions != nil
         let bar = ProgressBar(policies: kinds)
         let results = await Scenario.run(functions: specs, policies: kinds, settings: settings) { policy, fraction in bar.update(policy, fraction) }
         bar.finish()
@@ -126,6 +128,7 @@ struct SimulateCommand: AsyncParsableCommand {
         print(json ? try report.json() : report.text(), terminator: "")
         if let csv { try report.csv().write(toFile: csv, atomically: true, encoding: .utf8) }
         if let requests { try report.requestsCSV().write(toFile: requests, atomically: true, encoding: .utf8) }
+        if let decisions { try report.decisionsCSV().write(toFile: decisions, atomically: true, encoding: .utf8) }
         if let plots {
             try FileManager.default.createDirectory(atPath: plots, withIntermediateDirectories: true)
             for (name, svg) in report.plots() { try svg.write(toFile: plots + "/" + name, atomically: true, encoding: .utf8) }

@@ -59,9 +59,6 @@ struct ControllerSettingsPropertyTests {
             concurrency: pick(counts, &random), autoscaler: autoscaler, keepAlive: keepAlive, controller: controller)
         inputs.hybrid.targetUtilization = pick(doubles, &random)
         inputs.hybrid.shrinkCooldown = pick(durations, &random)
-        inputs.hybrid.horizon = pick(durations, &random)
-        inputs.hybrid.alpha = pick(doubles, &random)
-        inputs.hybrid.beta = pick(doubles, &random)
         inputs.gpuMemoryMiB = pick([nil, 0, 1, 81_920, Int.max], &random)
         inputs.instanceMiB = pick([nil, 0, 1, 2048, Int.max], &random)
         if random.next() % 4 == 0 { inputs.pinned = pick(ladder.rungs, &random) }

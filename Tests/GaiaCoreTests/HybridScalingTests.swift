@@ -1,4 +1,5 @@
 import GaiaCore
+import Foundation
 import Testing
 
 /// The performance predictor and the hybrid autoscaler, on synthetic curves and a manual clock.
@@ -56,17 +57,13 @@ struct HybridAutoscalerTests {
         return p
     }
 
-    static func scaler(rate: Double) -> HybridAutoscaler {
-        var h = HybridAutoscaler()
-        for s in 0..<10 { h.observe(rate: rate, at: t0 + .seconds(s)) }
-        return h
-    }
+    static func scaler(rate: Double) -> (HybridAutoscaler, Double) { (HybridAutoscaler(), rate) }
 
     @Test func growsVerticallyBeforeHorizontally() {
         // 20 ms at quota q serves 50·q req/s; 13 req/s at ≤ 70% busy needs q ≥ 40% (37%) on one instance.
-        var h = Self.scaler(rate: 13)
+        var (h, rate) = Self.scaler(rate: 13)
         let d = h.evaluate(
-            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[1]), quotas: Self.family,
+            at: Self.t0 + .seconds(10), demand: rate, current: ShareConfiguration(instances: 1, rung: Self.family[1]), quotas: Self.family,
             maxInstances: 4, room: 100, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
         #expect(d.configuration == ShareConfiguration(instances: 1, rung: Self.family[3]), "\(d.reason)")
         #expect(d.reason.contains("vertically"))
@@ -74,28 +71,28 @@ struct HybridAutoscalerTests {
 
     @Test func growsHorizontallyWhenNoQuotaSuffices() {
         // 60 req/s: one instance at 100% serves 50 (35 at 70% busy): two instances are needed.
-        var h = Self.scaler(rate: 60)
+        var (h, rate) = Self.scaler(rate: 60)
         let d = h.evaluate(
-            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[9]), quotas: Self.family,
+            at: Self.t0 + .seconds(10), demand: rate, current: ShareConfiguration(instances: 1, rung: Self.family[9]), quotas: Self.family,
             maxInstances: 4, room: 100, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
         #expect(d.configuration.instances == 2 && d.configuration.rung.quotaPercent >= 90, "\(d.configuration) \(d.reason)")
         #expect(d.reason.contains("horizontally"))
     }
 
     @Test func choosesTheCheapestThatMeetsTheSLOAndShrinksOnlyAfterTheCooldown() {
-        var h = Self.scaler(rate: 60)
+        var (h, rate) = Self.scaler(rate: 60)
         let big = ShareConfiguration(instances: 4, rung: Self.family[9])
         // Just changed (the growth above): no shrink within the cooldown.
         var d = h.evaluate(
-            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[0]), quotas: Self.family,
+            at: Self.t0 + .seconds(10), demand: rate, current: ShareConfiguration(instances: 1, rung: Self.family[0]), quotas: Self.family,
             maxInstances: 4, room: 100, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
         #expect(d.configuration != ShareConfiguration(instances: 1, rung: Self.family[0]))
         d = h.evaluate(
-            at: Self.t0 + .seconds(20), current: big, quotas: Self.family, maxInstances: 4, room: 200, thresholdMs: 200,
+            at: Self.t0 + .seconds(20), demand: rate, current: big, quotas: Self.family, maxInstances: 4, room: 200, thresholdMs: 200,
             predictor: Self.predictor, prices: PriceTable())
         #expect(d.configuration == big, "within the 30 s cooldown: \(d.reason)")
         d = h.evaluate(
-            at: Self.t0 + .seconds(45), current: big, quotas: Self.family, maxInstances: 4, room: 200, thresholdMs: 200,
+            at: Self.t0 + .seconds(45), demand: rate, current: big, quotas: Self.family, maxInstances: 4, room: 200, thresholdMs: 200,
             predictor: Self.predictor, prices: PriceTable())
         // Cheapest meeting 60 req/s at ≤ 70%: total quota ≥ 60 / 35 = 1.72 instances' worth; prices
         // are linear in quota with a fixed host share per instance, so 2 × 90%.
@@ -104,20 +101,53 @@ struct HybridAutoscalerTests {
 
     @Test func sharesOnOneGPUNeverPass100Percent() {
         // Room for 30% of the GPU (others hold the rest): SM 50 × quota q × n ≤ 30 → n·q ≤ 60%.
-        var h = Self.scaler(rate: 60)
+        var (h, rate) = Self.scaler(rate: 60)
         let d = h.evaluate(
-            at: Self.t0 + .seconds(10), current: ShareConfiguration(instances: 1, rung: Self.family[0]), quotas: Self.family,
+            at: Self.t0 + .seconds(10), demand: rate, current: ShareConfiguration(instances: 1, rung: Self.family[0]), quotas: Self.family,
             maxInstances: 4, room: 30, thresholdMs: 200, predictor: Self.predictor, prices: PriceTable())
         let c = d.configuration
         #expect(Double(c.instances * c.rung.smPercent * c.rung.quotaPercent) / 100 <= 30, "\(c)")
         #expect(d.reason.contains("no configuration"))
     }
 
-    @Test func holtFollowsATrend() {
-        var f = HoltForecast(alpha: 0.5, beta: 0.3)
-        for s in 0..<30 { f.observe(Double(s) * 2, at: Self.t0 + .seconds(s)) }
-        // A rate rising 2 req/s every second, last seen at 58: 5 s ahead ≈ 68.
-        #expect(abs(f.rate(ahead: .seconds(5)) - 68) < 3, "\(f.rate(ahead: .seconds(5)))")
+    @Test func demandFollowsARiseWithinThePanicWindowAndAFallOnlyOverTheStableWindow() {
+        var d = DemandEstimate(stableWindow: .seconds(60), panicWindow: .seconds(6))
+        #expect(!d.measured && d.planned == 0)
+        // 60 s at 4 req/s, then 8 req/s: followed within the panic window.
+        for s in 1...60 { d.record(arrivals: 4, over: .seconds(1), at: Self.t0 + .seconds(s)) }
+        #expect(abs(d.planned - 4) < 1e-9)
+        for s in 61...66 { d.record(arrivals: 8, over: .seconds(1), at: Self.t0 + .seconds(s)) }
+        #expect(abs(d.planned - 8) < 1e-9, "the panic window's rate: \(d.planned)")
+        // Then nothing for 10 s: the plan stays at the stable window's mean, (54·4 + 6·8) / 60.
+        for s in 67...76 { d.record(arrivals: 0, over: .seconds(1), at: Self.t0 + .seconds(s)) }
+        #expect(abs(d.planned - (44 * 4 + 6 * 8) / 60.0) < 1e-9, "\(d.planned)")
+        // Silence over the whole stable window: nothing to plan for.
+        for s in 77...140 { d.record(arrivals: 0, over: .seconds(1), at: Self.t0 + .seconds(s)) }
+        #expect(d.planned == 0)
+        // Over less history than a window, the rate is over the history there is; a negative count
+        // (a pool that shrank more than finished) is none.
+        var short = DemandEstimate()
+        short.record(arrivals: 3, over: .milliseconds(500), at: Self.t0)
+        short.record(arrivals: -5, over: .milliseconds(500), at: Self.t0 + .seconds(1))
+        #expect(abs(short.planned - 3) < 1e-9)
+    }
+
+    /// One-second counts of a Poisson stream at 4 req/s: the plan stays near 4 (a lull of a few
+    /// seconds is not a fall), never below the stable window's mean.
+    @Test func poissonCountsGiveASteadyPlan() {
+        var random = SplitMix64(seed: 7)
+        var d = DemandEstimate()
+        var plans: [Double] = []
+        for s in 1...600 {
+            // Poisson(4) by inversion.
+            var k = 0.0, p = exp(-4.0), cdf = p
+            let u = Double(random.next() >> 11) * 0x1.0p-53
+            while u > cdf { k += 1; p *= 4 / k; cdf += p }
+            d.record(arrivals: k, over: .seconds(1), at: Self.t0 + .seconds(s))
+            if s >= 60 { plans.append(d.planned) }
+        }
+        #expect(plans.min()! > 3, "\(plans.min()!)")
+        #expect(plans.max()! < 8, "\(plans.max()!)")
     }
 }
 

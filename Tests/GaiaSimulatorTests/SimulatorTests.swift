@@ -186,9 +186,16 @@ struct SimulatorTests {
         var s = settings(900, cluster: .single(cores: 4, gpus: 1))
         s.autoscaler.maxScale = 4
         s.recordRequests = true
+        s.recordDecisions = true
         let f = FunctionSpec(name: "t", workload: workload, arrivals: .poisson(rate: 1))
         let r = Simulation(functions: [f], policy: .gaia, settings: s).run()
         #expect(r.switchMarks.last?.to == "gpu0", "\(r.switchMarks)")
+        // The decision log holds every switch, with the controller's reason, in time order.
+        let switches = r.decisionLog.filter { $0.kind != "scale" }
+        #expect(switches.map(\.to) == r.switchMarks.map(\.to) && switches.allSatisfy { !$0.reason.isEmpty }, "\(r.decisionLog)")
+        #expect(r.decisionLog.map(\.t) == r.decisionLog.map(\.t).sorted())
+        let csv = SimulationReport(scenario: "t", seed: 1, results: [r]).decisionsCSV().split(separator: "\n")
+        #expect(csv.count == r.decisionLog.count + 1 && csv[1].hasPrefix("gaia,"))
         #expect(r.series.last?.rung == "gpu0")
         #expect(r.requestLog.count == r.completed && r.requestLog.last?.rung == "gpu0", "every answered request is in the log")
         let prototype = Simulation(functions: [f], policy: .gaiaPrototype, settings: s).run()
