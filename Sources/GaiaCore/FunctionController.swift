@@ -141,15 +141,15 @@ public struct FunctionController: Sendable {
                     measuredMs: nil, predictedMs: predictor.serviceMs(on: to), reason: decision.reason)
             }
         } else {
-            // The instances the load coming needs on this rung, by queueing, are a floor under the
-            // autoscaler's count while there is load (the vertical and the horizontal choice made
-            // from one prediction).
+            // With an outlook the count is the planner's: the fewest instances of this rung whose
+            // queueing meets the SLO at the rate coming, plus those a backlog needs (`instances`).
+            // The autoscaler's concurrency average counts a queue that waits for a start as load
+            // and asks for instances that would be ready only after the first had drained it.
             var reason = scaling.reason
-            if scaling.desired > 0, let outlook, rungSwitch == nil, let planned = mode.plan(current, outlook),
-                planned.instances > scaling.desired
-            {
-                scaling.desired = autoscaler.settings.scaleBounds.clamp(planned.instances)
-                reason = "\(reason); \(planned) is what \((outlook.rate * 100).rounded() / 100) req/s needs"
+            if scaling.desired > 0, let outlook, rungSwitch == nil, let planned = mode.plan(current, outlook) {
+                let (wanted, why) = instances(planned: planned, outlook: outlook, observation: observation)
+                scaling.desired = autoscaler.settings.scaleBounds.clamp(wanted)
+                reason = why
             }
             if scaling.desired > 0, scaling.desired != observation.instances {
                 actions.append(.scale(from: observation.instances, to: scaling.desired, reason: reason))
@@ -169,6 +169,33 @@ public struct FunctionController: Sendable {
         }
         if let rungSwitch { actions.append(.switchRung(rungSwitch)) }
         return actions
+    }
+
+    /// Instances for `planned` (the configuration the rate coming needs) and the backlog now: the
+    /// requests beyond what the instances there (starting ones too) run at once. Those instances
+    /// drain it with what they serve beyond the arrivals; more are started only for what they
+    /// would leave after a start's time (one started now is ready only then), enough to drain that
+    /// within another start's time. While a backlog waits, none is stopped.
+    private func instances(planned: PlannedConfiguration, outlook: LoadOutlook, observation: FunctionObservation) -> (Int, String) {
+        let rate = "\((outlook.rate * 100).rounded() / 100) req/s"
+        let slots = Double(slotsPerInstance)
+        let backlog = observation.requestsInPool - Double(observation.instances) * slots
+        guard backlog > 0.5, let mean = outlook.meanServiceMs(planned.rung) ?? mode.model.predict(planned.rung), mean > 0 else {
+            return (planned.instances, "\(planned) is what \(rate) needs")
+        }
+        let start = outlook.startSeconds(planned.rung.deviceClass)
+        let n = Double(observation.instances)
+        let spare = max(0, n * slots * 1000 / mean - outlook.rate)  // requests per second beyond the arrivals
+        let left = backlog - spare * start
+        let extra = left > 0 ? min((left * mean / 1000 / (slots * start)).rounded(.up), Double(AutoscalerSettings.instanceCeiling)).roundedInt : 0
+        let wanted = max(planned.instances, min(observation.instances, AutoscalerSettings.instanceCeiling) + extra)
+        let backlogText = "\(backlog.roundedInt) waiting beyond the instances' slots"
+        return (
+            wanted,
+            extra > 0
+                ? "\(planned) is what \(rate) needs; \(backlogText), \(left.roundedInt) of them left after a \(start.roundedInt) s start: \(extra) more"
+                : "\(planned) is what \(rate) needs; \(backlogText), drained by the \(observation.instances) there within a start"
+        )
     }
 
     /// The load coming and the room, for the mode controller to weigh configurations (nil: no room
@@ -202,6 +229,17 @@ public struct FunctionController: Sendable {
     /// full time stays the autoscaler's, as on a machine without MPS, where it is the start rung.
     public static func hybridManages(_ rung: Backend, among rungs: [Backend]) -> Bool {
         rung.deviceClass == .gpu && (rung.isShare || rung.smPercent < 100) && rungs.contains { $0 != rung && $0.wholeTime == rung.wholeTime }
+    }
+
+    /// Whether a function's pool on `rung` starts an instance for every request no instance there
+    /// can take (a cold start each), up to its max scale, or only from none. Only from none where
+    /// the controller counts the instances from the load coming (`plansConfigurations`: a backlog
+    /// gets what it needs at the next tick, and no more than can help before the instances there
+    /// drain it; a start per queued request once started ten 32 s TinyLlama instances for a queue
+    /// that one drained) or the hybrid autoscaler does (a higher quota comes before another
+    /// instance).
+    public static func poolStartsForQueue(on rung: Backend, among rungs: [Backend], plansConfigurations: Bool) -> Bool {
+        !plansConfigurations && !hybridManages(rung, among: rungs)
     }
 
     /// Traffic has moved to `rungSwitch.to`.
@@ -309,6 +347,10 @@ public struct FunctionPolicyInputs: Sendable {
     /// How many instances of each rung there is room for (nil: one machine with the ladder's cores
     /// and GPUs).
     public var room: InstanceRoom?
+    /// Whether configurations are planned (rung × instances by queueing, `ConfigurationPlanner`);
+    /// off, the autoscaler alone counts instances and the mode controller compares rungs, as the
+    /// simulator's models of KPA-scaled systems (Knative, FaST-GShare, the prototype) do.
+    public var plansConfigurations = true
 
     /// Inputs.
     public init(
@@ -355,6 +397,6 @@ extension FunctionController {
             prices: inputs.prices, settings: inputs.controller, at: now)
         self.init(autoscaler: autoscaler, keepAlive: inputs.keepAlive, mode: mode, hybrid: inputs.hybrid, at: now, loaded: loaded)
         slotsPerInstance = min(max(1, inputs.concurrency), FunctionLimits.concurrency.upperBound)
-        room = inputs.room ?? InstanceRoom(ladder: inputs.ladder)
+        room = inputs.plansConfigurations ? inputs.room ?? InstanceRoom(ladder: inputs.ladder) : nil
     }
 }

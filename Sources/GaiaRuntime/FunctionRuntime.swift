@@ -741,7 +741,9 @@ public actor FunctionRuntime {
     /// this machine.
     private func makePool(_ stored: StoredFunction, on backend: Backend) -> any FunctionPool {
         var poolSettings = configuration.pool
-        poolSettings.startsForQueue = !FunctionController.hybridManages(backend, among: policyInputs(stored.manifest).rungs)
+        let inputs = policyInputs(stored.manifest)
+        poolSettings.startsForQueue = FunctionController.poolStartsForQueue(
+            on: backend, among: inputs.rungs, plansConfigurations: inputs.plansConfigurations)
         if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
         if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
         if let cluster = configuration.cluster { return cluster.pool(for: stored, on: backend, settings: poolSettings) }

@@ -132,9 +132,18 @@ extension InstancePool {
                 waiting.append(request)
                 return [startInstance()]
             }
-            guard waiting.count < startingCapacity + limits.queueLimit else { return [.fail(request, .queueFull)] }
+            guard waiting.count < admissible else { return [.fail(request, .queueFull)] }
             waiting.append(request)
             return []
+        }
+
+        /// Requests that may wait: what the instances starting will take, and `queueLimit` more.
+        /// Where a queue does not start instances (`startsForQueue` false: the controller adds them
+        /// at its next tick), also what the instances it may still start will take, so that a burst
+        /// is admitted as where each waiting request starts one.
+        private var admissible: Int {
+            let later = limits.startsForQueue ? 0 : max(0, limits.maxScale - instanceCount) * limits.slotsPerInstance
+            return startingCapacity + later + limits.queueLimit
         }
 
         /// An instance's start succeeded.

@@ -358,12 +358,14 @@ private struct FunctionState {
     var prototype: PrototypeRules?
     /// The rungs its controller may use.
     let rungs: [Backend]
+    /// Whether its controller counts instances from the load coming.
+    let plansConfigurations: Bool
     var rung: Backend {
-        didSet { startsForQueue = !FunctionController.hybridManages(rung, among: rungs) }
+        didSet { startsForQueue = FunctionController.poolStartsForQueue(on: rung, among: rungs, plansConfigurations: plansConfigurations) }
     }
-    /// Whether a queue starts instances beyond the first (`PoolSettings.startsForQueue`): not on a
-    /// share family, whose count the hybrid autoscaler owns. Kept with the rung: read at every
-    /// dispatch, where asking the controller copied the whole function state.
+    /// Whether a queue starts instances beyond the first (`PoolSettings.startsForQueue`,
+    /// `FunctionController.poolStartsForQueue`). Kept with the rung: read at every dispatch, where
+    /// asking the controller copied the whole function state.
     var startsForQueue: Bool
     var pool: [Int32] = []
     var nextPool: [Int32] = []
@@ -425,8 +427,9 @@ private struct Engine {
             let inputs = Self.inputs(spec, pinned: pinned, policy: policy, settings: settings)
             var state = FunctionState(
                 spec: spec, random: random, requestSeed: requestSeed, controller: FunctionController(inputs, at: base), rungs: inputs.rungs,
-                rung: inputs.start,
-                startsForQueue: !FunctionController.hybridManages(inputs.start, among: inputs.rungs))
+                plansConfigurations: inputs.plansConfigurations, rung: inputs.start,
+                startsForQueue: FunctionController.poolStartsForQueue(
+                    on: inputs.start, among: inputs.rungs, plansConfigurations: inputs.plansConfigurations))
             if policy == .gaiaPrototype { state.prototype = PrototypeRules(start: inputs.start, cpu: topCPU, gpu: gpu) }
             functions.append(state)
         }
@@ -458,6 +461,8 @@ private struct Engine {
         let cluster = settings.cluster
         inputs.room = InstanceRoom(
             nodeCores: cluster.classes.flatMap { Array(repeating: $0.cores, count: $0.count) }, gpus: cluster.totalGPUs)
+        // Knative, FaST-GShare and the prototype count instances by KPA alone.
+        inputs.plansConfigurations = !(policy == .knative || policy == .gaiaPrototype || policy == .fastGShare)
         return inputs
     }
 
@@ -625,9 +630,9 @@ private struct Engine {
             busy += Int(instances[i].busy)
         }
         var missing = functions[fi].queue.count + busy - capacity
-        // On a share family the hybrid autoscaler owns the instance count (a higher quota comes
-        // before another instance): a queue starts one only from zero, as in the live pool
-        // (`PoolSettings.startsForQueue`).
+        // Where the controller counts instances from the load (or the hybrid autoscaler does, on a
+        // share family) a queue starts one only from zero, as in the live pool
+        // (`FunctionController.poolStartsForQueue`).
         if !functions[fi].startsForQueue && !functions[fi].pool.isEmpty { missing = 0 }
         while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
             guard startInstance(f, on: functions[fi].rung) != nil else { break }

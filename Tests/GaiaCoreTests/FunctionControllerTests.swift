@@ -34,6 +34,39 @@ struct FunctionControllerTests {
         #expect(minScale == 0 ? first.isEmpty : first.first?.to == minScale, "\(first)")
     }
 
+    /// With an outlook the instance count is the planner's: a backlog that the instances there
+    /// drain within a start's time starts none (a queue waiting for a cold start once asked the
+    /// autoscaler for ten instances), a larger one gets what drains the rest within another start,
+    /// and none is stopped while it waits.
+    @Test func aBacklogGetsOnlyTheInstancesThatCanHelpBeforeItDrains() throws {
+        var inputs = FunctionPolicyInputs(
+            ladder: BackendLadder(rungs: [.cpu(cores: 1)]), mode: .cpu, slo: SLO(statistic: .p95, thresholdMs: 5000))
+        inputs.room = InstanceRoom(nodeCores: [16], gpus: 0)
+        inputs.autoscaler.maxScale = 16
+        var c = FunctionController(inputs, at: at(0))
+        // 1 req/s of 0.5 s requests on one instance, for 40 s.
+        for t in 1...40 {
+            c.invocationFinished(arrived: at(Double(t) - 0.5), milliseconds: 500, serviceMilliseconds: 500, on: .cpu(cores: 1), warmAndSuccessful: true)
+            _ = c.evaluate(at: at(Double(t)), observing: FunctionObservation(requestsInPool: 1, instances: 1))
+        }
+        // One waiting beyond the instance's slot: its spare capacity (1 req/s) drains it within a
+        // start (2 s): no more instances.
+        let small = scales(c.evaluate(at: at(41), observing: FunctionObservation(requestsInPool: 2, instances: 1)))
+        #expect(small.allSatisfy { $0.to == 1 }, "\(small)")
+        // Thirty waiting: 29 arrived in the tick (5.7 req/s over the panic window), more than the
+        // instance serves, so all 30 are left after a start; at 0.5 s each, another start's time
+        // drains them on 8 more instances.
+        let large = try #require(scales(c.evaluate(at: at(42), observing: FunctionObservation(requestsInPool: 31, instances: 1))).first)
+        #expect(large.to == 9, "\(large)")
+        #expect(large.reason.contains("30 waiting") && large.reason.contains("8 more"), "\(large.reason)")
+        // Sixteen instances with requests still waiting beyond their slots: none is stopped.
+        let held = scales(c.evaluate(at: at(43), observing: FunctionObservation(requestsInPool: 17, instances: 16)))
+        #expect(held.isEmpty, "\(held)")
+        // The pool of such a function starts an instance for a queue only from none.
+        #expect(!FunctionController.poolStartsForQueue(on: .cpu(cores: 1), among: inputs.rungs, plansConfigurations: true))
+        #expect(FunctionController.poolStartsForQueue(on: .cpu(cores: 1), among: inputs.rungs, plansConfigurations: false))
+    }
+
     func scales(_ actions: [RuntimeAction]) -> [(from: Int, to: Int, reason: String)] {
         actions.compactMap { if case .scale(let from, let to, let reason) = $0 { (from, to, reason) } else { nil } }
     }

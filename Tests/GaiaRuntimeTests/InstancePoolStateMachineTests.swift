@@ -64,6 +64,21 @@ struct InstancePoolStateMachineTests {
         #expect(kpa.requestArrived(2) == [.startInstance(2)], "elsewhere a queue starts one per waiting request")
     }
 
+    /// Where a queue does not start instances (the controller counts them at its tick), a burst is
+    /// admitted as where each waiting request starts one: what the instances still to be started
+    /// would take, plus the queue limit.
+    @Test func whereTheControllerCountsABurstIsAdmittedAsIfEachWaitingRequestStartedOne() {
+        var m = Machine(limits: .init(maxScale: 4, queueLimit: 2, slotsPerInstance: 1, startsForQueue: false))
+        #expect(m.requestArrived(1) == [.startInstance(1)])
+        // Waiting: 1 for the starting instance, 3 for those the controller may start, 2 more.
+        for r in 2...6 { #expect(m.requestArrived(r) == [], "\(r)") }
+        #expect(m.requestArrived(7) == [.fail(7, .queueFull)])
+        var kpa = machine(maxScale: 4, queueLimit: 2)
+        for r in 1...4 { #expect(kpa.requestArrived(r) == [.startInstance(r)]) }
+        for r in 5...6 { #expect(kpa.requestArrived(r) == []) }
+        #expect(kpa.requestArrived(7) == [.fail(7, .queueFull)], "the same bound where each starts one")
+    }
+
     @Test func closingWhileAStartIsInFlightStopsThatInstanceAtOnce() {
         var m = machine()
         _ = m.requestArrived(1)
