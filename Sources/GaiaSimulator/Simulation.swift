@@ -533,7 +533,10 @@ private struct Engine {
         case .poisson, .onOff, .diurnal, .step: scheduleNextArrival(f, after: now)
         case .perMinute, .closedLoop: break  // the minute's batch, or the previous answer, schedules the next
         }
-        guard functions[fi].queue.count < settings.queueLimit else {
+        // Where a queue does not start instances, also what those the controller may still start
+        // would take (the live pool's bound, `InstancePool.StateMachine.admissible`).
+        let later = functions[fi].startsForQueue ? 0 : max(0, settings.autoscaler.maxScale - functions[fi].pool.count) * functions[fi].spec.concurrency
+        guard functions[fi].queue.count < settings.queueLimit + later else {
             rejected += 1
             violations += 1
             nextClosedLoopRequest(f)
