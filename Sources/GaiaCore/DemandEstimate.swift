@@ -12,6 +12,9 @@ public struct DemandEstimate: Sendable {
     public let panicWindow: Duration
     /// Arrivals counted over each tick: when the tick ended, its length and its count.
     private var ticks = TimeOrdered<(at: Moment, length: Duration, arrivals: Double)>()
+    /// The rate to plan for: the larger of the stable and the panic window's (0 before any tick),
+    /// computed as each tick is recorded.
+    public private(set) var planned = 0.0
 
     /// An estimate over these windows (each at least a millisecond; the panic window at most the
     /// stable one).
@@ -28,6 +31,7 @@ public struct DemandEstimate: Sendable {
         ticks.append((now, length, arrivals.isFinite ? min(max(arrivals, 0), 1e12) : 0))
         let cutoff = now.advanced(by: .zero - stableWindow)
         while let first = ticks.first, first.at <= cutoff { ticks.removeFirst() }
+        planned = max(rate(over: stableWindow) ?? 0, rate(over: panicWindow) ?? 0)
     }
 
     /// Arrivals per second over the last `window` of ticks (the history there is, when shorter);
@@ -48,8 +52,4 @@ public struct DemandEstimate: Sendable {
     /// Whether a tick has been counted.
     public var measured: Bool { !ticks.isEmpty }
 
-    /// The rate to plan for: the larger of the stable and the panic window's (0 before any tick).
-    public var planned: Double {
-        max(rate(over: stableWindow) ?? 0, rate(over: panicWindow) ?? 0)
-    }
 }

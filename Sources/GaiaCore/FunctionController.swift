@@ -147,9 +147,11 @@ public struct FunctionController: Sendable {
             // and asks for instances that would be ready only after the first had drained it.
             var reason = scaling.reason
             if scaling.desired > 0, let outlook, rungSwitch == nil, let planned = mode.plan(current, outlook) {
-                let (wanted, why) = instances(planned: planned, outlook: outlook, observation: observation)
-                scaling.desired = autoscaler.settings.scaleBounds.clamp(wanted)
-                reason = why
+                let wanted = instances(planned: planned, outlook: outlook, observation: observation)
+                scaling.desired = autoscaler.settings.scaleBounds.clamp(wanted.count)
+                // Worded only when the count changes (a reason per tick per function cost the
+                // simulator a tenth of its time).
+                if scaling.desired != observation.instances { reason = wanted.reason() }
             }
             if scaling.desired > 0, scaling.desired != observation.instances {
                 actions.append(.scale(from: observation.instances, to: scaling.desired, reason: reason))
@@ -176,25 +178,30 @@ public struct FunctionController: Sendable {
     /// drain it with what they serve beyond the arrivals; more are started only for what they
     /// would leave after a start's time (one started now is ready only then), enough to drain that
     /// within another start's time. While a backlog waits, none is stopped.
-    private func instances(planned: PlannedConfiguration, outlook: LoadOutlook, observation: FunctionObservation) -> (Int, String) {
-        let rate = "\((outlook.rate * 100).rounded() / 100) req/s"
+    private func instances(
+        planned: PlannedConfiguration, outlook: LoadOutlook, observation: FunctionObservation
+    ) -> (count: Int, reason: () -> String) {
+        let rate = (outlook.rate * 100).rounded() / 100
         let slots = Double(slotsPerInstance)
         let backlog = observation.requestsInPool - Double(observation.instances) * slots
         guard backlog > 0.5, let mean = outlook.meanServiceMs(planned.rung) ?? mode.model.predict(planned.rung), mean > 0 else {
-            return (planned.instances, "\(planned) is what \(rate) needs")
+            return (planned.instances, { "\(planned) is what \(rate) req/s needs" })
         }
         let start = outlook.startSeconds(planned.rung.deviceClass)
         let n = Double(observation.instances)
         let spare = max(0, n * slots * 1000 / mean - outlook.rate)  // requests per second beyond the arrivals
         let left = backlog - spare * start
         let extra = left > 0 ? min((left * mean / 1000 / (slots * start)).rounded(.up), Double(AutoscalerSettings.instanceCeiling)).roundedInt : 0
-        let wanted = max(planned.instances, min(observation.instances, AutoscalerSettings.instanceCeiling) + extra)
-        let backlogText = "\(backlog.roundedInt) waiting beyond the instances' slots"
+        let instances = observation.instances
+        let wanted = max(planned.instances, min(instances, AutoscalerSettings.instanceCeiling) + extra)
         return (
             wanted,
-            extra > 0
-                ? "\(planned) is what \(rate) needs; \(backlogText), \(left.roundedInt) of them left after a \(start.roundedInt) s start: \(extra) more"
-                : "\(planned) is what \(rate) needs; \(backlogText), drained by the \(observation.instances) there within a start"
+            {
+                let waiting = "\(planned) is what \(rate) req/s needs; \(backlog.roundedInt) waiting beyond the instances' slots"
+                return extra > 0
+                    ? "\(waiting), \(left.roundedInt) of them left after a \(start.roundedInt) s start: \(extra) more"
+                    : "\(waiting), drained by the \(instances) there within a start"
+            }
         )
     }
 

@@ -626,6 +626,10 @@ private struct Engine {
         // A request that nothing running or starting can take starts an instance (a cold start),
         // up to the most instances allowed, as the live pool does.
         guard !functions[fi].queue.isEmpty else { return }
+        // Where the controller counts instances from the load (or the hybrid autoscaler does, on a
+        // share family) a queue starts one only from zero, as in the live pool
+        // (`FunctionController.poolStartsForQueue`).
+        if !functions[fi].startsForQueue && !functions[fi].pool.isEmpty { return }
         var capacity = 0
         var busy = 0
         for i in functions[fi].pool where instances[i].state == .ready || instances[i].state == .starting {
@@ -633,10 +637,6 @@ private struct Engine {
             busy += Int(instances[i].busy)
         }
         var missing = functions[fi].queue.count + busy - capacity
-        // Where the controller counts instances from the load (or the hybrid autoscaler does, on a
-        // share family) a queue starts one only from zero, as in the live pool
-        // (`FunctionController.poolStartsForQueue`).
-        if !functions[fi].startsForQueue && !functions[fi].pool.isEmpty { missing = 0 }
         while missing > 0 && functions[fi].pool.count < settings.autoscaler.maxScale {
             guard startInstance(f, on: functions[fi].rung) != nil else { break }
             missing -= functions[fi].spec.concurrency
