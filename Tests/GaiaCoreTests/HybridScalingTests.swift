@@ -130,6 +130,7 @@ struct HybridAutoscalerTests {
         short.record(arrivals: 3, over: .milliseconds(500), at: Self.t0)
         short.record(arrivals: -5, over: .milliseconds(500), at: Self.t0 + .seconds(1))
         #expect(abs(short.planned - 3) < 1e-9)
+        #expect(abs(short.stableRate! - 3) < 1e-9 && abs(short.panicRate! - 3) < 1e-9)
     }
 
     /// One-second counts of a Poisson stream at 4 req/s: the plan stays near 4 (a lull of a few

@@ -34,8 +34,8 @@ for policy in policies {
         best = max(best, Double(result.arrivals) / seconds)
     }
     let r = last!
-    print(String(format: "%-15@ %9d invocations (%d answered, %d rejected, %d timed out), %9d events: %10.0f simulated invocations/s of wall time (best of 3, one core)",
-                 policy.rawValue as NSString, invocations, r.completed, r.rejected, r.timedOut, events, best))
+    print(String(format: "%-15@ %9d invocations (%d answered, %d rejected, %d timed out, %d cold, %.0f instance-s), %9d events: %10.0f simulated invocations/s of wall time (best of 3, one core)",
+                 policy.rawValue as NSString, invocations, r.completed, r.rejected, r.timedOut, r.coldStarts, r.instanceSeconds, events, best))
 }
 
 // What `gaia simulate` does with the same policies: all of them at once, one task each, on every
