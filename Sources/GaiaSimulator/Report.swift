@@ -29,7 +29,7 @@ public struct SimulationReport: Sendable, Codable {
         var rows = [header]
         for r in results {
             rows.append([
-                r.policy, String(r.arrivals), String(r.completed), String(r.rejected), String(r.timedOut),
+                r.configuration.map { "\(r.policy) (\($0))" } ?? r.policy, String(r.arrivals), String(r.completed), String(r.rejected), String(r.timedOut),
                 Self.number(r.violationRate * 100, 2) + "%", Self.number(r.p50Ms), Self.number(r.p95Ms), Self.number(r.p99Ms),
                 Self.number(r.meanMs), String(r.coldStarts), Self.money(r.billUSD), Self.money(r.providerUSD), Self.number(r.gpuShareSeconds, 0),
                 String(r.switches),

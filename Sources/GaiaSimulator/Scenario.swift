@@ -67,4 +67,53 @@ public enum Scenario {
             return results.sorted { $0.0 < $1.0 }.map(\.1)
         }
     }
+
+    /// The best static configuration in hindsight (the oracle issue 31 asks Gaia to be tested
+    /// against): every full-time rung of the ladder (CPU rungs, SM shares, whole GPUs) with 1 to
+    /// max scale instances held throughout (started when the run starts, a cold start each, as a
+    /// deploy would), simulated on the same requests; the
+    /// cheapest by provider cost whose violations stay within what every function's SLO statistic
+    /// allows (p95: 5% of requests over the threshold), else the one with the fewest violations.
+    /// More instances of a rung are tried only until one count meets the SLO. Every function gets
+    /// the same configuration. Nil when the ladder has no rung.
+    public static func oracle(functions: [FunctionSpec], settings: SimulationSettings) -> SimulationResult? {
+        let allowed = functions.map { allowance($0.slo.statistic) }.min() ?? 0.05
+        var best: (result: SimulationResult, meets: Bool)?
+        for rung in settings.cluster.ladder.rungs where rung == rung.wholeTime {
+            for n in 1...max(1, settings.autoscaler.maxScale) {
+                var fixed = settings
+                fixed.staticRung = rung
+                fixed.autoscaler.minScale = n
+                fixed.autoscaler.maxScale = n
+                fixed.minScaleStartsWarm = false
+                fixed.recordRequests = false
+                fixed.recordDecisions = false
+                var result = Simulation(functions: functions, policy: .staticCPU, settings: fixed).run()
+                result.policy = "oracle"
+                result.configuration = "\(n) × \(rung)"
+                let meets = result.violationRate <= allowed
+                let better: Bool
+                switch best {
+                case nil: better = true
+                case let (current, currentMeets)?:
+                    better = meets
+                        ? !currentMeets || result.providerUSD < current.providerUSD
+                        : !currentMeets && (result.violationRate, result.providerUSD) < (current.violationRate, current.providerUSD)
+                }
+                if better { best = (result, meets) }
+                if meets { break }  // more instances of this rung cost more
+            }
+        }
+        return best?.result
+    }
+
+    /// The share of requests an SLO statistic lets miss the threshold.
+    static func allowance(_ statistic: SLO.Statistic) -> Double {
+        switch statistic {
+        case .p50, .mean: 0.5
+        case .p90: 0.1
+        case .p95: 0.05
+        case .p99: 0.01
+        }
+    }
 }

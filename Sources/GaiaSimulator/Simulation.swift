@@ -65,6 +65,12 @@ public struct SimulationSettings: Sendable {
     public var recordRequests = false
     /// Keep every action the first function's controller returned (`SimulationResult.decisionLog`).
     public var recordDecisions = false
+    /// Whether the minimum scale's instances are ready at the start (else they start then, each a
+    /// cold start like any other).
+    public var minScaleStartsWarm = true
+    /// The rung `static-cpu` is pinned to instead of the largest CPU rung (the oracle pins each
+    /// configuration it tries so: `Scenario.oracle`).
+    public var staticRung: Backend?
     /// The SM share, percent, every `fast-gshare` instance gets.
     public var fastGShareSM = 50
     /// The SM share, percent, of every `has-gpu` instance (its time quota is scaled).
@@ -178,6 +184,8 @@ public struct SimulationResult: Sendable, Codable {
     public var series: [SeriesPoint]
     /// The first function's switches.
     public var switchMarks: [SwitchMark]
+    /// The configuration a policy held throughout, where it is one (the oracle's: `3 × cpu-4`).
+    public var configuration: String?
     /// Every answered request of the first function, when `recordRequests` was set (not in the JSON).
     public var requestLog: [RequestRecord] = []
     /// Every action of the first function's controller, when `recordDecisions` was set (not in the JSON).
@@ -186,6 +194,7 @@ public struct SimulationResult: Sendable, Codable {
     enum CodingKeys: String, CodingKey {
         case policy, arrivals, completed, rejected, timedOut, sloViolations, p50Ms, p95Ms, p99Ms, meanMs, coldStarts, billUSD, providerUSD
         case instanceSeconds, gpuShareSeconds, peakGPUPercent, availableGPUPercent, switches, simulatedSeconds, events, series, switchMarks
+        case configuration
     }
 
     /// The SLO violation rate, 0…1.
@@ -419,7 +428,7 @@ private struct Engine {
             let pinned: Backend?
             switch policy {
             case .gaia, .hasGPU: pinned = nil
-            case .staticCPU: pinned = topCPU
+            case .staticCPU: pinned = settings.staticRung ?? topCPU
             case .staticGPU, .knative: pinned = gpu ?? topCPU
             case .fastGShare: pinned = gpu == nil ? topCPU : .gpu(device: 0, smPercent: settings.fastGShareSM)
             case .gaiaPrototype: pinned = spec.workload.mode == .gpu || spec.workload.mode == .gpuPreferred ? (gpu ?? topCPU) : topCPU
@@ -470,7 +479,9 @@ private struct Engine {
 
     mutating func run(progress: ((Double) -> Void)?) -> SimulationResult {
         for f in functions.indices {
-            for _ in 0..<settings.autoscaler.minScale { _ = startInstance(Int32(f), on: functions[f].rung, coldStart: 0) }
+            for _ in 0..<settings.autoscaler.minScale {
+                _ = startInstance(Int32(f), on: functions[f].rung, coldStart: settings.minScaleStartsWarm ? 0 : nil)
+            }
             scheduleFirstArrival(Int32(f))
         }
         events.push(settings.tick, .tick, 0)

@@ -34,6 +34,7 @@ struct SimulateCommand: AsyncParsableCommand {
     @Option(help: "How many copies of the function (each with its own arrivals).") var functions = 1
     @Option(help: "An Azure Functions 2019 invocations file (per-minute counts); replaces --workload and --trace.") var azure: String?
     @Option(help: "The matching Azure durations-percentiles file.") var azureDurations: String?
+    @Flag(help: "Also find the best static configuration in hindsight (every rung × instance count simulated on the same requests; the cheapest that meets the SLO) and report it as 'oracle'.") var oracle = false
     @Option(help: "Comma-separated policies.") var policies = PolicyKind.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Nodes: NAME=COUNTxCORES[+Ngpu][@RTTms],… e.g. edge=8x8@5ms,cloud=2x32+4gpu@25ms.") var cluster = "node=1x16+1gpu"
     @Option(help: "Seconds of arrivals (the run goes on until every request has ended).") var duration = 600.0
@@ -122,8 +123,9 @@ struct SimulateCommand: AsyncParsableCommand {
         settings.recordRequests = requests != nil
         settings.recordDecisions = decisions != nil
         let bar = ProgressBar(policies: kinds)
-        let results = await Scenario.run(functions: specs, policies: kinds, settings: settings) { policy, fraction in bar.update(policy, fraction) }
+        var results = await Scenario.run(functions: specs, policies: kinds, settings: settings) { policy, fraction in bar.update(policy, fraction) }
         bar.finish()
+        if oracle, let best = Scenario.oracle(functions: specs, settings: settings) { results.append(best) }
         let report = SimulationReport(scenario: scenario, seed: seed, results: results)
         print(json ? try report.json() : report.text(), terminator: "")
         if let csv { try report.csv().write(toFile: csv, atomically: true, encoding: .utf8) }

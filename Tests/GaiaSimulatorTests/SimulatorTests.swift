@@ -243,3 +243,36 @@ struct FairComparisonTests {
         #expect(once != workload.serviceSeconds(on: .cpu(cores: 2), size: 0, draw: draw), "the rung still matters")
     }
 }
+
+/// The oracle: the best static configuration in hindsight, by simulating every rung × instance
+/// count on the same requests.
+struct OracleTests {
+    /// An M/M/c queue (exponential service of 500 ms at 4 req/s, every CPU rung as fast): the
+    /// oracle picks one core per instance and the fewest instances whose simulated p95 meets 2.5 s,
+    /// which the planner's Erlang C (conservative: it adds the service time's own p95 to the wait's)
+    /// puts at that count or one more.
+    @Test func onAnMMcQueueTheOracleFindsTheFewestServersErlangCAsksFor() throws {
+        var settings = SimulationSettings(duration: 3600, seed: 11, cluster: try ClusterSpec(parsing: "node=4x2"))
+        settings.autoscaler.maxScale = 8
+        let slo = SLO(statistic: .p95, thresholdMs: 2500)
+        let spec = FunctionSpec(name: "q", workload: .exponential(milliseconds: 500), arrivals: .poisson(rate: 4), slo: slo)
+        let oracle = try #require(Scenario.oracle(functions: [spec], settings: settings))
+        let planned = try #require(ConfigurationPlanner.cheapest(
+            on: .cpu(cores: 1), serviceStatMs: 500 * log(20), meanMs: 500,
+            outlook: LoadOutlook(rate: 4, slots: 1, space: InstanceRoom(nodeCores: [2, 2, 2, 2], gpus: 0)), slo: slo, prices: PriceTable()))
+        print("oracle: \(oracle.configuration ?? "none") at \(oracle.violationRate * 100)% violations, $\(oracle.providerUSD); planner: \(planned)")
+        let configuration = try #require(oracle.configuration)
+        #expect(configuration.hasSuffix("× cpu-1"), "every rung is as fast: the cheapest per instance")
+        let n = try #require(Int(configuration.prefix { $0.isNumber }))
+        #expect(n >= 3, "two erlangs need at least three servers")
+        #expect((planned.instances - 1)...planned.instances ~= n, "\(n) against the planner's \(planned.instances)")
+        #expect(oracle.violationRate <= 0.05)
+        // The same requests with one instance fewer miss the SLO (that is why the oracle stopped).
+        var fewer = settings
+        fewer.staticRung = .cpu(cores: 1)
+        fewer.autoscaler.minScale = n - 1
+        fewer.autoscaler.maxScale = n - 1
+        fewer.minScaleStartsWarm = false
+        #expect(Simulation(functions: [spec], policy: .staticCPU, settings: fewer).run().violationRate > 0.05)
+    }
+}
