@@ -151,13 +151,19 @@ public struct ModeController: Sendable {
     /// The cheapest configuration of `rung` meeting the SLO (scaled by `margin`) at the outlook's
     /// rate: its service statistic from the latency model, its mean service time from the outlook
     /// (the model's statistic when unknown).
+    ///
+    /// A time quota stretches both: an instance holding its device `quota`% of the time serves a
+    /// request in about 100/quota times its full-time service time (the model and the predictor
+    /// describe compute shares at full time; without this the planner took an instance at a 20%
+    /// quota for one at full time, a fifth of the price, and moved ResNet-18 there).
     func plan(_ rung: Backend, _ outlook: LoadOutlook, margin: Double = 1) -> PlannedConfiguration? {
-        guard let statistic = model.predict(rung) else { return nil }
+        guard let predicted = model.predict(rung) else { return nil }
+        let stretch = 100 / Double(max(1, min(100, rung.quotaPercent)))
+        let statistic = predicted * stretch
+        let mean = min(outlook.meanServiceMs(rung) ?? predicted, predicted) * stretch
         var target = slo
         target.thresholdMs *= margin
-        return ConfigurationPlanner.cheapest(
-            on: rung, serviceStatMs: statistic, meanMs: min(outlook.meanServiceMs(rung) ?? statistic, statistic), outlook: outlook, slo: target,
-            prices: prices)
+        return ConfigurationPlanner.cheapest(on: rung, serviceStatMs: statistic, meanMs: mean, outlook: outlook, slo: target, prices: prices)
     }
 
     /// Of `candidates`, the rung whose cheapest configuration meeting the SLO (within `margin`)

@@ -1,3 +1,4 @@
+import Foundation
 import GaiaCore
 import Testing
 
@@ -59,6 +60,36 @@ struct ConfigurationPlannerTests {
         let now = t0.advanced(by: .seconds(20))
         #expect(informed.evaluate(at: now, outlook: outlook) == nil)
         #expect(blind.evaluate(at: now)?.direction == .promote)
+    }
+
+    /// A time quota stretches service: an instance holding half the SMs 20% of the time serves a
+    /// 150 ms request in about 750 ms, so it is no demotion target under a 500 ms SLO, however
+    /// cheap (the planner once took it for a full-time instance at a fifth of the price). Its
+    /// full-time sibling at the same SM share is, when the load is light.
+    @Test func aTimeQuotaStretchesServiceInThePlan() throws {
+        let t0 = ContinuousClock.now
+        let whole = Backend.gpu(device: 0, smPercent: 100)
+        let quarterTime = Backend.gpu(device: 0, smPercent: 100, quotaPercent: 20)
+        var mode = ModeController(
+            rungs: [quarterTime, whole], start: whole, slo: SLO(statistic: .p95, thresholdMs: 500),
+            model: LatencyModel(parallelFraction: 0.9), at: t0)
+        for i in 0..<400 {
+            mode.record(latencyMs: 150, serviceMs: 150, on: whole, at: t0.advanced(by: .milliseconds(500 * i)))
+        }
+        let outlook = LoadOutlook(rate: 0.5, slots: 1, space: InstanceRoom(nodeCores: [16], gpus: 1))
+        #expect(mode.evaluate(at: t0.advanced(by: .seconds(200)), outlook: outlook) == nil, "no demotion to a 20% quota under 500 ms")
+        var loose = ModeController(
+            rungs: [quarterTime, whole], start: whole, slo: SLO(statistic: .p95, thresholdMs: 5000),
+            model: LatencyModel(parallelFraction: 0.9), at: t0)
+        for i in 0..<400 {
+            loose.record(latencyMs: 150, serviceMs: 150, on: whole, at: t0.advanced(by: .milliseconds(500 * i)))
+        }
+        let evaluated = loose.evaluate(at: t0.advanced(by: .seconds(200)), outlook: outlook)
+        let demotion = try #require(evaluated)
+        #expect(demotion.to == quarterTime, "under 5 s the stretched 750 ms fits: \(demotion.reason)")
+        // The plan's figure is the stretched service (750 ms) and its queueing, not 150 ms.
+        let figure = demotion.reason.components(separatedBy: "gpu0q20 (≈ ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        #expect((figure ?? 0) >= 750, "\(demotion.reason)")
     }
 }
 
