@@ -125,7 +125,8 @@ public struct FunctionController: Sendable {
             if let proposed = rungSwitch, proposed.to.wholeTime == current.wholeTime { rungSwitch = nil }  // the quota is the hybrid's
             let family = mode.rungs.filter { $0.wholeTime == current.wholeTime }
             let decision = hybrid.evaluate(
-                at: now, demand: demand.measured ? demand.planned : nil, current: ShareConfiguration(instances: max(1, observation.instances), rung: current), quotas: family,
+                at: now, demand: demand.measured ? demand.planned : nil,
+                current: ShareConfiguration(instances: max(1, observation.instances), rung: current), quotas: family,
                 maxInstances: autoscaler.settings.scaleBounds.upperBound, room: observation.deviceRoom, slots: slotsPerInstance,
                 thresholdMs: mode.slo.thresholdMs, predictor: predictor, prices: mode.prices)
             if scaling.desired > 0 {
@@ -149,8 +150,8 @@ public struct FunctionController: Sendable {
             if scaling.desired > 0, let outlook, rungSwitch == nil, let planned = mode.plan(current, outlook) {
                 let wanted = instances(planned: planned, outlook: outlook, observation: observation)
                 scaling.desired = autoscaler.settings.scaleBounds.clamp(wanted.count)
-                // Worded only when the count changes (a reason per tick per function cost the
-                // simulator a tenth of its time).
+                // Worded only when the count changes (a reason per tick per function was 1% of the
+                // simulator's time).
                 if scaling.desired != observation.instances { reason = wanted.reason() }
             }
             if scaling.desired > 0, scaling.desired != observation.instances {

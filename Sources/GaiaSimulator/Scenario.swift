@@ -71,9 +71,9 @@ public enum Scenario {
     /// The best static configuration in hindsight (the oracle issue 31 asks Gaia to be tested
     /// against): every full-time rung of the ladder (CPU rungs, SM shares, whole GPUs) with 1 to
     /// max scale instances held throughout (started when the run starts, a cold start each, as a
-    /// deploy would), simulated on the same requests; the
-    /// cheapest by provider cost whose violations stay within what every function's SLO statistic
-    /// allows (p95: 5% of requests over the threshold), else the one with the fewest violations.
+    /// deploy would), simulated on the same requests; the cheapest by provider cost whose
+    /// violations stay within what every function's SLO statistic allows (p95: 5% of requests over
+    /// the threshold), else the one with the fewest violations.
     /// More instances of a rung are tried only until one count meets the SLO. Every function gets
     /// the same configuration. Nil when the ladder has no rung.
     public static func oracle(functions: [FunctionSpec], settings: SimulationSettings) -> SimulationResult? {
