@@ -172,6 +172,17 @@ public struct ModeController: Sendable {
         candidates.compactMap { plan($0, outlook, margin: margin) }.min { ($0.costPerSecond, $0.rung) < ($1.costPerSecond, $1.rung) }
     }
 
+    /// The candidates a move compared, for its reason: the three cheapest configurations that
+    /// meet the SLO (within `margin`), with their predicted statistic and cost, and how many rungs
+    /// none of whose configurations within the room does. Worded only when a move is made.
+    private func compared(_ candidates: [Backend], _ outlook: LoadOutlook, margin: Double = 1) -> String {
+        let plans = candidates.compactMap { plan($0, outlook, margin: margin) }.sorted { ($0.costPerSecond, $0.rung) < ($1.costPerSecond, $1.rung) }
+        let shown = plans.prefix(3).map(\.description).joined(separator: ", ")
+        let more = plans.count > 3 ? " and \(plans.count - 3) dearer" : ""
+        let none = candidates.count - plans.count
+        return "compared \(shown.isEmpty ? "nothing that meets it" : shown)\(more)" + (none > 0 ? "; \(none) rung(s) where none meets it" : "")
+    }
+
     /// Whether moving from `here` to `there` pays: it saves at least `minImprovement` of the cost per
     /// second, and the saving over `moveHorizon` exceeds what starting `there`'s instances costs.
     private func pays(from here: PlannedConfiguration, to there: PlannedConfiguration, _ outlook: LoadOutlook) -> Bool {
@@ -294,7 +305,7 @@ public struct ModeController: Sendable {
             if let best = cheapestPlan(among: candidates, outlook) {
                 return promote(
                     to: best.rung, measured: stat,
-                    reason: "\(what); the cheapest configuration predicted to meet it at \(rate(outlook)) is \(best)")
+                    reason: "\(what); the cheapest configuration predicted to meet it at \(rate(outlook)) is \(best) (\(compared(candidates, outlook)))")
             }
             // No configuration is predicted to meet it. A device class that has not run here is
             // tried once (a prediction across classes is a guess; a rung that brings no
@@ -358,7 +369,7 @@ public struct ModeController: Sendable {
             }
             return RungSwitch(
                 from: current, to: there.rung, direction: .demote, measuredMs: stat, predictedMs: model.predict(there.rung),
-                reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)); at \(rate(outlook)) \(there) costs less than \(here) and repays its start within \(settings.moveHorizon)")
+                reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)); at \(rate(outlook)) \(there) costs less than \(here) and repays its start within \(settings.moveHorizon) (\(compared(cheaper, outlook, margin: settings.demotionMargin)))")
         }
         let limit = slo.thresholdMs * settings.demotionMargin
         guard let target = rungs.first(where: { $0 < current && usable($0, at: now) && (model.predict($0) ?? .infinity) <= limit })

@@ -62,6 +62,25 @@ struct ConfigurationPlannerTests {
         #expect(blind.evaluate(at: now)?.direction == .promote)
     }
 
+    /// A move's reason names the configurations it compared (the cheapest first, with their
+    /// predicted statistic and cost), not the winner alone.
+    @Test func aPromotionNamesTheConfigurationsItCompared() throws {
+        let t0 = ContinuousClock.now
+        var mode = ModeController(
+            rungs: (1...4).map { .cpu(cores: $0) }, start: .cpu(cores: 1), slo: SLO(statistic: .p95, thresholdMs: 3000),
+            model: LatencyModel(parallelFraction: 0.9), at: t0)
+        for i in 0..<40 {
+            mode.record(latencyMs: 3600, serviceMs: 3500, on: .cpu(cores: 1), at: t0.advanced(by: .milliseconds(500 * i)))
+        }
+        let outlook = LoadOutlook(rate: 0.2, slots: 1, space: InstanceRoom(nodeCores: [16], gpus: 0))
+        let evaluated = mode.evaluate(at: t0.advanced(by: .seconds(20)), outlook: outlook)
+        let promotion = try #require(evaluated)
+        #expect(promotion.to == .cpu(cores: 2), "\(promotion.reason)")
+        let compared = try #require(promotion.reason.components(separatedBy: "(compared ").last)
+        #expect(compared.contains("× cpu-2 (≈") && compared.contains("× cpu-3 (≈") && compared.contains("× cpu-4 (≈"), "\(promotion.reason)")
+        #expect(compared.range(of: "cpu-2")!.lowerBound < compared.range(of: "cpu-3")!.lowerBound, "the cheapest first")
+    }
+
     /// A time quota stretches service: an instance holding half the SMs 20% of the time serves a
     /// 150 ms request in about 750 ms, so it is no demotion target under a 500 ms SLO, however
     /// cheap (the planner once took it for a full-time instance at a fifth of the price). Its
