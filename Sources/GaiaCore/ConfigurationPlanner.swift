@@ -39,6 +39,9 @@ public struct LoadOutlook: Sendable {
         (rung.deviceClass == .gpu ? gpuCurve : cpuCurve)?.milliseconds(on: rung)
     }
 
+    /// The rate, for a reason: `3.98 req/s`.
+    public var rateText: String { "\((rate * 100).rounded() / 100) req/s" }
+
     /// Seconds a new instance of `deviceClass` takes to start.
     public func startSeconds(_ deviceClass: DeviceClass) -> Double { deviceClass == .gpu ? gpuStartSeconds : cpuStartSeconds }
 }

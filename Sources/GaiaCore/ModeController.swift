@@ -141,58 +141,6 @@ public struct ModeController: Sendable {
         return lowLoadDemotion(at: now)
     }
 
-    /// Whether a violation is queueing, not slow service: the current rung's own service time
-    /// meets the SLO with room to spare (`demotionMargin`), and enough instances of it to meet the
-    /// SLO at the load coming fit the room. More instances fix it; a faster rung is not needed.
-    private func queueing(service: Double, outlook: LoadOutlook) -> Bool {
-        service <= slo.thresholdMs * settings.demotionMargin && plan(current, outlook) != nil
-    }
-
-    /// The cheapest configuration of `rung` meeting the SLO (scaled by `margin`) at the outlook's
-    /// rate: its service statistic from the latency model, its mean service time from the outlook
-    /// (the model's statistic when unknown).
-    ///
-    /// A time quota stretches both: an instance holding its device `quota`% of the time serves a
-    /// request in about 100/quota times its full-time service time (the model and the predictor
-    /// describe compute shares at full time; without this the planner took an instance at a 20%
-    /// quota for one at full time, a fifth of the price, and moved ResNet-18 there).
-    func plan(_ rung: Backend, _ outlook: LoadOutlook, margin: Double = 1) -> PlannedConfiguration? {
-        guard let predicted = model.predict(rung) else { return nil }
-        let stretch = 100 / Double(max(1, min(100, rung.quotaPercent)))
-        let statistic = predicted * stretch
-        let mean = min(outlook.meanServiceMs(rung) ?? predicted, predicted) * stretch
-        var target = slo
-        target.thresholdMs *= margin
-        return ConfigurationPlanner.cheapest(on: rung, serviceStatMs: statistic, meanMs: mean, outlook: outlook, slo: target, prices: prices)
-    }
-
-    /// Of `candidates`, the rung whose cheapest configuration meeting the SLO (within `margin`)
-    /// costs least, with that configuration.
-    private func cheapestPlan(among candidates: [Backend], _ outlook: LoadOutlook, margin: Double = 1) -> PlannedConfiguration? {
-        candidates.compactMap { plan($0, outlook, margin: margin) }.min { ($0.costPerSecond, $0.rung) < ($1.costPerSecond, $1.rung) }
-    }
-
-    /// The candidates a move compared, for its reason: the three cheapest configurations that
-    /// meet the SLO (within `margin`), with their predicted statistic and cost, and how many rungs
-    /// none of whose configurations within the room does. Worded only when a move is made.
-    private func compared(_ candidates: [Backend], _ outlook: LoadOutlook, margin: Double = 1) -> String {
-        let plans = candidates.compactMap { plan($0, outlook, margin: margin) }.sorted { ($0.costPerSecond, $0.rung) < ($1.costPerSecond, $1.rung) }
-        let shown = plans.prefix(3).map(\.description).joined(separator: ", ")
-        let more = plans.count > 3 ? " and \(plans.count - 3) dearer" : ""
-        let none = candidates.count - plans.count
-        return "compared \(shown.isEmpty ? "nothing that meets it" : shown)\(more)" + (none > 0 ? "; \(none) rung(s) where none meets it" : "")
-    }
-
-    /// Whether moving from `here` to `there` pays: it saves at least `minImprovement` of the cost per
-    /// second, and the saving over `moveHorizon` exceeds what starting `there`'s instances costs.
-    private func pays(from here: PlannedConfiguration, to there: PlannedConfiguration, _ outlook: LoadOutlook) -> Bool {
-        let saving = here.costPerSecond - there.costPerSecond
-        let start = Double(there.instances) * outlook.startSeconds(there.rung.deviceClass) * prices.perSecond(there.rung)
-        return saving >= here.costPerSecond * settings.minImprovement && saving * settings.moveHorizon.inSeconds > start
-    }
-
-    private func rate(_ outlook: LoadOutlook) -> String { "\((outlook.rate * 100).rounded() / 100) req/s" }
-
     /// Traffic has moved to `decision.to`.
     public mutating func commit(_ decision: RungSwitch, at now: ContinuousClock.Instant) {
         promotion = decision.direction == .promote ? decision.measuredMs.map { (decision.from, $0, lastService) } : nil
@@ -302,10 +250,11 @@ public struct ModeController: Sendable {
         var what = what ?? "\(slo.statistic.rawValue) \(ms(stat)) over the last \(sloWindow) is above the SLO's \(ms(slo.thresholdMs))"
         if let drift { what += " (\(drift))" }
         if let outlook {
-            if let best = cheapestPlan(among: candidates, outlook) {
+            let plans = self.plans(among: candidates, outlook)
+            if let best = plans.first {
                 return promote(
                     to: best.rung, measured: stat,
-                    reason: "\(what); the cheapest configuration predicted to meet it at \(rate(outlook)) is \(best) (\(compared(candidates, outlook)))")
+                    reason: "\(what); the cheapest configuration predicted to meet it at \(outlook.rateText) is \(best) (\(compared(plans, of: candidates)))")
             }
             // No configuration is predicted to meet it. A device class that has not run here is
             // tried once (a prediction across classes is a guess; a rung that brings no
@@ -313,7 +262,7 @@ public struct ModeController: Sendable {
             if drift == nil, let target = candidates.first(where: { !model.hasMeasured($0.deviceClass) }) {
                 return promote(
                     to: target, measured: stat,
-                    reason: "\(what); no configuration is predicted to meet it at \(rate(outlook)), so trying \(target), whose class has not run here")
+                    reason: "\(what); no configuration is predicted to meet it at \(outlook.rateText), so trying \(target), whose class has not run here")
             }
             // Else the rung whose room serves the most, if that is clearly more than this one's;
             // else only more instances (or less load) can help, and a rung that serves no more
@@ -327,7 +276,7 @@ public struct ModeController: Sendable {
                 if let (target, serves) = best, serves > here * (1 + settings.minImprovement) {
                     return promote(
                         to: target, measured: stat,
-                        reason: "\(what); no configuration meets it at \(rate(outlook)) within the room, and \(target) serves the most: \(serves.roundedInt) req/s against \(here.roundedInt)")
+                        reason: "\(what); no configuration meets it at \(outlook.rateText) within the room, and \(target) serves the most: \(serves.roundedInt) req/s against \(here.roundedInt)")
                 }
                 return nil
             }
@@ -346,7 +295,7 @@ public struct ModeController: Sendable {
     }
 
     private func promote(to target: Backend, measured stat: Double, reason: String) -> RungSwitch {
-        return RungSwitch(from: current, to: target, direction: .promote, measuredMs: stat, predictedMs: model.predict(target), reason: reason)
+        RungSwitch(from: current, to: target, direction: .promote, measuredMs: stat, predictedMs: model.predict(target), reason: reason)
     }
 
     private func demotion(measured stat: Double, at now: ContinuousClock.Instant, outlook: LoadOutlook? = nil) -> RungSwitch? {
@@ -364,12 +313,11 @@ public struct ModeController: Sendable {
                 $0 < current && usable($0, at: now) && withinCeiling($0) && model.hasMeasured($0.deviceClass)
                     && ($0.deviceClass == current.deviceClass || !growing)
             }
-            guard let there = cheapestPlan(among: cheaper, outlook, margin: settings.demotionMargin), pays(from: here, to: there, outlook) else {
-                return nil
-            }
+            let plans = self.plans(among: cheaper, outlook, margin: settings.demotionMargin)
+            guard let there = plans.first, pays(from: here, to: there, outlook) else { return nil }
             return RungSwitch(
                 from: current, to: there.rung, direction: .demote, measuredMs: stat, predictedMs: model.predict(there.rung),
-                reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)); at \(rate(outlook)) \(there) costs less than \(here) and repays its start within \(settings.moveHorizon) (\(compared(cheaper, outlook, margin: settings.demotionMargin)))")
+                reason: "\(slo.statistic.rawValue) \(ms(stat)) meets the SLO's \(ms(slo.thresholdMs)); at \(outlook.rateText) \(there) costs less than \(here) and repays its start within \(settings.moveHorizon) (\(compared(plans, of: cheaper)))")
         }
         let limit = slo.thresholdMs * settings.demotionMargin
         guard let target = rungs.first(where: { $0 < current && usable($0, at: now) && (model.predict($0) ?? .infinity) <= limit })

@@ -752,20 +752,18 @@ private struct Engine {
         let room = functions[fi].rung.deviceClass == .gpu ? gpuRoom(fi) : 100
         let observation = FunctionObservation(requestsInPool: inPool, instances: functions[fi].pool.count, deviceRoom: room)
         let actions = functions[fi].controller.evaluate(at: instant(now), observing: observation)
-        if f == 0, settings.recordDecisions {
-            for action in actions {
-                switch action {
-                case .scale(let from, let to, let reason):
-                    decisionLog.append(DecisionRecord(t: now, kind: "scale", from: String(from), to: String(to), reason: reason))
-                case .switchRung(let s):
-                    decisionLog.append(DecisionRecord(t: now, kind: s.direction.rawValue, from: "\(s.from)", to: "\(s.to)", reason: s.reason))
-                }
-            }
-        }
+        let logs = f == 0 && settings.recordDecisions
         for action in actions {
             switch action {
-            case .scale(_, let to, _): scale(f, to: to)
-            case .switchRung(let decision): beginSwitch(f, decision)
+            case .scale(let from, let to, let reason):
+                if logs { decisionLog.append(DecisionRecord(t: now, kind: "scale", from: String(from), to: String(to), reason: reason)) }
+                scale(f, to: to)
+            case .switchRung(let decision):
+                if logs {
+                    decisionLog.append(DecisionRecord(
+                        t: now, kind: decision.direction.rawValue, from: "\(decision.from)", to: "\(decision.to)", reason: decision.reason))
+                }
+                beginSwitch(f, decision)
             }
         }
     }
