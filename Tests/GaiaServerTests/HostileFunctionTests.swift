@@ -87,6 +87,19 @@ struct HostileFunctionTests {
         }
     }
 
+    /// A process's state letter in `/proc/PID/stat` (`T`: stopped), nil when there is none.
+    static func state(of pid: Int32) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
+    }
+
+    /// The last lines of a server's log, for a failure's message.
+    static func tail(_ log: String, lines: Int = 30) -> String {
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no log at \(log))"
+        return "the server's log ends:\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+    }
+
     /// Whether a process (zombie too) with this pid exists.
     static func exists(_ pid: Int32) -> Bool { FileManager.default.fileExists(atPath: "/proc/\(pid)") }
 
@@ -130,21 +143,26 @@ struct HostileFunctionTests {
             print("SKIPPED: the gaia binary is not built beside the tests (run `swift build` first)")
             return
         }
-        let (server, port, data, _) = try serve(gaia, config: "pool:\n  invocation_timeout_seconds: 3\n")
+        let (server, port, data, log) = try serve(gaia, config: "pool:\n  invocation_timeout_seconds: 3\n")
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         try await ServeCommandTests().waitUntilServing("/healthz", port: port, data: data)
         let token = try #require(ServeCommandTests.token(data))
         try await deploy("victim", Self.victim, port: port, token: token)
-        let staller = "import os, signal\n\ndef handle(payload, context):\n    if payload.get(\"stop\"):\n        os.kill(os.getpid(), signal.SIGSTOP)\n    return len(payload.get(\"pad\", \"\"))\n"
+        let staller = "import os, signal\n\ndef handle(payload, context):\n    if payload.get(\"stop\"):\n        os.kill(os.getpid(), signal.SIGSTOP)\n    if payload.get(\"pid\"):\n        return os.getpid()\n    return len(payload.get(\"pad\", \"\"))\n"
         try await deploy("staller", staller, port: port, token: token, extra: #", "concurrency": 4"#)
-        let warm = try await call(.POST, "/v1/functions/staller/invoke", port: port, token: token, body: #"{"pad": "ab"}"#)
-        try #require(warm.status == 200 && warm.body == "2", "\(warm.status) \(warm.body)")
+        let warm = try await call(.POST, "/v1/functions/staller/invoke", port: port, token: token, body: #"{"pid": true}"#)
+        let instance = try #require(Int32(warm.body), "\(warm.status) \(warm.body)")
         let started = ContinuousClock.now
+        // First the stop, and only once the instance is seen stopped the two large requests: sent
+        // together, either could reach it first, and the concurrent runs made the outcome a race.
+        var stalled = [Task { try await call(.POST, "/v1/functions/staller/invoke", port: port, token: token, body: #"{"stop": true}"#).status }]
+        while Self.state(of: instance) != "T" && ContinuousClock.now - started < .seconds(2) { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(Self.state(of: instance) == "T", "the instance \(instance) did not stop: \(Self.state(of: instance) ?? "gone"); \(Self.tail(log))")
         let pad = String(repeating: "x", count: 2 << 20)
-        let stalled = [#"{"stop": true}"#, #"{"pad": "\#(pad)"}"#, #"{"pad": "\#(pad)"}"#].map { body in
-            Task { try await call(.POST, "/v1/functions/staller/invoke", port: port, token: token, body: body).status }
+        stalled += (0..<2).map { _ in
+            Task { try await call(.POST, "/v1/functions/staller/invoke", port: port, token: token, body: #"{"pad": "\#(pad)"}"#).status }
         }
-        try await Task.sleep(for: .milliseconds(500))  // the instance has stopped; the large requests are being written
+        try await Task.sleep(for: .milliseconds(300))  // the large requests are being written to the stopped instance
         for _ in 0..<4 {
             for path in ["/healthz", "/v1/functions/victim/invoke"] {
                 let asked = ContinuousClock.now
@@ -157,7 +175,7 @@ struct HostileFunctionTests {
         var statuses: [Int] = []
         for task in stalled { statuses.append(try await task.value) }
         let ended = ContinuousClock.now - started
-        #expect(statuses.allSatisfy { $0 >= 500 }, "the stalled requests failed: \(statuses)")
+        #expect(statuses.allSatisfy { $0 >= 500 }, "the stalled requests failed: \(statuses); \(Self.tail(log))")
         #expect(ended < .seconds(8), "they failed at the 3 s invocation timeout, not later: \(ended)")
         let after = try await call(.POST, "/v1/functions/staller/invoke", port: port, token: token, body: #"{"pad": "ok"}"#)
         #expect(after.status == 200 && after.body == "2", "a new instance serves the function: \(after.status) \(after.body)")
