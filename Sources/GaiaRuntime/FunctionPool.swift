@@ -21,6 +21,9 @@ public protocol FunctionPool: Actor {
     func invoke(_ body: [UInt8], contentType: String, stream: ResponseStream?) async throws -> InvocationOutcome
     /// Keeps `desired` instances (starting or stopping idle ones); returns once those it started are ready.
     func scale(to desired: Int) async throws
+    /// Begins what `scale(to:)` does and returns at once (or as soon as the pool has counted the
+    /// change); the task ends when `scale(to:)` would have returned.
+    func beginScaling(to desired: Int) async -> Task<Void, any Error>
     /// Takes another time quota of the same device, in place.
     func changeQuota(to target: Backend)
     /// Moves its instances to another CPU rung in place.
@@ -32,6 +35,11 @@ public protocol FunctionPool: Actor {
 }
 
 extension FunctionPool {
+    /// `scale(to:)` in a task of its own (a cluster's pool: its scaling is a call to the cluster).
+    public func beginScaling(to desired: Int) -> Task<Void, any Error> {
+        Task { try await self.scale(to: desired) }
+    }
+
     /// Runs one invocation on an instance; a streamed answer is collected whole.
     public func invoke(_ body: [UInt8], contentType: String) async throws -> InvocationOutcome {
         try await invoke(body, contentType: contentType, stream: nil)

@@ -222,6 +222,9 @@ public actor FunctionRuntime {
         var idleInstanceSeconds = 0.0
         /// Instances at the last tick.
         var instances = 0
+        /// A rung switch is being carried out: its controller is not asked again until it ends
+        /// (as in the simulator).
+        var switching = false
     }
 
     /// One finished invocation, on its way to the mode controller.
@@ -248,6 +251,13 @@ public actor FunctionRuntime {
     private var pendingSamples: [Sample] = []
     /// Pools left after a warm switch, finishing their last requests.
     private var draining: [ObjectIdentifier: any FunctionPool] = [:]
+    /// Pools a switch is warming on its target rung: a shutdown stops them at once.
+    private var warming: [ObjectIdentifier: any FunctionPool] = [:]
+    /// The control actions being carried out (a scaling's starts, a switch), by a key of their own:
+    /// the tick begins them and waits for none, so one function's slow start holds back no other's
+    /// control.
+    private var carryingOut: [Int: Task<Void, Never>] = [:]
+    private var nextCarryingOut = 0
     private let logger: Logger
     /// The fork server CPU-rung instances come from (nil when `forkServer` is off).
     public nonisolated let zygote: Zygote?
@@ -1006,7 +1016,7 @@ public actor FunctionRuntime {
                 warmAndSuccessful: sample.counts, batch: sample.batch)
         }
         var usage: [(function: String, backend: String, instanceSeconds: Double, costUSD: Double)] = []
-        var decided: [(name: String, pool: any FunctionPool, current: Int, needs: Int, kept: Int, actions: [RuntimeAction])] = []
+        var decided: [(name: String, pool: any FunctionPool, current: Int, needs: Int, kept: Int, actions: [RuntimeAction], switching: Bool)] = []
         for name in live.keys.sorted() {
             guard var f = live[name] else { continue }
             let concurrency = await f.pool.concurrency
@@ -1026,6 +1036,12 @@ public actor FunctionRuntime {
                 f.usageCountedTo = now
             }
             f.instances = current
+            guard !f.switching else {
+                // Its switch holds what it runs now, and its controller waits for the outcome.
+                live[name] = f
+                decided.append((name, f.pool, current, current, 0, [], true))
+                continue
+            }
             let observation = FunctionObservation(requestsInPool: concurrency, instances: current, deviceRoom: deviceRoom(for: name, on: f.backend))
             let actions = f.controller.evaluate(at: now, observing: observation)
             live[name] = f
@@ -1041,7 +1057,7 @@ public actor FunctionRuntime {
             let target = actions.lazy.compactMap { if case .scale(_, let to, _) = $0 { to } else { nil } }.first ?? current
             let wants = max(target, refused > 0 ? current + 1 : 0)
             let needs = concurrency > 0 || refused > 0 ? wants : min(wants, f.controller.autoscaler.settings.scaleBounds.lowerBound)
-            decided.append((name, f.pool, current, needs, wants - needs, actions))
+            decided.append((name, f.pool, current, needs, wants - needs, actions, false))
         }
         if let slots {
             // The functions together may want more instances than the machine holds: each gets a
@@ -1052,7 +1068,7 @@ public actor FunctionRuntime {
             let wants = zip(needs, kept).map { $0 + $1 }
             if wants.reduce(0, +) > slots.capacity.instances {
                 let grants = slots.capacity.share(needs: needs, kept: kept)
-                for i in decided.indices where grants[i] < wants[i] {
+                for i in decided.indices where grants[i] < wants[i] && !decided[i].switching {
                     let d = decided[i]
                     var actions = d.actions.filter { if case .scale = $0 { false } else { true } }
                     if grants[i] != d.current {
@@ -1067,17 +1083,39 @@ public actor FunctionRuntime {
         }
         for d in decided {
             for action in d.actions {
+                guard live[d.name]?.pool === d.pool, live[d.name]?.switching == false else { break }
                 switch action {
                 case .scale(let from, let to, let reason):
-                    guard live[d.name]?.pool === d.pool else { break }
-                    await scale(d.name, pool: d.pool, from: from, to: to, reason: reason)
+                    // Counted by the pool at once; the starts are waited for apart.
+                    let scaling = await d.pool.beginScaling(to: to)
+                    carryOut { await self.recordScaling(d.name, scaling, from: from, to: to, reason: reason) }
                 case .switchRung(let rungSwitch):
-                    await switchRung(d.name, rungSwitch, at: now)
+                    live[d.name]?.switching = true
+                    carryOut { await self.switchRung(d.name, rungSwitch, at: now) }
                 }
             }
         }
         try? database.addUsage(usage)
         await flushRecords()
+    }
+
+    /// Runs `work` (a control action being carried out) as a task of its own, kept until it ends.
+    private func carryOut(_ work: @escaping @Sendable () async -> Void) {
+        nextCarryingOut += 1
+        let key = nextCarryingOut
+        carryingOut[key] = Task {
+            await work()
+            self.carryingOut.removeValue(forKey: key)
+        }
+    }
+
+    /// Returns once the control actions begun so far (and any they begin) are carried out: the
+    /// starts of a scaling, a switch's warm-up. (Tests read a tick's outcome after it; a shutdown
+    /// waits for them once it has stopped what they wait on.)
+    public func actionsCarriedOut() async {
+        while let (_, task) = carryingOut.first {
+            await task.value
+        }
     }
 
     /// Percent of the GPU of `backend` that function `name` may hold: 100 less what the other
@@ -1092,10 +1130,10 @@ public actor FunctionRuntime {
         return max(0, 100 - used)
     }
 
-    /// Scales a function's pool and records what really happened: done, or failed with the error.
-    private func scale(_ name: String, pool: any FunctionPool, from: Int, to: Int, reason: String) async {
+    /// Records what a scaling really did once its starts have ended: done, or failed with the error.
+    private func recordScaling(_ name: String, _ scaling: Task<Void, any Error>, from: Int, to: Int, reason: String) async {
         do {
-            try await pool.scale(to: to)
+            try await scaling.value
             try? database.record(DecisionRecord(
                 function: name, at: Date(), kind: "scale", from: "\(from) instances", to: "\(to) instances", reason: reason))
         } catch {
@@ -1111,6 +1149,7 @@ public actor FunctionRuntime {
     /// rungs are CPU rungs (vertical scaling), else by starting as many instances on the target rung as run
     /// now, moving traffic once they are ready, and draining the old ones.
     private func switchRung(_ name: String, _ decision: RungSwitch, at now: ContinuousClock.Instant) async {
+        defer { live[name]?.switching = false }  // its controller is asked again from the next tick
         guard let f = live[name] else { return }
         let started = ContinuousClock.now
         let how: String
@@ -1128,13 +1167,15 @@ public actor FunctionRuntime {
             } else {
                 let instances = await f.pool.instanceCount
                 let next = makePool(f.stored, on: decision.to)
+                warming[ObjectIdentifier(next)] = next
+                defer { warming.removeValue(forKey: ObjectIdentifier(next)) }
                 do {
                     try await next.scale(to: instances)
                 } catch {
                     await next.shutdown()
                     throw error
                 }
-                guard live[name]?.pool === f.pool else {
+                guard !closed, live[name]?.pool === f.pool else {
                     await next.shutdown()
                     return
                 }
@@ -1144,6 +1185,7 @@ public actor FunctionRuntime {
                 how = "\(instances) instance(s) warmed on \(decision.to) before traffic moved"
             }
         } catch {
+            guard !closed else { return }  // stopped by a shutdown: no failure of the rung
             live[name]?.controller.switchFailed(decision, reason: Self.shortReason(error), at: now)
             logger.warning("rung switch failed", metadata: ["function.name": "\(name)", "to": "\(decision.to)", "error": "\(error)"])
             try? database.record(DecisionRecord(
@@ -1215,9 +1257,11 @@ public actor FunctionRuntime {
         for pool in starting.values { await pool.shutdown() }
     }
 
-    /// Stops every instance (draining and starting pools' too) and writes pending records.
+    /// Stops every instance (draining, starting and warming pools' too) and writes pending records.
     public func shutdown() async {
         await beginShutdown()
+        for pool in warming.values { await pool.shutdown() }
+        await actionsCarriedOut()
         for f in live.values { await f.pool.shutdown() }
         for pool in draining.values { await pool.shutdown() }
         await zygote?.stop()

@@ -225,12 +225,27 @@ public actor InstancePool {
     /// Starts instances up to `desired` (pre-warming) or stops idle ones above it (down to zero);
     /// returns once the instances it started are ready, throwing the first start's error.
     public func scale(to desired: Int) async throws {
+        try await beginScaling(to: desired).value
+    }
+
+    /// Starts instances up to `desired` or stops idle ones above it now (`instanceCount` counts
+    /// them at once) without waiting for either: the task returned ends once the stops are done and
+    /// the starts have ended, throwing the first start's error. The control loop waits for no start.
+    public func beginScaling(to desired: Int) -> Task<Void, any Error> {
         let actions = machine.scale(to: desired)
         let starts = actions.compactMap { action -> StateMachine.InstanceID? in
             if case .startInstance(let id) = action { id } else { nil }
         }
         awaitedStarts.formUnion(starts)  // before any start can end: its outcome is kept for us
-        for stop in execute(actions) { await stop.value }
+        let stops = execute(actions)
+        return Task {
+            for stop in stops { await stop.value }
+            try await self.waitForStarts(starts)
+        }
+    }
+
+    /// Waits until each of `starts` has ended; throws the first one's error.
+    private func waitForStarts(_ starts: [StateMachine.InstanceID]) async throws {
         var firstError: (any Error)?
         for id in starts {
             let outcome: Result<Void, any Error>

@@ -159,6 +159,7 @@ struct ClusterRuntimeTests {
                 await runtime.tick()
             }
             await runtime.tick()
+            await runtime.actionsCarriedOut()
             let decisions = try runtime.database.decisions(of: "matmul", limit: 20)
             try await runtime.remove("matmul")
             await runtime.shutdown()

@@ -153,11 +153,41 @@ struct FunctionRuntimeTests {
         for second in 0...29 { await rt.tick(at: t0.advanced(by: .seconds(second))) }
         #expect(await rt.instanceCount("echo") == 1, "kept alive for 30 s")
         await rt.tick(at: t0.advanced(by: .seconds(31)))
+        await rt.actionsCarriedOut()
         #expect(await rt.instanceCount("echo") == 0, "scaled to zero after keep-alive")
         let decisions = try rt.database.decisions(of: "echo")
         #expect(decisions.last?.to == "0 instances" && decisions.last?.reason.contains("scale to zero") == true)
         let cold = try await rt.invoke("echo", body: Array("{}".utf8), contentType: "application/json")
         #expect(cold.outcome.coldStart, "the next request starts an instance again")
+        await rt.shutdown()
+    }
+
+    /// One function's slow start holds back no other's control (issue 32): while an instance whose
+    /// `init` takes 4 s starts, every tick returns at once and another function is scaled to zero
+    /// on time (a tick once waited for the start: 14 s late with a 12 s start).
+    @Test func aSlowStartHoldsBackNoOtherFunctionsControl() async throws {
+        let rt = try runtime(keepAlive: .seconds(1))
+        try await rt.deploy(DeployRequest(name: "quick", files: fixture("echo")))
+        let slow = "import time\n\ndef init(context):\n    time.sleep(4)\n\ndef handle(payload, context):\n    return payload\n"
+        try await rt.deploy(DeployRequest(name: "slow", files: files(slow), minScale: 2))  // its deploy starts one
+        _ = try await rt.invoke("quick", body: Array("{}".utf8), contentType: "application/json")
+        let t0 = ContinuousClock.now
+        var longest = Duration.zero
+        var quickAtZero: Duration?
+        while ContinuousClock.now - t0 < .milliseconds(2500) {
+            let began = ContinuousClock.now
+            await rt.tick()
+            longest = max(longest, ContinuousClock.now - began)
+            if quickAtZero == nil, await rt.instanceCount("quick") == 0 { quickAtZero = ContinuousClock.now - t0 }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(longest < .milliseconds(500), "the longest tick took \(longest) while the slow function's instance started")
+        #expect(quickAtZero.map { $0 < .milliseconds(2500) } == true, "the quick function scaled to zero after \(String(describing: quickAtZero))")
+        #expect(await rt.instanceCount("slow") == 2, "the second instance is counted while it starts")
+        #expect(try rt.database.decisions(of: "slow").contains { $0.to == "2 instances" } == false, "recorded before its start ended")
+        await rt.actionsCarriedOut()
+        let decision = try rt.database.decisions(of: "slow").last
+        #expect(decision?.kind == "scale" && decision?.to == "2 instances", "recorded once started: \(String(describing: decision))")
         await rt.shutdown()
     }
 

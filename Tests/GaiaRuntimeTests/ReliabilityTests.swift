@@ -35,6 +35,7 @@ struct ReliabilityTests {
         #expect(try await runtime.function("no-slots").manifest.concurrency == 1)
         let t0 = ContinuousClock.now
         for second in 0..<10 { await runtime.tick(at: t0.advanced(by: .seconds(second))) }
+        await runtime.actionsCarriedOut()
         // The machine holds 4: the two minimum scales share them, however much they ask.
         let counts = [await runtime.instanceCount("over-default"), await runtime.instanceCount("over-machine")]
         #expect(counts == [2, 2], "instances: \(counts)")

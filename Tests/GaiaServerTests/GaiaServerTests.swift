@@ -301,6 +301,7 @@ struct GaiaServerTests {
             }
             let t0 = ContinuousClock.now
             for second in 0...6 { await runtime.tick(at: t0.advanced(by: .seconds(second))) }
+            await runtime.actionsCarriedOut()
             try await client.execute(uri: "/v1/functions/echo", method: .get) { response in
                 let object = (try? JSONSerialization.jsonObject(with: Data(buffer: response.body))) as? [String: Any]
                 #expect(object?["instances"] as? Int == 0)
