@@ -86,6 +86,8 @@ public struct PlannedConfiguration: Sendable, Hashable, CustomStringConvertible 
     public var predictedMs: Double
     /// What it costs per second, all instances, idle time included.
     public var costPerSecond: Double
+    /// The mean service time it was planned with, ms (a time quota's stretch included).
+    public var meanServiceMs: Double
 
     /// `3 × cpu-4 (≈ 812 ms, $1.469/h)`.
     public var description: String {
@@ -162,7 +164,8 @@ public enum ConfigurationPlanner {
                     statistic: slo.statistic, serviceStatMs: serviceStatMs, meanMs: meanMs, servers: c, rate: outlook.rate, erlangB: erlangB)
             }
             if predicted <= slo.thresholdMs {
-                return PlannedConfiguration(rung: rung, instances: n, predictedMs: predicted, costPerSecond: Double(n) * prices.perSecond(rung))
+                return PlannedConfiguration(
+                    rung: rung, instances: n, predictedMs: predicted, costPerSecond: Double(n) * prices.perSecond(rung), meanServiceMs: meanMs)
             }
         }
         return nil

@@ -184,7 +184,8 @@ public struct FunctionController: Sendable {
     ) -> (count: Int, reason: () -> String) {
         let slots = Double(slotsPerInstance)
         let backlog = observation.requestsInPool - Double(observation.instances) * slots
-        guard backlog > 0.5, let mean = outlook.meanServiceMs(planned.rung) ?? mode.model.predict(planned.rung), mean > 0 else {
+        let mean = planned.meanServiceMs  // as planned: a time quota's stretch included
+        guard backlog > 0.5, mean > 0 else {
             return (planned.instances, { "\(planned) is what \(outlook.rateText) needs" })
         }
         let start = outlook.startSeconds(planned.rung.deviceClass)

@@ -1,5 +1,5 @@
 import Foundation
-import GaiaCore
+@testable import GaiaCore
 import Testing
 
 /// Configurations, not rungs: queueing predicted by M/M/c, the fewest instances that meet the SLO
@@ -109,6 +109,10 @@ struct ConfigurationPlannerTests {
         // The plan's figure is the stretched service (750 ms) and its queueing, not 150 ms.
         let figure = demotion.reason.components(separatedBy: "gpu0q20 (≈ ").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
         #expect((figure ?? 0) >= 750, "\(demotion.reason)")
+        // The plan carries the mean it was made with, stretched: the instance count for a backlog
+        // (`FunctionController`) reads it rather than the unstretched 150 ms.
+        let planned = try #require(loose.plan(quarterTime, outlook))
+        #expect(abs(planned.meanServiceMs - 750) < 1, "\(planned.meanServiceMs)")
     }
 }
 
