@@ -387,10 +387,13 @@ public actor InstancePool {
 
     private func startFailed(_ id: StateMachine.InstanceID, _ error: any Error) {
         if workers.removeValue(forKey: id) != nil { slots?.give() }  // its process is gone
+        // A start a later scale-down cancelled (the pool still open) did not fail the scaling that
+        // began it: the load no longer needed it. One a close cancelled did.
+        let superseded = machine.cancelled.contains(id) && machine.phase == .open
         startErrors[id] = error
         execute(machine.instanceStartFailed(id))
         startErrors.removeValue(forKey: id)
-        startEnded(id, .failure(error))
+        startEnded(id, superseded ? .success(()) : .failure(error))
     }
 
     /// Hands a start's outcome to the `scale(to:)` call waiting for it, or keeps it for that call.
@@ -409,4 +412,9 @@ public actor InstancePool {
         case .startFailed(let id): startErrors[id] ?? WorkerError.launchFailed("instance \(id) failed to start")
         }
     }
+}
+
+extension InstancePool {
+    /// The pool's decisions (GaiaCore, shared with the simulator).
+    public typealias StateMachine = PoolStateMachine
 }

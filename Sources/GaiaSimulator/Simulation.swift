@@ -628,8 +628,13 @@ private struct Engine {
                 nextClosedLoopRequest(f)
                 continue
             }
-            guard let i = functions[fi].pool.first(where: { instances[$0].state == .ready && instances[$0].busy < instances[$0].slots })
-            else { break }
+            // The live pool's rule (`PoolStateMachine.bestFree`): the most free slots, the oldest on a tie.
+            let pool = functions[fi].pool
+            guard let position = PoolStateMachine.bestFree(count: pool.count, slots: functions[fi].spec.concurrency, free: {
+                let instance = instances[pool[$0]]
+                return instance.state == .ready ? Int(instance.slots) - Int(instance.busy) : 0
+            }) else { break }
+            let i = pool[position]
             functions[fi].queue.removeFirst()
             instances[i].busy += 1
             if instances[i].shared { askDevice(instance: i, request: id) } else { run(instance: i, request: id) }
@@ -788,13 +793,20 @@ private struct Engine {
         while functions[fi].pool.count < target {
             guard startInstance(f, on: functions[fi].rung) != nil else { break }
         }
-        while functions[fi].pool.count > target {
-            // Idle instances go first, then starting ones, then busy ones (they drain).
+        if functions[fi].pool.count > target {
+            // The live pool's rule (`PoolStateMachine.toStop`): idle instances, then starts no
+            // longer needed, then busy ones, which drain.
             let pool = functions[fi].pool
-            let pick = pool.firstIndex { instances[$0].state == .ready && instances[$0].busy == 0 }
-                ?? pool.firstIndex { instances[$0].state == .starting } ?? pool.count - 1
-            let i = functions[fi].pool.remove(at: pick)
-            retire(i)
+            let stopped = PoolStateMachine.toStop(
+                count: pool.count, target: target,
+                waitedFor: (functions[fi].queue.count + functions[fi].spec.concurrency - 1) / functions[fi].spec.concurrency,
+                state: {
+                    let instance = instances[pool[$0]]
+                    return instance.state == .starting ? .starting : instance.busy == 0 ? .idle : .busy
+                })
+            for position in stopped.sorted(by: >) {  // from the end: the positions before stay valid
+                retire(functions[fi].pool.remove(at: position))
+            }
         }
         dispatch(f)
     }

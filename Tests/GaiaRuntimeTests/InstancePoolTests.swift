@@ -104,6 +104,27 @@ struct InstancePoolTests {
 
     /// A later instance that is ready before an earlier one is still seen as started (a race
     /// that once left `scale(to:)` waiting for ever).
+    /// A scale-down retires a busy instance (`PoolStateMachine.toStop`): its request is answered,
+    /// it takes no other, and its process ends once that request has.
+    @Test func aScaleDownRetiresABusyInstanceWhichFinishesItsRequestThenStops() async throws {
+        let p = try pool("slow", maxScale: 2)
+        try await p.scale(to: 1)
+        let pids = await p.pids
+        let busy = Task { try await p.invoke(Array(#"{"seconds": 1.0}"#.utf8), contentType: "application/json") }
+        while await p.concurrency < 1 { try await Task.sleep(for: .milliseconds(10)) }
+        try await p.scale(to: 0)
+        #expect(await p.instanceCount == 0, "retired: no longer counted")
+        #expect(pids.allSatisfy(alive), "still running its request")
+        let answer = try await busy.value
+        #expect(String(decoding: answer.response.body, as: UTF8.self) == "woke up")
+        let deadline = ContinuousClock.now + .seconds(5)
+        while pids.contains(where: alive) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!pids.contains(where: alive), "stopped once its request ended")
+        let next = try await p.invoke(Array(#"{"seconds": 0}"#.utf8), contentType: "application/json")
+        #expect(next.coldStart, "the next request starts a new instance")
+        await p.shutdown()
+    }
+
     @Test func scalingUpReturnsWhenInstancesBecomeReadyOutOfOrder() async throws {
         let python = try #require(WorkerProcessTests.python)
         let dir = try #require(Bundle.module.path(forResource: "delayed_init", ofType: nil, inDirectory: "Fixtures"))

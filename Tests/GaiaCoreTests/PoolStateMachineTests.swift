@@ -1,12 +1,11 @@
-import GaiaCore
 import Testing
 
-@testable import GaiaRuntime
+@testable import GaiaCore
 
 /// The pool's decisions without Python or processes: a table of transitions, and a seeded
 /// randomized checker that runs random event sequences and asserts the invariants after each step.
 struct InstancePoolStateMachineTests {
-    typealias Machine = InstancePool.StateMachine
+    typealias Machine = PoolStateMachine
 
     func machine(maxScale: Int = 2, queueLimit: Int = 2, slots: Int = 1) -> Machine {
         Machine(limits: .init(maxScale: maxScale, queueLimit: queueLimit, slotsPerInstance: slots))
@@ -89,14 +88,42 @@ struct InstancePoolStateMachineTests {
         #expect(m.instanceCount == 0)
     }
 
-    @Test func scalingDownStopsOnlyIdleInstancesNewestFirst() {
-        var m = machine(maxScale: 3)
+    /// A scale-down stops idle instances first (the oldest first), then retires busy ones (the
+    /// newest first): a retired instance takes no more requests and stops when its last ends.
+    @Test func scalingDownStopsIdleInstancesThenRetiresBusyOnes() {
+        var m = machine(maxScale: 3, slots: 2)
         #expect(m.scale(to: 3) == [.startInstance(1), .startInstance(2), .startInstance(3)])
         for i in 1...3 { _ = m.instanceStarted(i) }
-        _ = m.requestArrived(10)  // takes instance 1
-        #expect(m.scale(to: 0) == [.stopInstance(3), .stopInstance(2)], "the busy instance stays")
+        #expect(m.requestArrived(10) == [.dispatch(10, to: 1, cold: false)])
+        #expect(m.requestArrived(11) == [.dispatch(11, to: 2, cold: false)], "the most free slots")
+        #expect(m.scale(to: 1) == [.stopInstance(3)], "the idle one stops; instance 2, busy, is retired")
+        #expect(m.instanceCount == 1 && m.retiring == [2: 1])
+        #expect(m.requestArrived(12) == [.dispatch(12, to: 1, cold: false)], "a retired instance takes no more")
+        #expect(m.requestFinished(11, instanceHealthy: true) == [.stopInstance(2)], "its last request ended: stopped")
+        #expect(m.scale(to: 0) == [], "instance 1 is retired with two requests left")
         #expect(m.requestFinished(10, instanceHealthy: true) == [])
-        #expect(m.scale(to: 0) == [.stopInstance(1)])
+        #expect(m.requestFinished(12, instanceHealthy: true) == [.stopInstance(1)])
+        #expect(m.instanceCount == 0 && m.requestCount == 0)
+    }
+
+    /// A start the load no longer needs is cancelled (after the idle instances, before busy ones),
+    /// the oldest first, but one instance stays while requests wait; the simulator applies the same
+    /// rule (`toStop`).
+    @Test func scalingDownCancelsStartsNoLongerNeededButKeepsOneForTheQueue() {
+        var m = machine(maxScale: 4, queueLimit: 4)
+        #expect(m.scale(to: 1) == [.startInstance(1)])
+        _ = m.instanceStarted(1)
+        #expect(m.scale(to: 4) == [.startInstance(2), .startInstance(3), .startInstance(4)])
+        #expect(m.scale(to: 1) == [.stopInstance(1), .cancelStart(2), .cancelStart(3)], "idle first, then starts")
+        #expect(m.instanceCount == 1 && m.cancelled == [2, 3])
+        #expect(m.instanceStarted(2) == [] && m.instanceStartFailed(3) == [], "a cancelled start's report is dropped")
+        _ = m.requestArrived(10)  // waits for instance 4
+        #expect(m.scale(to: 0) == [], "instance 4's start is what request 10 waits for: one is kept")
+        #expect(m.instanceStarted(4) == [.dispatch(10, to: 4, cold: true)])
+        let states: [PoolStateMachine.Occupancy] = [.busy, .starting, .idle, .starting, .busy]
+        #expect(PoolStateMachine.toStop(count: 5, target: 0, waitedFor: 0, state: { states[$0] }) == [2, 1, 3, 4, 0])
+        #expect(PoolStateMachine.toStop(count: 5, target: 0, waitedFor: 1, state: { states[$0] }) == [2, 1, 3, 4], "requests wait: one is kept")
+        #expect(PoolStateMachine.toStop(count: 2, target: 0, waitedFor: 3, state: { _ in .busy }) == [1], "one kept for the queue")
     }
 
     @Test func drainingServesWhatIsInThePoolThenCloses() {
@@ -141,7 +168,7 @@ struct InstancePoolStateMachineTests {
 
 /// The actor's side of the pool, modelled: which processes exist and which requests were answered.
 private struct World {
-    typealias Machine = InstancePool.StateMachine
+    typealias Machine = PoolStateMachine
     var machine: Machine
     var nextRequest = 0
     /// Instances whose process exists (started or starting, not yet stopped or failed).
@@ -160,7 +187,14 @@ private struct World {
         case 0, 1, 2:
             nextRequest += 1
             arrived.insert(nextRequest)
-            apply(machine.requestArrived(nextRequest))
+            let actions = machine.requestArrived(nextRequest)
+            apply(actions)
+            // Left to wait, with no start of its own, only within the bound (a scale-down that
+            // cancels starts may leave more waiting than would now be admitted: arrivals are
+            // refused until it shrinks).
+            let bound = machine.starting.count * machine.limits.slotsPerInstance + machine.limits.queueLimit
+            let (request, waits) = (nextRequest, machine.waiting.last == nextRequest && !actions.contains { if case .startInstance = $0 { true } else { false } })
+            check(!waits || machine.waiting.count <= bound, "request \(request) was admitted beyond the queue's bound")
         case 3, 4:
             resolveStart(&random)
         case 5, 6:
@@ -228,7 +262,6 @@ private struct World {
         let s = machine.limits.slotsPerInstance
         let (count, maxScale) = (machine.instanceCount, machine.limits.maxScale)
         check(count <= maxScale, "\(count) instances over max scale \(maxScale)")
-        check(machine.waiting.count <= machine.starting.count * s + machine.limits.queueLimit, "the queue outgrew its bound")
         check(machine.freeSlots.values.allSatisfy { (0...s).contains($0) }, "free slots out of range")
         check(Set(machine.inFlight.keys) == Set(dispatched.keys), "the machine and the actor disagree on requests in flight")
         let unanswered = arrived.subtracting(answered)
