@@ -16,10 +16,10 @@ struct TorchExamplesTests {
         return WorkerProcessTests.python
     }()
 
-    static func available(_ modules: [String], for example: String) -> String? {
+    /// The interpreter that has `modules`; else the test is cancelled (skipped), saying why.
+    static func available(_ modules: [String], for example: String) throws -> String {
         guard let python, PythonInterpreter.canImport(modules, python: python) else {
-            print("SKIPPED \(example) example test: \(modules.joined(separator: ", ")) not installed for \(python ?? "python3") (set GAIA_TEST_PYTHON to one that has them)")
-            return nil
+            try Test.cancel("\(example) example test: \(modules.joined(separator: ", ")) not installed for \(python ?? "python3") (set GAIA_TEST_PYTHON to one that has them)")
         }
         return python
     }
@@ -56,20 +56,20 @@ struct TorchExamplesTests {
     }
 
     @Test func matmulTorchAnswersTheSameOnEveryRung() async throws {
-        guard let python = Self.available(["torch"], for: "matmul-torch") else { return }
+        let python = try Self.available(["torch"], for: "matmul-torch")
         let answers = try await answers("matmul-torch", python: python, payload: #"{"n": 600}"#)
         #expect(answers.map { $0["device"] as? String } == ["cpu", "cpu"], "the stand-in has no GPU: the function falls back to the CPU")
         #expect(answers[0]["checksum"] as? Double == answers[1]["checksum"] as? Double)
     }
 
     @Test func resnet18ClassifiesOnEveryRung() async throws {
-        guard let python = Self.available(["torch", "torchvision"], for: "resnet18") else { return }
+        let python = try Self.available(["torch", "torchvision"], for: "resnet18")
         let answers = try await answers("resnet18", python: python, payload: #"{"batch": 2}"#)
         #expect(answers.allSatisfy { ($0["classes"] as? [Int])?.count == 2 && $0["device"] as? String == "cpu" })
     }
 
     @Test func tinyllamaGeneratesExactlyTheTokensAskedFor() async throws {
-        guard let python = Self.available(["torch", "transformers"], for: "tinyllama") else { return }
+        let python = try Self.available(["torch", "transformers"], for: "tinyllama")
         let rt = try runtime(python: python)
         let manifest = try await rt.deploy(DeployRequest(name: "tinyllama", files: try Self.files("tinyllama"), rung: .cpu(cores: 1)))
         #expect(manifest.mode == .gpuPreferred && manifest.estimatedWork.generates, "\(manifest.rationale)")

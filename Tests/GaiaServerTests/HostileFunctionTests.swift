@@ -140,8 +140,7 @@ struct HostileFunctionTests {
     /// function answer at once; the requests fail at the invocation timeout, which ends the instance.
     @Test func aFunctionThatStopsReadingStallsOnlyItself() async throws {
         guard let gaia = ServeCommandTests.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests (run `swift build` first)")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests (run `swift build` first)")
         }
         let (server, port, data, log) = try serve(gaia, config: "pool:\n  invocation_timeout_seconds: 3\n")
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
@@ -183,20 +182,17 @@ struct HostileFunctionTests {
 
     @Test func aHostileFunctionIsConfinedAndLeavesNothingBehind() async throws {
         guard geteuid() == 0 else {
-            print("SKIPPED: instances are sandboxed only when gaia serve runs as root; these tests do not")
-            return
+            try Test.cancel("instances are sandboxed only when gaia serve runs as root; these tests do not")
         }
         guard let gaia = ServeCommandTests.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests (run `swift build` first)")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests (run `swift build` first)")
         }
         let (server, port, data, log) = try serve(gaia, config: "max_processes: 64\n")
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
         let serverLog = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         try await ServeCommandTests().waitUntilServing("/healthz", port: port, data: data)
         guard serverLog().contains("sandbox=own uid") else {
-            print("SKIPPED: gaia serve does not sandbox here: \(serverLog().split(separator: "\n").last ?? "")")
-            return
+            try Test.cancel("gaia serve does not sandbox here: \(serverLog().split(separator: "\n").last ?? "")")
         }
         let token = try #require(ServeCommandTests.token(data))
         /// `/healthz` answers, within a second, after every step.

@@ -113,13 +113,11 @@ struct ServeCommandTests {
 
     @Test func theReadmesRunCommandAnswersWithinFiveSecondsWithoutOptionalFrameworks() async throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests (run `swift build` first)")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests (run `swift build` first)")
         }
         let python = try #require(GaiaServerTests.python)
         guard PythonInterpreter.canImport(["numpy"], python: python) else {
-            print("SKIPPED: numpy is not installed for python3; the examples need it")
-            return
+            try Test.cancel("numpy is not installed for python3; the examples need it")
         }
         let started = ContinuousClock.now
         let (server, port, log, data) = try Self.serveExamples(gaia)
@@ -190,8 +188,7 @@ struct ServeCommandTests {
     /// the instances stop and the process exits; no worker process is left.
     @Test func sigtermLetsTheRequestsInFlightFinish() async throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests")
         }
         let (server, port, _, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
@@ -213,8 +210,7 @@ struct ServeCommandTests {
     /// deploy is answered 503 at once, the server exits within seconds, and no process is left.
     @Test func sigtermDuringAnInstanceStartExitsPromptly() async throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests")
         }
         let (server, port, log, data) = try Self.serveExamples(gaia)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
@@ -241,8 +237,7 @@ struct ServeCommandTests {
     /// cuts the request, stops the instances and exits; no process is left.
     @Test func sigtermCutsWhatOutlastsTheGracePeriod() async throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests")
         }
         let (server, port, log, data) = try Self.serveExamples(gaia, ["--shutdown-grace", "1"])
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
@@ -283,8 +278,7 @@ struct ServeCommandTests {
     /// (a slow-loris client cannot hold it), while an answer that takes longer than it is not cut.
     @Test func aStalledConnectionIsClosedButALongAnswerIsNot() async throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests")
         }
         let python = try #require(GaiaServerTests.python)
         let (server, port, _, data) = try Self.serveExamples(gaia, ["--idle-timeout", "1"])
@@ -343,8 +337,7 @@ struct ServeCommandTests {
 
     @Test func theCLIFailsFastWhenNoServerListens() throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests")
         }
         let client = Process()
         client.executableURL = URL(fileURLWithPath: gaia)
@@ -362,8 +355,7 @@ struct ServeCommandTests {
 
     @Test func gaiaDevicesSaysWhatThisMachineOffers() throws {
         guard let gaia = Self.gaia else {
-            print("SKIPPED: the gaia binary is not built beside the tests")
-            return
+            try Test.cancel("the gaia binary is not built beside the tests")
         }
         func run(_ arguments: [String]) throws -> String {
             let process = Process()
