@@ -1,5 +1,5 @@
 import Foundation
-import GaiaCore
+public import GaiaCore
 import GaiaStore
 
 /// How asynchronous invocations run.
@@ -13,6 +13,9 @@ public struct AsyncInvocationSettings: Sendable, Equatable {
     public var backoff: Duration = .seconds(1)
     /// How long a finished invocation's result is kept.
     public var retention: Duration = .seconds(24 * 3600)
+
+    /// What follows a failed run (GaiaCore).
+    public var retries: AsyncRetryPolicy { AsyncRetryPolicy(maxAttempts: maxAttempts, backoff: backoff) }
 
     /// The defaults.
     public init() {}
@@ -92,7 +95,7 @@ public actor AsyncInvocations {
         var record = claimed
         do {
             let result = try await runtime.invoke(record.function, body: Array(record.body), contentType: record.contentType, id: record.id)
-            record.state = "succeeded"
+            record.state = AsyncInvocationState.succeeded.rawValue
             record.status = 200
             record.result = Data(result.outcome.response.body)
             record.resultContentType = result.outcome.response.contentType
@@ -102,18 +105,17 @@ public actor AsyncInvocations {
                 running -= 1
                 return
             }
-            let status = FunctionRuntime.status(of: error)
             record.error = "\(error)"
-            if [502, 503, 504].contains(status) && record.attempts < settings.maxAttempts {
-                record.state = "queued"
-                let wait = settings.backoff * (1 << min(20, record.attempts - 1))
+            switch settings.retries.afterFailure(FunctionRuntime.attemptFailure(of: error), attempts: record.attempts) {
+            case .retry(let wait):
+                record.state = AsyncInvocationState.queued.rawValue
                 record.notBefore = Date().addingTimeInterval(wait.inSeconds)
-            } else {
-                record.state = "failed"
-                record.status = status
+            case .fail:
+                record.state = AsyncInvocationState.failed.rawValue
+                record.status = FunctionRuntime.status(of: error)
             }
         }
-        if record.state != "queued" {
+        if AsyncInvocationState(rawValue: record.state)?.isFinished == true {
             let now = Date()
             record.finishedAt = now
             record.expiresAt = now.addingTimeInterval(settings.retention.inSeconds)

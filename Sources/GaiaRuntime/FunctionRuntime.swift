@@ -866,7 +866,18 @@ public actor FunctionRuntime {
             costUSD: configuration.prices.cost(seconds: total / 1000, on: backend), invocationId: id)
     }
 
-    /// The HTTP status an invocation error maps to.
+    /// What an invocation's error means for running it again (an asynchronous invocation's retry,
+    /// `AsyncRetryPolicy`), by the error's kind.
+    public static func attemptFailure(of error: any Error) -> AttemptFailure {
+        switch error {
+        case PoolError.queueFull, PoolError.machineFull, PoolError.shuttingDown: .noRoom
+        case let e as PlatformError: e.statusCode == 503 ? .noRoom : .final
+        case WorkerError.handlerFailed, WorkerError.badRequest, WorkerError.cancelled: .final
+        default: .instanceFailed  // crashed, timed out, broke the protocol, failed to start or initialise
+        }
+    }
+
+    /// The HTTP status an invocation's error is answered with (the edge's choice).
     public static func status(of error: any Error) -> Int {
         switch error {
         case let e as PlatformError: e.statusCode

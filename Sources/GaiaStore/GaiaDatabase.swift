@@ -223,7 +223,7 @@ public struct AsyncInvocationRecord: Sendable, Equatable, Codable, FetchableReco
         self.function = function
         self.body = body
         self.contentType = contentType
-        self.state = "queued"
+        self.state = AsyncInvocationState.queued.rawValue
         self.attempts = 0
         self.createdAt = at
         self.notBefore = at
@@ -618,10 +618,10 @@ public final class GaiaDatabase: Sendable {
     public func claimAsyncInvocations(limit: Int, now: Date = Date()) throws -> [AsyncInvocationRecord] {
         guard limit > 0 else { return [] }
         return try writer.write { db in
-            var due = try AsyncInvocationRecord.filter(Column("state") == "queued" && Column("notBefore") <= now)
+            var due = try AsyncInvocationRecord.filter(Column("state") == AsyncInvocationState.queued.rawValue && Column("notBefore") <= now)
                 .order(Column("notBefore"), Column("createdAt")).limit(limit).fetchAll(db)
             for i in due.indices {
-                due[i].state = "running"
+                due[i].state = AsyncInvocationState.running.rawValue
                 due[i].attempts += 1
                 try due[i].update(db)
             }
