@@ -1,0 +1,84 @@
+import Foundation
+public import GaiaCore
+import GaiaAnalyzer
+public import GaiaStore
+import Logging
+import PythonSyntax
+
+/// What the runtime answers about its functions: instances, logs, idleness, rungs.
+extension FunctionRuntime {
+    // MARK: Queries
+
+    /// Every deployed function, by name.
+    public func functions() -> [StoredFunction] { live.values.map(\.stored).sorted { $0.name < $1.name } }
+
+    /// One function, or a not-found error.
+    /// Whether anyone may invoke a function without a token.
+    public func isPublic(_ name: String) -> Bool {
+        live[name]?.stored.manifest.publicInvoke == true
+    }
+
+    public func function(_ name: String) throws -> StoredFunction {
+        guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
+        return f.stored
+    }
+
+    /// Instances running or starting for a function.
+    public func instanceCount(_ name: String) async -> Int {
+        guard let f = live[name] else { return 0 }
+        return await f.pool.instanceCount
+    }
+
+    /// Process ids of a function's running instances.
+    public func pids(of name: String) async -> [Int32] {
+        guard let f = live[name] else { return [] }
+        return await f.pool.pids
+    }
+
+    /// The end of a function's instance logs (latest revision), oldest instance first.
+    public func logs(_ name: String, maxBytes: Int = 64 * 1024) throws -> String {
+        let f = try function(name)
+        if configuration.cluster != nil {
+            return "\(name) runs on the cluster; its pods' logs: kubectl logs -l gaia.dev/function=\(name) -c function\n"
+        }
+        let dir = "\(configuration.dataDirectory)/logs/\(name)"
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasPrefix("r\(f.revision)-") && $0.hasSuffix(".log") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
+        var text = ""
+        for file in files {
+            // Only the end of each file is read: a function that prints without end costs the
+            // server at most `maxBytes` per instance log here.
+            guard let handle = FileHandle(forReadingAtPath: "\(dir)/\(file)") else { continue }
+            defer { try? handle.close() }
+            let size = (try? handle.seekToEnd()) ?? 0
+            try? handle.seek(toOffset: size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
+            let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
+            if !tail.isEmpty { text += "==> \(file) <==\n\(size > UInt64(maxBytes) ? "…\n" : "")\(tail)\n" }
+        }
+        return redacted(String(text.suffix(maxBytes)), f)
+    }
+
+    /// `text` with the function's secret values replaced by their names.
+    func redacted(_ text: String, _ f: StoredFunction) -> String {
+        guard f.manifest.secrets != nil else { return text }
+        return SecretStore.redact(text, secrets.values(f.name, revision: f.revision))
+    }
+
+    /// Instance-seconds a function's instances spent with no request running, and its keep-alive windows.
+    public func idleness(of name: String) throws -> (idleInstanceSeconds: Double, windows: KeepAliveWindows) {
+        guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
+        return (f.idleInstanceSeconds, f.controller.keepAlive.windows)
+    }
+
+    /// Where a function runs now, where it may run, and what its latency model expects on each rung.
+    public func rung(of name: String) throws -> RungStatus {
+        guard let f = live[name] else { throw PlatformError("not_found", "no function named '\(name)'", status: 404) }
+        let c = f.controller.mode
+        return RungStatus(
+            current: f.backend, start: c.start, rungs: c.rungs, slo: c.slo,
+            predictedMs: Dictionary(uniqueKeysWithValues: c.rungs.compactMap { r in c.model.predict(r).map { (r, $0) } }),
+            measured: Set(c.rungs.filter { c.model.isMeasured($0) }), parallelFraction: c.model.parallelFraction,
+            fitted: c.model.fitted, failed: c.failedRungs(at: .now), predictorError: f.controller.predictor.error,
+            demandForecast: f.controller.demand.planned)
+    }
+}
