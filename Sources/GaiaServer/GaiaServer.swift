@@ -27,10 +27,9 @@ public enum GaiaServer {
         router.addRoutes(FunctionRoutes(runtime: runtime, metrics: metrics, maxBodyBytes: maxBodyBytes).collection, atPath: "/v1/functions")
         router.get("/v1/invocations/{id}") { _, context -> Response in
             let id = try context.parameters.require("id")
-            if let record = try runtime.database.asyncInvocation(id: id) { return jsonResponse(asyncDescription(record)) }
+            if let record = try runtime.asyncInvocationRecord(id: id) { return jsonResponse(asyncDescription(record)) }
             // A synchronous invocation: its record (journaled before its answer left).
-            await runtime.flushRecords()
-            guard let record = try runtime.database.invocation(id: id) else {
+            guard let record = try await runtime.invocationRecord(id: id) else {
                 throw PlatformError(
                     "not_found", "no invocation '\(id.prefix(60))' (asynchronous ones are kept for a day after they finish, records of the others for good)",
                     status: 404)
@@ -248,9 +247,8 @@ struct FunctionRoutes {
     func list() async -> Response {
         var items: [FunctionList.Item] = []
         let now = Date()
-        await runtime.flushRecords()
-        func activity(_ name: String, seconds: Double) -> FunctionList.Activity {
-            let a = (try? runtime.database.activity(of: name, since: now.addingTimeInterval(-seconds))) ?? Activity()
+        func activity(_ name: String, seconds: Double) async -> FunctionList.Activity {
+            let a = (try? await runtime.activity(of: name, since: now.addingTimeInterval(-seconds))) ?? Activity()
             return .init(
                 seconds: seconds, invocations: a.invocations, errors: a.errors, coldStarts: a.coldStarts, costUSD: a.costUSD,
                 p50Ms: a.p50Ms, p95Ms: a.p95Ms, p99Ms: a.p99Ms)
@@ -260,17 +258,16 @@ struct FunctionRoutes {
             items.append(FunctionList.Item(
                 name: f.name, revision: f.revision, mode: f.manifest.mode, confidence: f.manifest.confidence,
                 backend: rung?.current.description ?? "-", instances: await runtime.instanceCount(f.name), deployedAt: f.deployedAt,
-                slo: rung?.slo ?? f.manifest.slo ?? .default, lastMinute: activity(f.name, seconds: 60),
-                lastHour: activity(f.name, seconds: 3600)))
+                slo: rung?.slo ?? f.manifest.slo ?? .default, lastMinute: await activity(f.name, seconds: 60),
+                lastHour: await activity(f.name, seconds: 3600)))
         }
         return jsonResponse(FunctionList(functions: items))
     }
 
     func describe(_ name: String) async throws -> Response {
         let f = try await runtime.function(name)
-        await runtime.flushRecords()
-        let totals = try runtime.database.totals(of: name)
-        let decisions = try runtime.database.decisions(of: name, limit: 50).map(Self.decision)
+        let totals = try await runtime.totals(of: name)
+        let decisions = try runtime.decisionRecords(of: name, limit: 50).map(Self.decision)
         let rung = try await runtime.rung(of: name)
         let state = FunctionDescription.RungState(
             current: rung.current.description, start: rung.start.description, slo: rung.slo.description,
@@ -334,14 +331,13 @@ struct FunctionRoutes {
 
     func decisions(_ name: String, limit: Int?) async throws -> Response {
         _ = try await runtime.function(name)
-        let records = try runtime.database.decisions(of: name, limit: max(1, min(limit ?? 200, 10_000)))
+        let records = try runtime.decisionRecords(of: name, limit: max(1, min(limit ?? 200, 10_000)))
         return jsonResponse(DecisionList(decisions: records.map(Self.decision)))
     }
 
     func cost(_ name: String) async throws -> Response {
         _ = try await runtime.function(name)
-        await runtime.flushRecords()
-        let rungs = try runtime.database.costs(of: name)
+        let rungs = try await runtime.costs(of: name)
         let prices = runtime.configuration.prices
         let invocations = rungs.reduce(0) { $0 + $1.invocations }
         let billed = rungs.reduce(0) { $0 + $1.billedUSD }
@@ -480,8 +476,7 @@ struct FunctionRoutes {
 
     func invocations(_ name: String, limit: Int?) async throws -> Response {
         _ = try await runtime.function(name)
-        await runtime.flushRecords()
-        let records = try runtime.database.invocations(of: name, limit: max(1, min(limit ?? 100, 10_000)))
+        let records = try await runtime.invocationRecords(of: name, limit: max(1, min(limit ?? 100, 10_000)))
         return jsonResponse(InvocationList(invocations: records.map {
             .init(
                 at: $0.at, revision: $0.revision, backend: $0.backend, coldStart: $0.coldStart, durationMs: $0.durationMs,

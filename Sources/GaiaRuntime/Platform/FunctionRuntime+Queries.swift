@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 public import GaiaCore
 import GaiaAnalyzer
 public import GaiaStore
@@ -80,5 +80,50 @@ extension FunctionRuntime {
             measured: Set(c.rungs.filter { c.model.isMeasured($0) }), parallelFraction: c.model.parallelFraction,
             fitted: c.model.fitted, failed: c.failedRungs(at: .now), predictorError: f.controller.predictor.error,
             demandForecast: f.controller.demand.planned)
+    }
+}
+
+/// What the store holds of the functions, read for the API: every read of invocation records first
+/// applies the journal (`InvocationLog`), so it sees every invocation already answered. Reads run
+/// on the caller's task, not on the runtime's actor (`nonisolated`).
+extension FunctionRuntime {
+    /// A function's invocation records, newest first.
+    public nonisolated func invocationRecords(of name: String, limit: Int) async throws -> [InvocationRecord] {
+        await records.flush()
+        return try database.invocations(of: name, limit: limit)
+    }
+
+    /// One synchronous invocation's record, by its id.
+    public nonisolated func invocationRecord(id: String) async throws -> InvocationRecord? {
+        await records.flush()
+        return try database.invocation(id: id)
+    }
+
+    /// One asynchronous invocation, by its id (kept for a day after it finished).
+    public nonisolated func asyncInvocationRecord(id: String) throws -> AsyncInvocationRecord? {
+        try database.asyncInvocation(id: id)
+    }
+
+    /// A function's invocations, cold starts and cost since it was first deployed.
+    public nonisolated func totals(of name: String) async throws -> (invocations: Int, coldStarts: Int, costUSD: Double) {
+        await records.flush()
+        return try database.totals(of: name)
+    }
+
+    /// What a function served since `since`: invocations, errors, cold starts, cost, latency.
+    public nonisolated func activity(of name: String, since: Date) async throws -> Activity {
+        await records.flush()
+        return try database.activity(of: name, since: since)
+    }
+
+    /// A function's invocations and cost per rung.
+    public nonisolated func costs(of name: String) async throws -> [RungCost] {
+        await records.flush()
+        return try database.costs(of: name)
+    }
+
+    /// A function's control decisions, newest last (at most `limit`).
+    public nonisolated func decisionRecords(of name: String, limit: Int? = nil) throws -> [DecisionRecord] {
+        try database.decisions(of: name, limit: limit)
     }
 }
