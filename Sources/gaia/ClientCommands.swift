@@ -27,9 +27,20 @@ struct ServerOptions: ParsableArguments {
         return FileManager.default.contents(atPath: file).map { String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) }
     }
 
+    /// The server's URL: `--server`, `GAIA_SERVER` or the default; `host:port` alone means http.
     var baseURL: String {
-        (server ?? ProcessInfo.processInfo.environment["GAIA_SERVER"] ?? "http://127.0.0.1:8080")
+        let given = (server ?? ProcessInfo.processInfo.environment["GAIA_SERVER"] ?? "http://127.0.0.1:8080")
             .trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+        return given.contains("://") ? given : "http://" + given
+    }
+
+    /// Why a connection failed, in a person's words (the HTTP client's own errors name its internals).
+    static func unreachable(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "nothing listens there: connection refused" }
+        if text.localizedCaseInsensitiveContains("connectTimeout") || text.contains("timed out") { return "no answer within 1.5 s" }
+        if text.contains("Name or service not known") || text.contains("nodename nor servname") { return "no such host" }
+        return text
     }
 
     /// Sends a request; returns the status and body, or throws a CLIError with the server's message.
@@ -65,7 +76,7 @@ struct ServerOptions: ParsableArguments {
             throw error
         } catch {
             try? await client.shutdown()
-            throw CLIError(description: "cannot reach the Gaia server at \(baseURL) (\(error)); start it with `gaia serve` or pass --server")
+            throw CLIError(description: "cannot reach the Gaia server at \(baseURL) (\(Self.unreachable(error))); start it with `gaia serve` or pass --server")
         }
         let status = Int(response.status.code)
         if status >= 400 {
@@ -358,7 +369,9 @@ struct InvokeCommand: AsyncParsableCommand {
         if asynchronous {
             let response = try await server.send(.POST, "/v1/functions/\(name)/invoke?async=true", body: body, contentType: contentType)
             let accepted = try APICoding.decoder().decode(AsyncInvocation.self, from: Data(response.body))
-            print("\(accepted.id) \(accepted.state); see it with: gaia invocations get \(accepted.id) --wait")
+            // The id alone on stdout, for scripts (`id=$(gaia invoke f --async)`); the hint on stderr.
+            print(accepted.id)
+            FileHandle.standardError.write(Data("\(accepted.state); see it with: gaia invocations get \(accepted.id) --wait\n".utf8))
             return
         }
         let response = try await server.send(.POST, "/v1/functions/\(name)/invoke", body: body, contentType: contentType)
@@ -539,7 +552,7 @@ struct InvocationGetCommand: AsyncParsableCommand {
         commandName: "get",
         abstract: "Show an invocation by its id: an asynchronous one's state and, once finished, its result (gaia invoke --async); a synchronous one's record (its Gaia-Invocation-Id).")
     @Argument(help: "The invocation's id (inv_…).") var id: String
-    @Flag(help: "Wait until it has finished.") var wait = false
+    @Flag(help: "Wait until it has finished (the command then fails if the invocation did).") var wait = false
     @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
@@ -549,14 +562,17 @@ struct InvocationGetCommand: AsyncParsableCommand {
             try await Task.sleep(for: .milliseconds(250))
             invocation = try await server.get("/v1/invocations/\(id)", as: AsyncInvocation.self)
         }
-        guard try !output.print(invocation) else { return }
-        print("\(invocation.id)  \(invocation.function)  \(invocation.state)  attempts \(invocation.attempts)" + (invocation.status.map { "  status \($0)" } ?? ""))
-        if invocation.synchronous == true {
-            print("synchronous, on \(invocation.backend ?? "?")" + (invocation.durationMs.map { String(format: " in %.1f ms", $0) } ?? "")
-                + (invocation.coldStart == true ? " (cold start)" : "") + "; its result went to its caller")
+        if try !output.print(invocation) {
+            print("\(invocation.id)  \(invocation.function)  \(invocation.state)  attempts \(invocation.attempts)" + (invocation.status.map { "  status \($0)" } ?? ""))
+            if invocation.synchronous == true {
+                print("synchronous, on \(invocation.backend ?? "?")" + (invocation.durationMs.map { String(format: " in %.1f ms", $0) } ?? "")
+                    + (invocation.coldStart == true ? " (cold start)" : "") + "; its result went to its caller")
+            }
+            if let error = invocation.error { print("error: \(error)") }
+            if let result = invocation.result { print(invocation.resultEncoding == "base64" ? "result (base64): \(result)" : result) }
         }
-        if let error = invocation.error { print("error: \(error)") }
-        if let result = invocation.result { print(invocation.resultEncoding == "base64" ? "result (base64): \(result)" : result) }
+        // A failed invocation fails the command too (after printing it), so that scripts can tell.
+        if invocation.state == "failed" { throw ExitCode.failure }
     }
 }
 

@@ -28,6 +28,45 @@ struct DeployCLITests {
         return (process.terminationStatus, text(out), text(err))
     }
 
+    /// What a new user's scripts stumbled on (issue 34): `--server host:port` without a scheme,
+    /// `gaia invoke --async` printing prose where a script wants the id, `gaia invocations get ID
+    /// --wait` exiting 0 for a failed invocation, and a refused connection described in the HTTP
+    /// client's internals.
+    @Test func theCLIServesScriptsTheIdAndTheOutcome() async throws {
+        guard let gaia = ServeCommandTests.gaia else {
+            try Test.cancel("the gaia binary is not built beside the tests (run `swift build` first)")
+        }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-cli-\(UUID().uuidString)/boom").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "def handle(payload, context):\n    raise ValueError('no good')\n".write(toFile: folder + "/handler.py", atomically: true, encoding: .utf8)
+        let port = ServeCommandTests.freePort()
+        let data = folder + "-data"
+        let server = try ServeCommandTests.serve(gaia, port: port, data: data)
+        defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
+        let started = ContinuousClock.now
+        while true {
+            let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(1))
+            if health?.status == .ok && ServeCommandTests.token(data) != nil { break }
+            try #require(ContinuousClock.now - started < .seconds(20), "gaia serve did not start")
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let target = ["--server", "127.0.0.1:\(port)", "--token", try #require(ServeCommandTests.token(data))]  // no scheme
+        let deploy = try Self.run(gaia, ["deploy", folder] + target)
+        try #require(deploy.status == 0, "\(deploy.out)\n\(deploy.err)")
+        let queued = try Self.run(gaia, ["invoke", "boom", "--async"] + target)
+        let id = queued.out.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(queued.status == 0 && id.hasPrefix("inv_") && !id.contains(" "), "stdout holds the id alone: \(queued.out)")
+        #expect(queued.err.contains("gaia invocations get \(id) --wait"), "the hint goes to stderr: \(queued.err)")
+        let waited = try Self.run(gaia, ["invocations", "get", id, "--wait"] + target)
+        #expect(waited.status != 0, "a failed invocation fails the command: \(waited.out)")
+        #expect(waited.out.contains("failed") && waited.out.contains("no good"), "\(waited.out)")
+        let nobody = try Self.run(gaia, ["ls", "--server", "127.0.0.1:\(ServeCommandTests.freePort())"])
+        #expect(nobody.status != 0 && nobody.err.contains("nothing listens there: connection refused"), "\(nobody.err)")
+        #expect(!nobody.err.contains("errno") && !nobody.err.contains("error set"), "\(nobody.err)")
+        kill(server.processIdentifier, SIGTERM)
+        server.waitUntilExit()
+    }
+
     @Test func aFolderWithABinaryFileAndRequirementsDeploysWithProgress() async throws {
         guard let gaia = ServeCommandTests.gaia else {
             try Test.cancel("the gaia binary is not built beside the tests (run `swift build` first)")
