@@ -191,6 +191,22 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    /// `--mode gpu` asked for on a machine with no GPU is refused as a detected `gpu` is (issue 34:
+    /// it was accepted and showed `gpu` on `cpu-1`), at deploy and at update.
+    @Test func aRequestedGPUModeIsRefusedWhereThereIsNoGPU() async throws {
+        let rt = try testRuntime("nogpu") { $0.machine = Machine(cpus: [0, 1], gpus: []) }
+        let echo = files("def handle(p, c):\n    return p\n")
+        await #expect {
+            try await rt.deploy(DeployRequest(name: "forced", files: echo, mode: .gpu))
+        } throws: { ($0 as? PlatformError).map { $0.code == "no_gpu" && $0.statusCode == 422 && $0.message.contains("--mode gpu") } ?? false }
+        try await rt.deploy(DeployRequest(name: "plain", files: echo, mode: .gpuPreferred))
+        await #expect {
+            _ = try await rt.update("plain", SettingsChange(mode: .force(.gpu)))
+        } throws: { ($0 as? PlatformError)?.code == "no_gpu" }
+        #expect(try await rt.function("plain").manifest.mode == .gpuPreferred, "the refused update left it as it was")
+        await rt.shutdown()
+    }
+
     @Test func invokingAnUnknownFunctionIs404() async throws {
         let rt = try runtime()
         do {

@@ -74,10 +74,12 @@ extension FunctionRuntime {
         guard definesHandle else {
             throw PlatformError("invalid_function", "\(entry) defines no top-level function handle(payload, context)", status: 400)
         }
-        if manifest.mode == .gpu && manifest.modeOverride == nil && !configuration.hasGPU {
+        // One rule for a detected and a requested `gpu` mode: where there is no GPU, it is refused.
+        if manifest.mode == .gpu && !configuration.hasGPU {
+            let here = configuration.cluster == nil ? "This machine" : "The cluster"
+            let why = manifest.modeOverride == nil ? manifest.rationale : "The mode gpu was asked for (--mode gpu): it runs only on a GPU."
             throw PlatformError(
-                "no_gpu", "\(manifest.rationale)\n\(configuration.cluster == nil ? "This machine" : "The cluster") has no GPU; deploy with --mode cpu_preferred (or another mode) to run it on CPU.",
-                status: 422)
+                "no_gpu", "\(why)\n\(here) has no GPU; deploy with --mode cpu_preferred (or another mode) to run it on CPU.", status: 422)
         }
 
         guard !closed else { throw PlatformError("shutting_down", "the platform is shutting down", status: 503) }
