@@ -207,6 +207,22 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    /// `curl -d '{"x": 1}'` sends curl's default form type: a body that parses as JSON reaches the
+    /// handler as JSON (issue 34: a dict handler got bytes and failed with AttributeError); one
+    /// that does not stays bytes, and a declared binary type is never parsed.
+    @Test func aJSONBodySentAsCurlsDefaultFormTypeIsJSON() async throws {
+        let rt = try runtime()
+        try await rt.deploy(DeployRequest(name: "kind", files: files("def handle(p, c):\n    return type(p).__name__ + ':' + (str(p.get('x')) if isinstance(p, dict) else repr(p))\n")))
+        func answer(_ body: String, _ type: String) async throws -> String {
+            String(decoding: try await rt.invoke("kind", body: Array(body.utf8), contentType: type).outcome.response.body, as: UTF8.self)
+        }
+        #expect(try await answer(#"{"x": 1}"#, "application/x-www-form-urlencoded") == "dict:1")
+        #expect(try await answer(#"{"x": 2}"#, "application/json; charset=utf-8") == "dict:2")
+        #expect(try await answer("x=1&y=2", "application/x-www-form-urlencoded") == "bytes:b'x=1&y=2'")
+        #expect(try await answer(#"{"x": 3}"#, "application/octet-stream") == #"bytes:b'{"x": 3}'"#)
+        await rt.shutdown()
+    }
+
     @Test func invokingAnUnknownFunctionIs404() async throws {
         let rt = try runtime()
         do {

@@ -279,6 +279,25 @@ def load_handler(directory, entry_point, handler_name):
     return module, handler
 
 
+def decode_payload(body, content_type):
+    """The handler's payload: a JSON body parsed, anything else the bytes as sent.
+
+    JSON is what says `application/json` (or `+json`), and also a body that parses as JSON sent
+    as curl's default form type or with no type at all (`curl -d '{"x": 1}'`); a JSON type that
+    does not parse raises ValueError (answered 400)."""
+    if not body:
+        return body
+    kind = content_type.split(";")[0].strip().lower()
+    if kind == "application/json" or kind.endswith("+json"):
+        return json.loads(body)
+    if kind in ("application/x-www-form-urlencoded", ""):
+        try:
+            return json.loads(body)
+        except ValueError:
+            return body
+    return body
+
+
 def encode_result(value):
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value), "application/octet-stream"
@@ -391,7 +410,7 @@ def serve_http(port):
             request.request_id = self.headers.get("X-Request-Id")
             request.content_type = self.headers.get("Content-Type", "application/octet-stream")
             try:
-                payload = json.loads(body) if request.content_type.startswith("application/json") and body else body
+                payload = decode_payload(body, request.content_type)
             except ValueError as error:
                 message = f"the body is not valid JSON ({error}); send JSON or another content type"
                 self.answer(400, json.dumps({"error": message}).encode(), "application/json")
@@ -549,7 +568,7 @@ def main():
         request.content_type = header.get("content_type", "application/octet-stream")
         start = time.perf_counter()
         try:
-            payload = json.loads(body) if request.content_type.startswith("application/json") and body else body
+            payload = decode_payload(body, request.content_type)
         except ValueError as error:
             with write_lock:
                 write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": False, "kind": "bad_request",
@@ -582,7 +601,7 @@ def main():
         for header, body in frames:
             content_type = header.get("content_type", "application/octet-stream")
             try:
-                good.append((header, json.loads(body) if content_type.startswith("application/json") and body else body))
+                good.append((header, decode_payload(body, content_type)))
             except ValueError as error:
                 with write_lock:
                     write_frame(protocol_out, {"type": "result", "id": header.get("id"), "ok": False, "kind": "bad_request",
