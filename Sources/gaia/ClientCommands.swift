@@ -380,14 +380,10 @@ struct InvokeCommand: AsyncParsableCommand {
                 FileHandle.standardError.write(Data("\(header): \(value)\n".utf8))
             }
         }
-        // The handler's answer as it came: JSON pretty-printed, anything else verbatim.
-        if let object = try? JSONSerialization.jsonObject(with: Data(response.body), options: [.fragmentsAllowed]),
-            let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .fragmentsAllowed])
-        {
-            print(String(decoding: pretty, as: UTF8.self))
-        } else {
-            print(String(decoding: response.body, as: UTF8.self))
-        }
+        // The handler's answer byte for byte as the server sent it (not re-encoded: keys keep their
+        // order, 4.0 stays 4.0, a JSON string keeps its quotes), with a newline if it has none.
+        FileHandle.standardOutput.write(Data(response.body))
+        if response.body.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
     }
 }
 

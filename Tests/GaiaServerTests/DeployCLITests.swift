@@ -30,8 +30,8 @@ struct DeployCLITests {
 
     /// What a new user's scripts stumbled on (issue 34): `--server host:port` without a scheme,
     /// `gaia invoke --async` printing prose where a script wants the id, `gaia invocations get ID
-    /// --wait` exiting 0 for a failed invocation, and a refused connection described in the HTTP
-    /// client's internals.
+    /// --wait` exiting 0 for a failed invocation, `gaia invoke` re-encoding the answer (keys
+    /// sorted, 4.0 printed as 4), and a refused connection described in the HTTP client's internals.
     @Test func theCLIServesScriptsTheIdAndTheOutcome() async throws {
         guard let gaia = ServeCommandTests.gaia else {
             try Test.cancel("the gaia binary is not built beside the tests (run `swift build` first)")
@@ -60,6 +60,12 @@ struct DeployCLITests {
         let waited = try Self.run(gaia, ["invocations", "get", id, "--wait"] + target)
         #expect(waited.status != 0, "a failed invocation fails the command: \(waited.out)")
         #expect(waited.out.contains("failed") && waited.out.contains("no good"), "\(waited.out)")
+        // The answer as the server sent it: key order, 4.0 and a string's quotes kept.
+        let order = folder + "-order.py"
+        try "def handle(payload, context):\n    return {'b': 1, 'a': 4.0, 's': 'x'}\n".write(toFile: order, atomically: true, encoding: .utf8)
+        try #require(try Self.run(gaia, ["deploy", order, "--name", "order"] + target).status == 0)
+        let answered = try Self.run(gaia, ["invoke", "order"] + target)
+        #expect(answered.out == #"{"b": 1, "a": 4.0, "s": "x"}"# + "\n", "\(answered.out)")
         let nobody = try Self.run(gaia, ["ls", "--server", "127.0.0.1:\(ServeCommandTests.freePort())"])
         #expect(nobody.status != 0 && nobody.err.contains("nothing listens there: connection refused"), "\(nobody.err)")
         #expect(!nobody.err.contains("errno") && !nobody.err.contains("error set"), "\(nobody.err)")
