@@ -28,11 +28,15 @@ public struct APIErrorBody: Codable, Sendable, Equatable {
 
 /// The body of `GET /healthz`.
 public struct Health: Codable, Sendable, Equatable {
-    /// `ok` while the server serves.
+    /// `ok` while the server serves (`/healthz`); `ready` or `starting` (`/readyz`).
     public var status: String
+    /// What `/readyz` still waits for: the functions deployed at start (`--examples`) not yet
+    /// deployed or refused.
+    public var waiting: [String]?
 
     /// A health answer.
-    public init(status: String = "ok") {
+    public init(status: String = "ok", waiting: [String]? = nil) {
         self.status = status
+        self.waiting = waiting
     }
 }

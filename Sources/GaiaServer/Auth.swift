@@ -97,7 +97,7 @@ struct Authenticate<Context: RequestContext>: RouterMiddleware {
 
     /// The scope a request needs; nil when it is open.
     static func scope(_ method: HTTPRequest.Method, _ path: String) -> Scope? {
-        if path == "/healthz" || path == "/" || path.hasPrefix("/dashboard/") { return nil }
+        if path == "/healthz" || path == "/readyz" || path == "/" || path.hasPrefix("/dashboard/") { return nil }
         if path.hasPrefix("/v1/tokens") { return .admin }
         if method == .post && path.hasPrefix("/v1/functions/") && path.hasSuffix("/invoke") { return .invoke }
         if path.hasPrefix("/v1/invocations/") { return .invoke }  // an asynchronous invocation's outcome, for whoever may invoke

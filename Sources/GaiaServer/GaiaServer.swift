@@ -65,10 +65,14 @@ public enum GaiaServer {
             error: r.error, expiresAt: r.expiresAt)
     }
 
-    /// `/healthz`, `/metrics` and `/openapi.json`.
+    /// `/healthz`, `/readyz`, `/metrics` and `/openapi.json`.
     static func platformRoutes(runtime: FunctionRuntime, metrics: GaiaMetrics) -> RouteCollection<BasicRequestContext> {
         let routes = RouteCollection()
         routes.get("/healthz") { _, _ in jsonResponse(Health()) }
+        routes.get("/readyz") { _, _ -> Response in
+            let waiting = await runtime.startupPending()
+            return jsonResponse(waiting.isEmpty ? Health(status: "ready") : Health(status: "starting", waiting: waiting), status: waiting.isEmpty ? .ok : .serviceUnavailable)
+        }
         routes.get("/metrics") { _, _ -> Response in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                      body: .init(byteBuffer: ByteBuffer(string: await metrics.render(runtime: runtime))))

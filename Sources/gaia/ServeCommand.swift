@@ -137,10 +137,10 @@ struct ServeCommand: AsyncParsableCommand {
         // is served as soon as its first instance is up (a GPU model can take tens of seconds).
         let directory = examples ?? ""
         let folders = try examples.map { try FileManager.default.contentsOfDirectory(atPath: $0).sorted() } ?? []
+        let sources = folders.compactMap { folder in (try? FunctionSource.load(path: directory + "/" + folder)).map { (folder, $0) } }
+        await runtime.deploysAtStart(sources.map(\.0))  // /readyz answers once each is deployed or refused
         let deployExamples = Task { [logger] in
-            for folder in folders {
-                let path = directory + "/" + folder
-                guard let source = try? FunctionSource.load(path: path) else { continue }
+            for (folder, source) in sources {
                 do {
                     let manifest = try await runtime.deploy(DeployRequest(name: folder, files: source.files))
                     logger.info("deployed example", metadata: ["function.name": "\(folder)", "mode": "\(manifest.mode)"])
@@ -151,6 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
                     let reason = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
                     logger.warning("example not deployed", metadata: ["function.name": "\(folder)", "reason": "\(reason)"])
                 }
+                await runtime.deployAtStartEnded(folder)
             }
         }
         defer { deployExamples.cancel() }

@@ -24,6 +24,7 @@ struct AuthTests {
     /// Every route of the API (a test below checks the list against the router), with its scope.
     static let routes: [Route] = [
         Route(method: .get, uri: "/healthz", scope: nil),
+        Route(method: .get, uri: "/readyz", scope: nil),
         Route(method: .get, uri: "/", scope: nil),
         Route(method: .get, uri: "/dashboard/app.js", scope: nil),
         Route(method: .get, uri: "/metrics", scope: .read),

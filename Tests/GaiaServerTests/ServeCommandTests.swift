@@ -133,6 +133,21 @@ struct ServeCommandTests {
         // The API needs a token; the server wrote an admin token for the CLI beside its data.
         #expect(try await get("http://127.0.0.1:\(port)/v1/functions").status == 401)
         let token = try #require(Self.token(data), "gaia serve wrote no \(data)/admin.token")
+        // /readyz answers 503, naming what it waits for, until every example is deployed or refused.
+        var ready = false
+        var sawStarting = false
+        while !ready && ContinuousClock.now - started < .seconds(60) {
+            let (status, body) = try await get("http://127.0.0.1:\(port)/readyz")
+            let health = try APICoding.decoder().decode(Health.self, from: Data(body))
+            ready = status == 200 && health.status == "ready"
+            if status == 503 {
+                sawStarting = true
+                #expect(health.status == "starting" && health.waiting?.isEmpty == false, "\(health)")
+            }
+            if !ready { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        try #require(ready, "/readyz never answered ready; the log:\n\(text())")
+        print("/readyz ready after \(ContinuousClock.now - started) (saw starting: \(sawStarting))")
         // The examples deploy beside the server: all of them are served within the same 5 s.
         var names: [String] = []
         while ContinuousClock.now - started < .seconds(5) {

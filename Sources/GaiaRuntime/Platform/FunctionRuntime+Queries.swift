@@ -127,3 +127,14 @@ extension FunctionRuntime {
         try database.decisions(of: name, limit: limit)
     }
 }
+
+extension FunctionRuntime {
+    /// The server will deploy these at start (`/readyz` waits for them).
+    public func deploysAtStart(_ names: [String]) { startupDeploys.formUnion(names) }
+
+    /// A deploy at start ended (deployed or refused).
+    public func deployAtStartEnded(_ name: String) { startupDeploys.remove(name) }
+
+    /// The deploys at start still in progress, by name.
+    public func startupPending() -> [String] { startupDeploys.sorted() }
+}

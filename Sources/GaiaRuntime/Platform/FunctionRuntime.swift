@@ -94,6 +94,8 @@ public actor FunctionRuntime {
     var sandboxUIDs: [String: UInt32] = [:]
     /// The machine's instance slots, shared by every local pool (nil on a cluster).
     public nonisolated let slots: InstanceSlots?
+    /// Functions deployed at start (`gaia serve --examples`) not yet deployed or refused: `/readyz`.
+    var startupDeploys: Set<String> = []
 
     /// Creates the runtime over a database; `restore()` brings back deployed functions.
     public init(configuration: RuntimeConfiguration, database: GaiaDatabase, logger: Logger = Logger(label: "gaia.runtime")) {
