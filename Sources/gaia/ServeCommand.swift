@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GaiaAnalyzer
 import GaiaCore
 import GaiaKube
@@ -100,6 +103,27 @@ struct ServeCommand: AsyncParsableCommand {
         return settings
     }
 
+    /// Why `host:port` cannot be listened on now (nil: it can, or the server's own bind will say):
+    /// a trial bind, with the address reuse the server's own socket sets.
+    static func portProblem(host: String, port: Int) -> String? {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_flags = AI_PASSIVE
+        var found: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &found) == 0, let info = found else { return nil }
+        defer { freeaddrinfo(found) }
+        let socket = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype, info.pointee.ai_protocol)
+        guard socket >= 0 else { return nil }
+        defer { close(socket) }
+        var one: Int32 = 1
+        setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        guard bind(socket, info.pointee.ai_addr, info.pointee.ai_addrlen) != 0 else { return nil }
+        let reason = errno
+        if reason == EADDRINUSE { return "port \(port) on \(host) is already in use (another gaia serve?); stop that one or pass --port" }
+        if reason == EACCES { return "port \(port) needs privileges here; pass --port with a port above 1023" }
+        return "cannot listen on \(host):\(port): \(String(cString: strerror(reason)))"
+    }
+
     func run() async throws {
         var logger = Logger(label: "gaia")
         logger.logLevel = .info
@@ -119,6 +143,9 @@ struct ServeCommand: AsyncParsableCommand {
         guard settings.auth || loopback else {
             throw CLIError(description: "refusing to serve without authentication on \(host): anyone reaching it could run code here; drop --no-auth (or auth: false), or listen on 127.0.0.1")
         }
+        // Before anything starts: a port already in use would fail only once the server binds,
+        // after "gaia serving" and after the stored functions' instances had started.
+        if let problem = Self.portProblem(host: host, port: port) { throw CLIError(description: problem) }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let dataDirectory = URL(fileURLWithPath: dataDir).standardizedFileURL.path
         let database = try GaiaDatabase(path: dataDirectory + "/gaia.sqlite")

@@ -350,6 +350,30 @@ struct ServeCommandTests {
         }
     }
 
+    /// A second `gaia serve` on a port in use says so and exits before starting anything (issue 34:
+    /// it logged "gaia serving", then failed in the HTTP server's bind).
+    @Test func aSecondServerOnABusyPortSaysSoBeforeStarting() async throws {
+        guard let gaia = Self.gaia else {
+            try Test.cancel("the gaia binary is not built beside the tests")
+        }
+        let port = Self.freePort()
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-busy-\(UUID().uuidString)").path
+        let first = try Self.serve(gaia, port: port, data: data)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        try await waitUntilServing("/healthz", port: port, data: data)
+        let log = data + "-second.log"
+        let started = ContinuousClock.now
+        let second = try Self.serve(gaia, port: port, data: data + "-second", log: log)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        while second.isRunning && ContinuousClock.now - started < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(!second.isRunning && second.terminationStatus != 0, "it exits: \(text)")
+        #expect(text.contains("port \(port) on 127.0.0.1 is already in use"), "\(text)")
+        #expect(!text.contains("gaia serving") && !text.contains("Address already in use"), "\(text)")
+        kill(first.processIdentifier, SIGTERM)
+        first.waitUntilExit()
+    }
+
     @Test func theCLIFailsFastWhenNoServerListens() throws {
         guard let gaia = Self.gaia else {
             try Test.cancel("the gaia binary is not built beside the tests")
