@@ -223,6 +223,26 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    /// A handler's exception is seen in `gaia logs` too, not only by its caller (issue 34): the
+    /// function's log gets the invocation's id, status and error's first line.
+    @Test func aFailedInvocationIsInTheFunctionsLog() async throws {
+        let rt = try runtime()
+        try await rt.deploy(DeployRequest(name: "boom", files: files("def handle(p, c):\n    raise ValueError('no good')\n")))
+        let id = FunctionRuntime.newInvocationID()
+        await #expect(throws: WorkerError.self) {
+            _ = try await rt.invoke("boom", body: Array("{}".utf8), contentType: "application/json", id: id)
+        }
+        let deadline = ContinuousClock.now + .seconds(5)
+        var logs = ""
+        while ContinuousClock.now < deadline {
+            logs = try await rt.logs("boom")
+            if logs.contains(id) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(logs.contains("\(id) failed with 500: the handler raised ValueError: no good"), "\(logs)")
+        await rt.shutdown()
+    }
+
     @Test func invokingAnUnknownFunctionIs404() async throws {
         let rt = try runtime()
         do {

@@ -94,6 +94,8 @@ public actor FunctionRuntime {
     var sandboxUIDs: [String: UInt32] = [:]
     /// The machine's instance slots, shared by every local pool (nil on a cluster).
     public nonisolated let slots: InstanceSlots?
+    /// Writes the platform's lines into functions' logs (`noteFailure`).
+    let logNotes = FunctionLogNotes()
     /// Functions deployed at start (`gaia serve --examples`) not yet deployed or refused: `/readyz`.
     var startupDeploys: Set<String> = []
 
@@ -263,13 +265,29 @@ public actor FunctionRuntime {
         } catch {
             let elapsed = Date().timeIntervalSince(arrived) * 1000
             pendingSamples.append(Sample(function: name, at: instant, milliseconds: elapsed, backend: function.backend, counts: false))
+            let status = Self.status(of: error)
             records.append(record(
-                function, id: id, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: Self.status(of: error)))
+                function, id: id, at: arrived, backend: function.backend, cold: false, total: elapsed, queue: 0, status: status))
+            noteFailure(of: function.stored, id: id, status: status, error: error)
             if case WorkerError.handlerFailed(let message, let traceback) = error, function.stored.manifest.secrets != nil {
                 throw WorkerError.handlerFailed(error: redacted(message, function.stored), traceback: redacted(traceback, function.stored))
             }
             throw error
         }
+    }
+
+    /// A failed invocation, in the server's log and the function's own (`gaia logs`): its id,
+    /// status and the first line of its error (secrets redacted). The caller has the rest.
+    func noteFailure(of stored: StoredFunction, id: String, status: Int, error: any Error) {
+        let reason = redacted(Self.shortReason(error), stored)
+        logger.warning(
+            "invocation failed",
+            metadata: ["function.name": "\(stored.name)", "invocation.id": "\(id)", "status": "\(status)", "error": "\(reason)"])
+        guard configuration.cluster == nil else { return }  // its pods' logs are the cluster's
+        let path = "\(configuration.dataDirectory)/logs/\(stored.name)/r\(stored.revision)-gaia.log"
+        let line = "\(Date().formatted(.iso8601)) \(id) failed with \(status): \(reason)"
+        let notes = logNotes
+        Task { await notes.append(line, to: path) }
     }
 
     func record(
