@@ -1,3 +1,5 @@
+import Foundation
+
 /// The body of `GET /v1/functions/{name}/cost`: what the function cost, billed per invocation and
 /// as instance time (idle included), per rung, with the price table used.
 public struct CostReport: Codable, Sendable, Equatable {
@@ -115,5 +117,18 @@ public struct CostReport: Codable, Sendable, Equatable {
             self.gpuSecond = gpuSecond
             self.memoryGiBPerInstance = memoryGiBPerInstance
         }
+    }
+}
+
+/// Amounts of money as a person reads them.
+public enum Dollars {
+    /// `$1.25` for a cent or more; below, three significant figures and no exponent
+    /// (`$0.0000000370`, where `%f` printed `$0.000000` and `\(x)` `3.7e-08`); `$0` for nothing.
+    public static func text(_ usd: Double) -> String {
+        guard usd.isFinite else { return "$?" }
+        guard usd != 0 else { return "$0" }
+        if abs(usd) >= 0.01 { return String(format: "$%.2f", usd) }
+        let decimals = min(15, Int((-log10(abs(usd))).rounded(.up)) + 2)
+        return String(format: "$%.\(decimals)f", usd)
     }
 }

@@ -486,7 +486,7 @@ struct DescribeCommand: AsyncParsableCommand {
 
     /// The readable summary of a function's description and cost.
     static func summary(_ f: FunctionDescription, cost: CostReport) -> String {
-        func usd(_ x: Double) -> String { String(format: "$%.6f", x) }
+        func usd(_ x: Double) -> String { Dollars.text(x) }
         func ms(_ x: Double) -> String { String(format: "%.1f ms", x) }
         let r = f.rung
         var lines = [
@@ -596,7 +596,7 @@ struct InvocationsListCommand: AsyncParsableCommand {
                 i.backend.padding(toLength: 10, withPad: " ", startingAt: 0),
                 String(i.status).padding(toLength: 8, withPad: " ", startingAt: 0),
                 (i.coldStart ? "yes" : "no").padding(toLength: 6, withPad: " ", startingAt: 0),
-                String(format: "%9.1f ms  %7.1f ms  $%.8f", i.durationMs, i.queueMs, i.costUSD),
+                String(format: "%9.1f ms  %7.1f ms  ", i.durationMs, i.queueMs) + Dollars.text(i.costUSD),
             ]
             print(cells.joined())
         }
