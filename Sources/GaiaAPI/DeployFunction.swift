@@ -26,6 +26,8 @@ public struct DeployFunction: Codable, Sendable, Equatable {
     public var rung: String?
     /// The largest batch for a function that defines `handle_batch` (default 8).
     public var maxBatch: Int?
+    /// Longest one invocation may run, seconds (default: the server's, 60).
+    public var timeoutSeconds: Double?
     /// Environment variables for its instances (absent: the previous revision's; `{}`: none).
     public var env: [String: String]?
     /// Secrets for its instances, as environment variables: stored apart with owner-only
@@ -38,6 +40,7 @@ public struct DeployFunction: Codable, Sendable, Equatable {
         case name, files, mode, slo, concurrency, prewarm, rung, env, secrets
         case isPublic = "public"
         case maxBatch = "max_batch"
+        case timeoutSeconds = "timeout_seconds"
         case keepAlive = "keep_alive"
         case minScale = "min_scale"
         case maxScale = "max_scale"
@@ -56,6 +59,7 @@ public struct DeployFunction: Codable, Sendable, Equatable {
         prewarm = try c.decodeIfPresent(Bool.self, forKey: .prewarm)
         rung = try c.decodeIfPresent(String.self, forKey: .rung)
         maxBatch = try c.decodeIfPresent(Int.self, forKey: .maxBatch)
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds)
         env = try c.decodeIfPresent([String: String].self, forKey: .env)
         secrets = try c.decodeIfPresent([String: String].self, forKey: .secrets)
         isPublic = try c.decodeIfPresent(Bool.self, forKey: .isPublic)

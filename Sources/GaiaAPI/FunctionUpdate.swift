@@ -11,23 +11,27 @@ public struct FunctionUpdate: Codable, Sendable, Equatable {
     public var minScale: Int?
     /// Most instances.
     public var maxScale: Int?
+    /// Longest one invocation may run, seconds.
+    public var timeoutSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case slo, mode
         case minScale = "min_scale"
         case maxScale = "max_scale"
+        case timeoutSeconds = "timeout_seconds"
     }
 
     /// An update.
-    public init(slo: String? = nil, mode: String? = nil, minScale: Int? = nil, maxScale: Int? = nil) {
+    public init(slo: String? = nil, mode: String? = nil, minScale: Int? = nil, maxScale: Int? = nil, timeoutSeconds: Double? = nil) {
         self.slo = slo
         self.mode = mode
         self.minScale = minScale
         self.maxScale = maxScale
+        self.timeoutSeconds = timeoutSeconds
     }
 
     /// True when it changes nothing.
-    public var isEmpty: Bool { slo == nil && mode == nil && minScale == nil && maxScale == nil }
+    public var isEmpty: Bool { slo == nil && mode == nil && minScale == nil && maxScale == nil && timeoutSeconds == nil }
 }
 
 /// The body of `GET /v1/functions/{name}/source`: the files of the serving revision that are

@@ -81,6 +81,8 @@ public struct FunctionLimits: Sendable, Hashable {
     public static let concurrency = 1...1000
     /// Largest batch of a function with `handle_batch`.
     public static let maxBatch = 1...1024
+    /// A function's own invocation timeout, seconds.
+    public static let timeoutSeconds = 0.1...3600.0
     /// The platform's defaults for a function that names no scale bounds.
     public var defaults: AutoscalerSettings
     /// Instances the machine can run at once (nil: not bounded here, a cluster).
@@ -93,7 +95,12 @@ public struct FunctionLimits: Sendable, Hashable {
     }
 
     /// Checks a function's settings (nil: the platform's default).
-    public func check(minScale: Int?, maxScale: Int?, concurrency: Int?, maxBatch: Int?) throws(FunctionSettingsError) {
+    public func check(minScale: Int?, maxScale: Int?, concurrency: Int?, maxBatch: Int?, timeoutSeconds: Double? = nil) throws(FunctionSettingsError) {
+        if let timeoutSeconds, !(timeoutSeconds.isFinite && Self.timeoutSeconds.contains(timeoutSeconds)) {
+            throw FunctionSettingsError(
+                code: "invalid_timeout",
+                description: "the timeout must be \(Self.timeoutSeconds.lowerBound)…\(Int(Self.timeoutSeconds.upperBound)) seconds (got \(timeoutSeconds))")
+        }
         let ceiling = AutoscalerSettings.instanceCeiling
         if let minScale, !(0...ceiling).contains(minScale) {
             throw FunctionSettingsError(code: "invalid_scale", description: "min scale must be 0…\(ceiling) (got \(minScale))")
@@ -138,6 +145,10 @@ public struct FunctionLimits: Sendable, Hashable {
         clamp(&m.minScale, 0...ceiling, "min scale")
         clamp(&m.concurrency, Self.concurrency, "concurrency")
         clamp(&m.maxBatch, Self.maxBatch, "max batch")
+        if let t = m.timeoutSeconds, !(t.isFinite && Self.timeoutSeconds.contains(t)) {
+            m.timeoutSeconds = nil
+            changes.append("timeout \(t) s is outside \(Self.timeoutSeconds.lowerBound)…\(Int(Self.timeoutSeconds.upperBound)) s: using the server's")
+        }
         let high = m.maxScale ?? defaults.maxScale
         if let low = m.minScale, low > high {
             m.minScale = high

@@ -40,6 +40,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     /// The largest batch the router groups for `handle_batch(payloads, context)` (nil: the function
     /// defines no `handle_batch`; its requests run one by one).
     public var maxBatch: Int?
+    /// Longest one invocation may run, seconds, before its instance is stopped and it answers 504
+    /// (nil: the server's `invocation_timeout_seconds`, 60).
+    public var timeoutSeconds: Double?
     /// Environment variables its instances get (`gaia deploy --env KEY=VALUE`).
     public var environment: [String: String]?
     /// The names of the secrets its instances get as environment variables; their values are
@@ -69,6 +72,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         case maxScale = "max_scale"
         case concurrency, prewarm, rung
         case maxBatch = "max_batch"
+        case timeoutSeconds = "timeout_seconds"
         case keepAlive = "keep_alive"
         case environment, secrets
         case pythonEnvironment = "python_environment"

@@ -18,7 +18,7 @@ enum DeployUpload {
     /// Query options of an archive-only deploy, with whether each is a number (else text).
     static let queryOptions: [String: Bool] = [
         "name": false, "mode": false, "slo": false, "keep_alive": false, "rung": false, "prewarm": false, "public": false,
-        "min_scale": true, "max_scale": true, "concurrency": true, "max_batch": true,
+        "min_scale": true, "max_scale": true, "concurrency": true, "max_batch": true, "timeout_seconds": true,
     ]
 
     static func read(contentType: String?, query: [(String, String)], body: ByteBuffer, maxBytes: Int) throws -> (DeployFunction, [String: [UInt8]]) {
@@ -112,7 +112,10 @@ enum DeployUpload {
                     "bad_request", "unknown query option '\(key.prefix(40))'; an archive's deploy takes \(queryOptions.keys.sorted().joined(separator: ", "))",
                     status: 400)
             }
-            if numeric {
+            if key == "timeout_seconds" {
+                guard let seconds = Double(value) else { throw PlatformError("bad_request", "\(key) must be a number, not '\(value.prefix(40))'", status: 400) }
+                object[key] = seconds
+            } else if numeric {
                 guard let number = Int(value) else { throw PlatformError("bad_request", "\(key) must be a whole number, not '\(value.prefix(40))'", status: 400) }
                 object[key] = number
             } else if key == "prewarm" || key == "public" {

@@ -224,6 +224,7 @@ struct FunctionRoutes {
             minScale: body.minScale, maxScale: body.maxScale, slo: slo, concurrency: body.concurrency,
             keepAlive: keepAlive, prewarm: body.prewarm, rung: rung, maxBatch: body.maxBatch, environment: body.env, secrets: body.secrets)
         deploy.publicInvoke = body.isPublic
+        deploy.timeoutSeconds = body.timeoutSeconds
         guard request.headers[.accept]?.contains("text/event-stream") == true else {
             return jsonResponse(try await runtime.deploy(deploy), status: .created)
         }
@@ -300,12 +301,12 @@ struct FunctionRoutes {
             body = try APICoding.decoder().decode(FunctionUpdate.self, from: Data(buffer: data))
         } catch {
             throw PlatformError(
-                "bad_request", "the body must be JSON: {\"slo\": …, \"mode\": …, \"min_scale\": …, \"max_scale\": …} (\(error))", status: 400)
+                "bad_request", "the body must be JSON: {\"slo\": …, \"mode\": …, \"min_scale\": …, \"max_scale\": …, \"timeout_seconds\": …} (\(error))", status: 400)
         }
         guard !body.isEmpty else {
-            throw PlatformError("bad_request", "nothing to change: give slo, mode, min_scale or max_scale", status: 400)
+            throw PlatformError("bad_request", "nothing to change: give slo, mode, min_scale, max_scale or timeout_seconds", status: 400)
         }
-        var change = SettingsChange(minScale: body.minScale, maxScale: body.maxScale)
+        var change = SettingsChange(minScale: body.minScale, maxScale: body.maxScale, timeoutSeconds: body.timeoutSeconds)
         if let text = body.slo {
             if text == "default" {
                 change.slo = .platformDefault

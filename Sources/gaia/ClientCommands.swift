@@ -153,6 +153,8 @@ struct DeployCommand: AsyncParsableCommand {
     var rung: String?
     @Option(help: "Largest batch the router groups for a function that defines handle_batch(payloads, context) (default 8).")
     var maxBatch: Int?
+    @Option(help: "Longest one invocation may run, in seconds, before its instance is stopped and it answers 504 (default: the server's, 60).")
+    var timeout: Double?
     @Option(name: .customLong("env"), help: ArgumentHelp("An environment variable for its instances (repeat for more; replaces the previous revision's).", valueName: "KEY=VALUE"))
     var environment: [String] = []
     @Option(name: .customLong("secret"), help: ArgumentHelp("A secret for its instances, as an environment variable: KEY=@FILE reads the file, KEY alone takes $KEY from this shell (repeat for more; replaces the previous revision's). Stored apart, never shown.", valueName: "KEY=@FILE"))
@@ -230,6 +232,7 @@ struct DeployCommand: AsyncParsableCommand {
             guard (1...1024).contains(maxBatch) else { throw CLIError(description: "--max-batch must be 1…1024, not \(maxBatch)") }
             body.maxBatch = maxBatch
         }
+        body.timeoutSeconds = timeout
         if let prewarm {
             guard ["on", "off"].contains(prewarm) else { throw CLIError(description: "--prewarm: write on or off, not '\(prewarm)'") }
             body.prewarm = prewarm == "on"
@@ -269,18 +272,19 @@ struct UpdateCommand: AsyncParsableCommand {
     @Option(help: "Force a mode (cpu, cpu_preferred, gpu_preferred, gpu), or 'auto' to release a forced one.") var mode: String?
     @Option(help: "Fewest instances kept (0 allows scale to zero).") var minScale: Int?
     @Option(help: "Most instances.") var maxScale: Int?
+    @Option(help: "Longest one invocation may run, in seconds.") var timeout: Double?
     @Option(name: .shortAndLong, help: "How to print the new manifest: text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
     func run() async throws {
-        var body = FunctionUpdate(mode: mode, minScale: minScale, maxScale: maxScale)
+        var body = FunctionUpdate(mode: mode, minScale: minScale, maxScale: maxScale, timeoutSeconds: timeout)
         if let slo {
             do { body.slo = slo == "default" ? slo : try SLO(parsing: slo).description } catch { throw CLIError(description: "--slo: \(error)") }
         }
         if let mode, mode != "auto", ExecutionMode(rawValue: mode) == nil {
             throw CLIError(description: "--mode: write cpu, cpu_preferred, gpu_preferred, gpu or auto, not '\(mode)'")
         }
-        guard !body.isEmpty else { throw CLIError(description: "nothing to change: give --slo, --mode, --min-scale or --max-scale") }
+        guard !body.isEmpty else { throw CLIError(description: "nothing to change: give --slo, --mode, --min-scale, --max-scale or --timeout") }
         if output == .text { print("updating \(name) on \(server.baseURL)…") }
         let response = try await server.send(.PATCH, "/v1/functions/\(name)", body: Array(try APICoding.encoder().encode(body)))
         let manifest = try FunctionManifest.fromJSON(Data(response.body))
@@ -499,6 +503,7 @@ struct DescribeCommand: AsyncParsableCommand {
             return rung.measured ? "\(rung.backend) \(ms(predicted)) measured" : "\(rung.backend) ~\(ms(predicted)) predicted"
         }
         lines.append("ladder:   " + ladder.joined(separator: ", "))
+        if let timeout = f.manifest.timeoutSeconds { lines.append("timeout:  \(timeout.formatted()) s per invocation") }
         if let environment = f.manifest.environment, !environment.isEmpty {
             lines.append("env:      " + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
         }

@@ -243,6 +243,33 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    /// A function's own invocation timeout (issue 34: only the server-wide 60 s existed): its
+    /// invocation past it answers 504 then, another function keeps the server's; an update changes
+    /// it; nonsense is refused.
+    @Test func aFunctionsOwnTimeoutEndsItsInvocationThen() async throws {
+        let rt = try runtime()
+        let sleeper = files("import time\n\ndef handle(p, c):\n    time.sleep(p['s'])\n    return 'woke'\n")
+        try await rt.deploy(DeployRequest(name: "short", files: sleeper, timeoutSeconds: 0.5))
+        try await rt.deploy(DeployRequest(name: "long", files: sleeper))
+        let asked = ContinuousClock.now
+        await #expect {
+            _ = try await rt.invoke("short", body: Array(#"{"s": 3}"#.utf8), contentType: "application/json")
+        } throws: { error in
+            if case WorkerError.timedOut(let after) = error { after == .milliseconds(500) } else { false }
+        }
+        #expect(ContinuousClock.now - asked < .seconds(2), "ended at its 0.5 s, not at 3 s")
+        let slept = try await rt.invoke("long", body: Array(#"{"s": 1}"#.utf8), contentType: "application/json")
+        #expect(String(decoding: slept.outcome.response.body, as: UTF8.self) == "woke", "the server's 60 s for the other")
+        let manifest = try await rt.update("short", SettingsChange(timeoutSeconds: 5))
+        #expect(manifest.timeoutSeconds == 5)
+        let now = try await rt.invoke("short", body: Array(#"{"s": 1}"#.utf8), contentType: "application/json")
+        #expect(String(decoding: now.outcome.response.body, as: UTF8.self) == "woke")
+        await #expect { try await rt.deploy(DeployRequest(name: "bad", files: sleeper, timeoutSeconds: 0)) } throws: {
+            ($0 as? PlatformError).map { $0.code == "invalid_timeout" && $0.statusCode == 400 } ?? false
+        }
+        await rt.shutdown()
+    }
+
     @Test func invokingAnUnknownFunctionIs404() async throws {
         let rt = try runtime()
         do {

@@ -15,7 +15,9 @@ extension FunctionRuntime {
     public func deploy(_ request: DeployRequest) async throws -> FunctionManifest {
         try Self.validate(request, maxBytes: configuration.maxUploadBytes)
         do {
-            try configuration.limits.check(minScale: request.minScale, maxScale: request.maxScale, concurrency: request.concurrency, maxBatch: request.maxBatch)
+            try configuration.limits.check(
+                minScale: request.minScale, maxScale: request.maxScale, concurrency: request.concurrency, maxBatch: request.maxBatch,
+                timeoutSeconds: request.timeoutSeconds)
         } catch {
             throw PlatformError(error.code, error.description, status: error.code == "over_capacity" ? 422 : 400)
         }
@@ -42,6 +44,7 @@ extension FunctionRuntime {
         manifest.keepAlive = request.keepAlive?.description
         manifest.prewarm = request.prewarm
         manifest.rung = request.rung?.description
+        manifest.timeoutSeconds = request.timeoutSeconds
         manifest.publicInvoke = request.publicInvoke == true ? true : nil
         let previousRevision = live[request.name]?.stored
         let environment = request.environment ?? previousRevision?.manifest.environment ?? [:]
@@ -190,6 +193,7 @@ extension FunctionRuntime {
             concurrency: m.concurrency, keepAlive: m.keepAlive.flatMap { try? KeepAliveSettings.Mode(parsing: $0) }, prewarm: m.prewarm,
             rung: m.rung.flatMap(Backend.init), maxBatch: m.maxBatch, environment: m.environment ?? [:])
         request.publicInvoke = m.publicInvoke
+        request.timeoutSeconds = change.timeoutSeconds ?? m.timeoutSeconds
         switch change.slo {
         case .keep: break
         case .platformDefault: request.slo = nil
@@ -266,6 +270,7 @@ extension FunctionRuntime {
             on: backend, among: inputs.rungs, plansConfigurations: inputs.plansConfigurations)
         if let maxScale = stored.manifest.maxScale { poolSettings.maxScale = maxScale }
         if let concurrency = stored.manifest.concurrency { poolSettings.instanceConcurrency = concurrency }
+        if let seconds = stored.manifest.timeoutSeconds { poolSettings.invocationTimeout = .clamped(seconds: seconds) }
         if let cluster = configuration.cluster { return cluster.pool(for: stored, on: backend, settings: poolSettings) }
         if let batch = stored.manifest.maxBatch, batch > 1 {
             // A batch is `batch` requests on one instance at once.

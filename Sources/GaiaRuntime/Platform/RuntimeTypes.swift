@@ -96,6 +96,8 @@ public struct DeployRequest: Sendable {
     public var rung: Backend?
     /// The largest batch for a function that defines `handle_batch` (nil: 8).
     public var maxBatch: Int?
+    /// Longest one invocation may run, seconds (nil: the server's `invocation_timeout_seconds`).
+    public var timeoutSeconds: Double?
     /// Environment variables for its instances (nil: the previous revision's).
     public var environment: [String: String]?
     /// Secrets for its instances, as environment variables, stored apart from the manifest with
@@ -110,8 +112,10 @@ public struct DeployRequest: Sendable {
     public init(
         name: String, files: [String: [UInt8]], mode: ExecutionMode? = nil, minScale: Int? = nil, maxScale: Int? = nil,
         slo: SLO? = nil, concurrency: Int? = nil, keepAlive: KeepAliveSettings.Mode? = nil, prewarm: Bool? = nil,
-        rung: Backend? = nil, maxBatch: Int? = nil, environment: [String: String]? = nil, secrets: [String: String]? = nil
+        rung: Backend? = nil, maxBatch: Int? = nil, environment: [String: String]? = nil, secrets: [String: String]? = nil,
+        timeoutSeconds: Double? = nil
     ) {
+        self.timeoutSeconds = timeoutSeconds
         self.environment = environment
         self.secrets = secrets
         self.rung = rung
@@ -139,13 +143,16 @@ public struct SettingsChange: Sendable {
     public var mode: ModeChange
     public var minScale: Int?
     public var maxScale: Int?
+    /// A new invocation timeout, seconds.
+    public var timeoutSeconds: Double?
 
     /// A change.
-    public init(slo: SLOChange = .keep, mode: ModeChange = .keep, minScale: Int? = nil, maxScale: Int? = nil) {
+    public init(slo: SLOChange = .keep, mode: ModeChange = .keep, minScale: Int? = nil, maxScale: Int? = nil, timeoutSeconds: Double? = nil) {
         self.slo = slo
         self.mode = mode
         self.minScale = minScale
         self.maxScale = maxScale
+        self.timeoutSeconds = timeoutSeconds
     }
 }
 
