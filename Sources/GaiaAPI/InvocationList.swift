@@ -48,11 +48,47 @@ public struct InvocationList: Codable, Sendable, Equatable {
         }
     }
 
+    /// An invocation still running or waiting for an instance: not yet recorded.
+    public struct Running: Codable, Sendable, Equatable {
+        /// Its id (`Gaia-Invocation-Id`).
+        public var id: String
+        /// When it arrived.
+        public var at: Date
+        /// The revision serving it.
+        public var revision: Int
+        /// The rung it was sent to.
+        public var backend: String
+        /// How long it has been in the platform, ms, when the list was made.
+        public var elapsedMs: Double
+
+        enum CodingKeys: String, CodingKey {
+            case id, at, revision, backend
+            case elapsedMs = "elapsed_ms"
+        }
+
+        /// One in flight.
+        public init(id: String, at: Date, revision: Int, backend: String, elapsedMs: Double) {
+            self.id = id
+            self.at = at
+            self.revision = revision
+            self.backend = backend
+            self.elapsedMs = elapsedMs
+        }
+    }
+
     /// The invocations.
     public var invocations: [Item]
+    /// Those in flight now, newest first (nil from a server that does not say).
+    public var inFlight: [Running]?
+
+    enum CodingKeys: String, CodingKey {
+        case invocations
+        case inFlight = "in_flight"
+    }
 
     /// A list.
-    public init(invocations: [Item]) {
+    public init(invocations: [Item], inFlight: [Running]? = nil) {
         self.invocations = invocations
+        self.inFlight = inFlight
     }
 }

@@ -482,11 +482,18 @@ struct FunctionRoutes {
     func invocations(_ name: String, limit: Int?) async throws -> Response {
         _ = try await runtime.function(name)
         let records = try await runtime.invocationRecords(of: name, limit: max(1, min(limit ?? 100, 10_000)))
-        return jsonResponse(InvocationList(invocations: records.map {
-            .init(
-                at: $0.at, revision: $0.revision, backend: $0.backend, coldStart: $0.coldStart, durationMs: $0.durationMs,
-                queueMs: $0.queueMs, status: $0.status, costUSD: $0.costUSD, id: $0.invocationId)
-        }))
+        let now = Date()
+        let running = await runtime.invocationsInFlight(of: name).map {
+            InvocationList.Running(
+                id: $0.id, at: $0.at, revision: $0.revision, backend: $0.backend.description, elapsedMs: now.timeIntervalSince($0.at) * 1000)
+        }
+        return jsonResponse(InvocationList(
+            invocations: records.map {
+                .init(
+                    at: $0.at, revision: $0.revision, backend: $0.backend, coldStart: $0.coldStart, durationMs: $0.durationMs,
+                    queueMs: $0.queueMs, status: $0.status, costUSD: $0.costUSD, id: $0.invocationId)
+            },
+            inFlight: running))
     }
 }
 

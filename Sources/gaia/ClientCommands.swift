@@ -588,11 +588,17 @@ struct InvocationsListCommand: AsyncParsableCommand {
     func run() async throws {
         let list = try await server.get("/v1/functions/\(name)/invocations?limit=\(limit)", as: InvocationList.self)
         guard try !output.print(list) else { return }
-        if list.invocations.isEmpty {
+        let running = list.inFlight ?? []
+        if list.invocations.isEmpty && running.isEmpty {
             print("no invocations of \(name) yet; try `gaia invoke \(name)`")
             return
         }
         print("ID                            AT                    REV  RUNG      STATUS  COLD  DURATION    QUEUE       COST")
+        for r in running {  // not recorded yet: no status, queue or cost until they end
+            print(r.id.padding(toLength: 30, withPad: " ", startingAt: 0) + r.at.formatted(.iso8601).padding(toLength: 22, withPad: " ", startingAt: 0)
+                + String(r.revision).padding(toLength: 5, withPad: " ", startingAt: 0) + r.backend.padding(toLength: 10, withPad: " ", startingAt: 0)
+                + "running".padding(toLength: 14, withPad: " ", startingAt: 0) + String(format: "%9.1f ms so far", r.elapsedMs))
+        }
         for i in list.invocations {
             let cells = [
                 (i.id ?? "-").padding(toLength: 30, withPad: " ", startingAt: 0),

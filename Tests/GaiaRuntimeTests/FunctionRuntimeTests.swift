@@ -270,6 +270,26 @@ struct FunctionRuntimeTests {
         await rt.shutdown()
     }
 
+    /// An invocation running now is listed with its id until it ends (issue 34: `gaia invocations
+    /// N` showed only recorded ones).
+    @Test func invocationsInFlightAreListedUntilTheyEnd() async throws {
+        let rt = try runtime()
+        try await rt.deploy(DeployRequest(name: "slow", files: fixture("slow")))
+        let id = FunctionRuntime.newInvocationID()
+        let call = Task { try await rt.invoke("slow", body: Array(#"{"seconds": 1.0}"#.utf8), contentType: "application/json", id: id) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        var listed: [String] = []
+        while listed.isEmpty && ContinuousClock.now < deadline {
+            listed = await rt.invocationsInFlight(of: "slow").map(\.id)
+            if listed.isEmpty { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(listed == [id])
+        #expect(await rt.invocationsInFlight(of: "other").isEmpty)
+        _ = try await call.value
+        #expect(await rt.invocationsInFlight(of: "slow").isEmpty, "gone once answered (its record has it)")
+        await rt.shutdown()
+    }
+
     @Test func invokingAnUnknownFunctionIs404() async throws {
         let rt = try runtime()
         do {

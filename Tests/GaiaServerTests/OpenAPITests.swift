@@ -91,6 +91,9 @@ struct OpenAPITests {
         try check("BackendCost", backendCost)
         try check("Prices", prices)
         try check("InvocationList", InvocationList(invocations: []))
+        let running = InvocationList.Running(id: "inv_1", at: date, revision: 1, backend: "cpu-1", elapsedMs: 12)
+        try check("InvocationList", InvocationList(invocations: [], inFlight: [running]))
+        try check("RunningInvocation", running)
         try check("Invocation", InvocationList.Item(
             at: date, revision: 1, backend: "cpu-1", coldStart: false, durationMs: 1, queueMs: 0, status: 200, costUSD: 0))
         try check("DeployFunction", DeployFunction(

@@ -138,3 +138,12 @@ extension FunctionRuntime {
     /// The deploys at start still in progress, by name.
     public func startupPending() -> [String] { startupDeploys.sorted() }
 }
+
+extension FunctionRuntime {
+    /// A function's invocations running or waiting for an instance now, newest first: id, arrival,
+    /// revision and the rung it was sent to (it may move with a switch).
+    public func invocationsInFlight(of name: String) -> [(id: String, at: Date, revision: Int, backend: Backend)] {
+        inFlight.filter { $0.value.function == name }.map { ($0.key, $0.value.at, $0.value.revision, $0.value.backend) }
+            .sorted { ($0.at, $0.id) > ($1.at, $1.id) }
+    }
+}

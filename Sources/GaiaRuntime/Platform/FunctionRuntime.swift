@@ -94,6 +94,8 @@ public actor FunctionRuntime {
     var sandboxUIDs: [String: UInt32] = [:]
     /// The machine's instance slots, shared by every local pool (nil on a cluster).
     public nonisolated let slots: InstanceSlots?
+    /// Invocations running or waiting for an instance, by id: `invocationsInFlight(of:)`.
+    var inFlight: [String: (function: String, at: Date, revision: Int, backend: Backend)] = [:]
     /// Writes the platform's lines into functions' logs (`noteFailure`).
     let logNotes = FunctionLogNotes()
     /// Functions deployed at start (`gaia serve --examples`) not yet deployed or refused: `/readyz`.
@@ -244,6 +246,8 @@ public actor FunctionRuntime {
         }
         let arrived = Date()
         let instant = ContinuousClock.now
+        inFlight[id] = (name, arrived, function.stored.revision, function.backend)
+        defer { inFlight.removeValue(forKey: id) }
         do {
             let outcome: InvocationOutcome
             do {
