@@ -129,7 +129,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
             Swift.print(String(decoding: try APICoding.encoder(pretty: true).encode(value), as: UTF8.self))
         case .yaml:
             // The same types and keys as the JSON the API sends.
-            Swift.print(try YAMLEncoder().encode(value), terminator: "")
+            Swift.print(YAMLNumbers.decimal(try YAMLEncoder().encode(value)), terminator: "")
         }
         return true
     }

@@ -21,6 +21,16 @@ struct ManifestTests {
         #expect(yaml.contains("entry_point: handler.py"))
         #expect(try FunctionManifest.fromYAML(yaml) == m)
     }
+
+    /// Numbers in YAML as people write them (issue 34: `-o yaml` printed `9e-1`).
+    @Test func yamlWritesNumbersWithoutYamsExponents() throws {
+        let m = analyze("import numpy as np\ndef handle(p, c):\n    a = np.ones((512, 512))\n    return float((a @ a).sum())\n")
+        let yaml = try m.yaml()
+        #expect(yaml.contains("confidence: \(m.confidence)"), "\(yaml)")
+        #expect(!yaml.contains("e-1") && !yaml.contains("e+"), "\(yaml)")
+        #expect(try FunctionManifest.fromYAML(yaml) == m)
+        #expect(YAMLNumbers.decimal("a: 9e-1\nb: '9e-1'\n- 2.5e+0\nc: 4.0e-6") == "a: 0.9\nb: '9e-1'\n- 2.5\nc: 4e-06")
+    }
 }
 
 struct FunctionSourceTests {
