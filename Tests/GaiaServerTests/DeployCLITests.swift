@@ -43,13 +43,8 @@ struct DeployCLITests {
         let data = folder + "-data"
         let server = try ServeCommandTests.serve(gaia, port: port, data: data)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while true {
-            let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(1))
-            if health?.status == .ok && ServeCommandTests.token(data) != nil { break }
-            try #require(ContinuousClock.now - started < .seconds(20), "gaia serve did not start")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        // Up once an authenticated route answers: it listens and has written its admin token.
+        try await ServeCommandTests().waitUntilServing("/v1/functions", port: port, data: data, within: .seconds(20))
         let target = ["--server", "127.0.0.1:\(port)", "--token", try #require(ServeCommandTests.token(data))]  // no scheme
         let deploy = try Self.run(gaia, ["deploy", folder] + target)
         try #require(deploy.status == 0, "\(deploy.out)\n\(deploy.err)")
@@ -92,13 +87,8 @@ struct DeployCLITests {
         let data = folder + "-data"
         let server = try ServeCommandTests.serve(gaia, port: port, data: data)
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        let started = ContinuousClock.now
-        while true {
-            let health = try? await HTTPClient.shared.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/healthz"), timeout: .seconds(1))
-            if health?.status == .ok && ServeCommandTests.token(data) != nil { break }
-            try #require(ContinuousClock.now - started < .seconds(20), "gaia serve did not start")
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        // Up once an authenticated route answers: it listens and has written its admin token.
+        try await ServeCommandTests().waitUntilServing("/v1/functions", port: port, data: data, within: .seconds(20))
         let token = try #require(ServeCommandTests.token(data))
         let target = ["--server", "http://127.0.0.1:\(port)", "--token", token]
         let deploy = try Self.run(gaia, ["deploy", folder] + target)

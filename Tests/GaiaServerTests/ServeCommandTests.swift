@@ -87,11 +87,11 @@ struct ServeCommandTests {
         return request
     }
 
-    /// Waits (at most 10 s) until `path` answers 200 on the server at `port` with its admin token.
-    func waitUntilServing(_ path: String, port: Int, data: String) async throws {
+    /// Waits (at most `limit`) until `path` answers 200 on the server at `port` with its admin token.
+    func waitUntilServing(_ path: String, port: Int, data: String, within limit: Duration = .seconds(10)) async throws {
         let started = ContinuousClock.now
         while (try? await get("http://127.0.0.1:\(port)\(path)", token: Self.token(data)).status) != 200 {
-            try #require(ContinuousClock.now - started < .seconds(10), "the server did not answer \(path) within 10 s")
+            try #require(ContinuousClock.now - started < limit, "the server did not answer \(path) within \(limit)")
             try await Task.sleep(for: .milliseconds(50))
         }
     }

@@ -110,10 +110,14 @@ extension FunctionRuntime {
         return try database.totals(of: name)
     }
 
-    /// What a function served since `since`: invocations, errors, cold starts, cost, latency.
-    public nonisolated func activity(of name: String, since: Date) async throws -> Activity {
+    /// What each of `names` served over each of `windows` (seconds back from `now`): invocations,
+    /// errors, cold starts, cost, latency, by name, in the windows' order (one journal flush for
+    /// all; a read that fails gives an empty activity).
+    public nonisolated func activity(of names: [String], over windows: [Double], until now: Date) async -> [String: [Activity]] {
         await records.flush()
-        return try database.activity(of: name, since: since)
+        return Dictionary(uniqueKeysWithValues: names.map { name in
+            (name, windows.map { (try? database.activity(of: name, since: now.addingTimeInterval(-$0))) ?? Activity() })
+        })
     }
 
     /// A function's invocations and cost per rung.
