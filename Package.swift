@@ -78,7 +78,7 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            resources: [.copy("Resources/gaia_worker.py")],
+            resources: [.copy("Resources/gaia_worker.py"), .copy("Resources/gaia_platforms.py")],
             swiftSettings: swiftSettings
         ),
         .target(

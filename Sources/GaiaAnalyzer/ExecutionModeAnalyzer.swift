@@ -3,7 +3,7 @@ public import GaiaCore
 /// Gaia's Execution Mode Identifier: decides from a function's source alone where it should run.
 public struct ExecutionModeAnalyzer: Sendable {
     /// The analyzer's version, recorded in every manifest.
-    public static let version = "gaia-analyzer 1"
+    public static let version = "gaia-analyzer 2"
 
     /// Creates an analyzer.
     public init() {}
@@ -12,16 +12,22 @@ public struct ExecutionModeAnalyzer: Sendable {
     /// the detected mode and is recorded as an override. Syntax errors do not stop the analysis:
     /// the decision rests on the partial tree and the manifest says so.
     public func analyze(_ source: FunctionSource, name: String? = nil, override: ExecutionMode? = nil) -> FunctionManifest {
+        let entry = source.files[source.entryPoint].flatMap(HandlerConventions.detect(bytes:))
         var walker = SourceWalker(source: source)
         walker.run()
+        let hints = (entry?.gpuHints ?? []).map { hint in
+            Evidence(kind: .platformHint, file: source.entryPoint, line: hint.line, detail: "asks the platform for a GPU: \(hint.detail)", weight: 0)
+        }
         let partial = !walker.diagnostics.isEmpty
-        let decision = ModeDecision.decide(walker: walker, partial: partial)
+        let decision = ModeDecision.decide(walker: walker, hints: hints, partial: partial)
         let functionName = name ?? Self.defaultName(for: source)
-        return FunctionManifest(
-            name: functionName, entryPoint: source.entryPoint, handler: "handle", detectedMode: decision.mode,
-            confidence: decision.confidence, rationale: decision.rationale, evidence: walker.evidence,
+        var manifest = FunctionManifest(
+            name: functionName, entryPoint: source.entryPoint, handler: entry?.handler ?? "handle", detectedMode: decision.mode,
+            confidence: decision.confidence, rationale: decision.rationale, evidence: walker.evidence + hints,
             frameworks: walker.frameworks.sorted(), estimatedWork: walker.work, modeOverride: override,
             partial: partial, diagnostics: walker.diagnostics, analyzerVersion: Self.version)
+        manifest.convention = entry?.convention
+        return manifest
     }
 
     /// The folder's name, or the file's name without `.py`, made a valid function name.

@@ -1,4 +1,5 @@
 import Foundation
+import GaiaCore
 
 /// The Python files of one function: a single file, or a folder with its modules.
 public struct FunctionSource: Sendable {
@@ -22,8 +23,7 @@ public struct FunctionSource: Sendable {
         self.requirements = requirements
     }
 
-    /// Loads a `.py` file, or every `.py` file of a folder (its entry point is `handler.py`,
-    /// `main.py`, `app.py`, `function.py`, `func.py`, the only file, or the one defining `handle`).
+    /// Loads a `.py` file, or every `.py` file of a folder (its entry point: `entryPoint(among:)`).
     /// Folders of a function's folder that are not the function: caches, virtual environments, tests.
     public static let skippedFolders: Set<String> = ["__pycache__", ".git", ".venv", "venv", "node_modules", "site-packages", "tests", "test"]
 
@@ -62,21 +62,40 @@ public struct FunctionSource: Sendable {
         }
         guard let entry = entryPoint(among: files) else {
             throw AnalyzerError(
-                "cannot tell which file of '\(path)' holds the handler: name it handler.py or define `def handle(payload, context)`"
-            )
+                "cannot tell which file of '\(path)' holds the handler: none of its \(files.count) Python file(s) defines one Gaia knows. "
+                    + "Define `def handle(payload, context)` in handler.py, or one of:\n" + HandlerConvention.known)
         }
         let requirements = FileManager.default.contents(atPath: path + "/requirements.txt").map(Array.init)
         return FunctionSource(root: path, files: files, entryPoint: entry, requirements: requirements)
     }
 
-    /// The file holding the handler among a function's `.py` files: `handler.py`, `main.py`,
-    /// `app.py`, `function.py`, `func.py`, the only `.py` file, or the first defining `handle`.
+    /// The file holding the handler among a function's `.py` files: the first, by the usual names
+    /// (`handler.py`, `main.py`, `app.py`, … `predict.py`, `model/model.py`, `lambda_function.py`),
+    /// then shallowest and by name, that defines a handler of a convention Gaia knows; else
+    /// `handler.py` (… `func.py`) or the only file, whose deploy then says what it lacks.
     public static func entryPoint(among files: [String: [UInt8]]) -> String? {
-        let python = files.filter { $0.key.hasSuffix(".py") }
-        return entryPointNames.first { python[$0] != nil }
-            ?? (python.count == 1 ? python.keys.first : nil)
-            ?? python.keys.sorted().first { python[$0]!.containsSubsequence(Array("def handle(".utf8)) }
+        handler(among: files)?.file
     }
+
+    /// The entry point and the handler it defines (nil when it follows no known convention).
+    public static func handler(among files: [String: [UInt8]]) -> (file: String, entry: HandlerEntry?)? {
+        let python = files.filter { $0.key.hasSuffix(".py") }
+        func rank(_ path: String) -> Int { preferredNames.firstIndex(of: path) ?? preferredNames.count }
+        func depth(_ path: String) -> Int { path.split(separator: "/").count }
+        let ranked = python.keys.sorted { (rank($0), depth($0), $0) < (rank($1), depth($1), $1) }
+        for file in ranked {
+            if let entry = HandlerConventions.detect(bytes: python[file]!) { return (file, entry) }
+        }
+        let named = entryPointNames.first { python[$0] != nil } ?? (python.count == 1 ? python.keys.first : nil)
+        return named.map { ($0, nil) }
+    }
+
+    /// The usual entry-point files of Gaia and the platforms whose handlers it runs, in the order
+    /// they are looked at.
+    static let preferredNames = entryPointNames + [
+        "predict.py", "model/model.py", "rp_handler.py", "lambda_function.py", "function_app.py", "service.py",
+        "server.py", "serve.py", "handler/handler.py", "function/handler.py", "function/func.py",
+    ]
 
     /// The file a module name refers to, if it is one of this function's own modules.
     /// `from_file` is the importing file, for relative imports (`level` > 0).
@@ -102,16 +121,4 @@ public struct AnalyzerError: Error, CustomStringConvertible, Sendable {
 
     /// Creates an error.
     public init(_ description: String) { self.description = description }
-}
-
-extension Array where Element == UInt8 {
-    fileprivate func containsSubsequence(_ needle: [UInt8]) -> Bool {
-        guard needle.count <= count else { return false }
-        var i = 0
-        while i + needle.count <= count {
-            if self[i] == needle[0] && Array(self[i..<i + needle.count]) == needle { return true }
-            i += 1
-        }
-        return false
-    }
 }

@@ -29,7 +29,7 @@ struct ModeDecision {
     var confidence: Double
     var rationale: String
 
-    static func decide(walker: SourceWalker, partial: Bool) -> ModeDecision {
+    static func decide(walker: SourceWalker, hints: [Evidence] = [], partial: Bool) -> ModeDecision {
         let evidence = walker.evidence
         func of(_ kinds: EvidenceKind...) -> [Evidence] { evidence.filter { kinds.contains($0.kind) } }
         let explicit = of(.explicitGPU)
@@ -76,6 +76,13 @@ struct ModeDecision {
             let why = cpuSide.isEmpty ? "no GPU-capable framework or tensor work" : cite(cpuSide, limit: 2)
             let note = cpuSide.contains { $0.kind == .cpuCompute } ? "; numpy/scipy cannot use a GPU" : ""
             decision = ModeDecision(mode: .cpu, confidence: cpuSide.isEmpty ? 0.9 : 0.95, rationale: why + note)
+        }
+        // A platform's request for a GPU is a hint: the code decides, and the rationale says so.
+        if let hint = hints.first {
+            let where_ = "\(hint.detail) (\(hint.location))"
+            decision.rationale += decision.mode.mayUseGPU && decision.mode != .cpuPreferred
+                ? "; the platform's settings agree: \(where_)"
+                : "; \(where_) is only a hint: this code never places its work on a GPU"
         }
         if partial {
             decision.confidence *= 0.7

@@ -288,6 +288,8 @@ struct SourceWalker {
             let passed = parameterDevices[f.name] ?? [:]
             let scope = f.args.all.map { arg -> (String, Value) in
                 if let device = passed[arg.arg] { return (arg.arg, device) }
+                // LitServe's `setup(self, device)`: the instance's device, as `context.device` is.
+                if f.name == "setup", arg.arg == "device" { return (arg.arg, .device(.optional)) }
                 if let value = defaults[arg.arg].map(evaluate), value.deviceKind != nil { return (arg.arg, value) }
                 return (arg.arg, .unknown)
             }

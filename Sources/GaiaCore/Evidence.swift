@@ -29,6 +29,10 @@ public enum EvidenceKind: String, Codable, Sendable, CaseIterable {
     /// Work is pinned to the CPU (`device="cpu"`, `.to(torch.device("cpu"))`, `n_gpu_layers=0`,
     /// `gpu=False`, an onnxruntime session with only the CPU provider).
     case cpuPin = "cpu_pin"
+    /// A GPU asked for in another platform's decorator or server settings (`gpu="A10G"`,
+    /// `num_gpus=1`, `resources={"gpu": 1}`, `accelerator="gpu"`): a hint, weighing nothing; what
+    /// the code does with its tensors decides.
+    case platformHint = "platform_hint"
 }
 
 /// One fact found in the source, where it is, and how much it weighs in the decision.

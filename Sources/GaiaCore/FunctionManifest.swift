@@ -4,8 +4,11 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var name: String
     /// The file holding the handler, relative to the function's root.
     public var entryPoint: String
-    /// The handler's name in that file.
+    /// The handler's name in that file: a function, or a class for conventions built on one.
     public var handler: String
+    /// Whose entry point it is: Gaia's `handle(payload, context)` or another platform's handler,
+    /// adapted by the worker shim (nil in manifests stored before conventions: Gaia's).
+    public var convention: HandlerConvention?
     /// The mode Gaia runs the function in: the user's override if given, else the detected mode.
     public var mode: ExecutionMode
     /// The mode the analyzer chose from the source.
@@ -62,7 +65,7 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
     public var analyzerVersion: String
 
     enum CodingKeys: String, CodingKey {
-        case name, handler, mode, confidence, rationale, evidence, frameworks, partial, diagnostics, slo
+        case name, handler, convention, mode, confidence, rationale, evidence, frameworks, partial, diagnostics, slo
         case entryPoint = "entry_point"
         case detectedMode = "detected_mode"
         case estimatedWork = "estimated_work"
@@ -101,6 +104,9 @@ public struct FunctionManifest: Codable, Sendable, Hashable {
         self.diagnostics = diagnostics
         self.analyzerVersion = analyzerVersion
     }
+
+    /// The handler's convention, Gaia's own where the manifest names none.
+    public var handlerConvention: HandlerConvention { convention ?? .gaia }
 
     /// Applies a user's override: `mode` becomes it and the manifest records that it was forced.
     public mutating func override(with mode: ExecutionMode?) {

@@ -2,7 +2,7 @@ public import GaiaCore
 
 /// The container image of a function on the cluster: the function's files and Gaia's worker shim
 /// in HTTP mode (`GAIA_HTTP_PORT`), on a CPU or a CUDA base image. `gaia kube render --out DIR`
-/// writes the Dockerfiles beside a build context of `function/` (the files) and `gaia_worker.py`.
+/// writes the Dockerfiles beside a build context of `function/` (the files) and the shim (`gaia_worker.py`, `gaia_platforms.py`).
 public enum FunctionImage {
     /// Base image of each variant.
     public static let cpuBase = "python:3.12-slim"
@@ -34,9 +34,9 @@ public enum FunctionImage {
             lines += ["COPY function/requirements.txt /function/requirements.txt", "RUN python3 -m pip install -r /function/requirements.txt"]
         }
         lines += [
-            "COPY gaia_worker.py /gaia/gaia_worker.py",
+            "COPY gaia_worker.py gaia_platforms.py /gaia/",
             "COPY function/ /function/",
-            "ENV GAIA_FUNCTION_DIR=/function GAIA_ENTRY_POINT=\(m.entryPoint) GAIA_HANDLER=\(m.handler) GAIA_HTTP_PORT=\(port)",
+            "ENV GAIA_FUNCTION_DIR=/function GAIA_ENTRY_POINT=\(m.entryPoint) GAIA_HANDLER=\(m.handler) GAIA_CONVENTION=\(m.handlerConvention) GAIA_HTTP_PORT=\(port)",
         ]
         return (lines + tail(port: port)).joined(separator: "\n") + "\n"
     }
@@ -50,7 +50,7 @@ public enum FunctionImage {
             "#   docker build -f DIR/Dockerfile.\(variant.rawValue) -t IMAGE DIR",
         ]
         lines += base(variant, packages: packages.isEmpty ? ["numpy"] : packages)
-        lines += ["COPY gaia_worker.py /gaia/gaia_worker.py", "ENV GAIA_FUNCTION_DIR=/function GAIA_HTTP_PORT=\(port)"]
+        lines += ["COPY gaia_worker.py gaia_platforms.py /gaia/", "ENV GAIA_FUNCTION_DIR=/function GAIA_HTTP_PORT=\(port)"]
         return (lines + tail(port: port)).joined(separator: "\n") + "\n"
     }
 

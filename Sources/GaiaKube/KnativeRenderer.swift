@@ -196,7 +196,7 @@ public enum KnativeRenderer {
             mounts = [.init(name: "function", mountPath: CodeConfigMap.mountPath, readOnly: true)]
             env += [
                 .init(name: "GAIA_FUNCTION_DIR", value: CodeConfigMap.mountPath), .init(name: "GAIA_ENTRY_POINT", value: m.entryPoint),
-                .init(name: "GAIA_HANDLER", value: m.handler),
+                .init(name: "GAIA_HANDLER", value: m.handler), .init(name: "GAIA_CONVENTION", value: m.handlerConvention.rawValue),
             ]
         }
         let image = (variant == .gpu ? o.gpuImage : nil) ?? o.image ?? "gaia/\(m.name):r\(revision)"

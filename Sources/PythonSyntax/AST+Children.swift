@@ -46,3 +46,43 @@ extension Arguments {
         defaults + kwDefaults.compactMap { $0 } + all.compactMap(\.annotation)
     }
 }
+
+extension Stmt {
+    /// The statement's own expressions, in source order (those of nested statements excluded):
+    /// decorators, bases, defaults and annotations of definitions; targets and values; tests.
+    public var expressions: [Expr] {
+        switch kind {
+        case .functionDef(let f): return f.decoratorList + f.args.defaultsAndAnnotations + (f.returns.map { [$0] } ?? [])
+        case .classDef(let c): return c.decoratorList + c.bases + c.keywords.map(\.value)
+        case .return(let value): return value.map { [$0] } ?? []
+        case .delete(let targets): return targets
+        case .assign(let targets, let value): return targets + [value]
+        case .typeAlias(let name, _, let value): return [name, value]
+        case .augAssign(let target, _, let value): return [target, value]
+        case .annAssign(let target, let annotation, let value, _): return [target, annotation] + (value.map { [$0] } ?? [])
+        case .for(let target, let iter, _, _, _): return [target, iter]
+        case .while(let test, _, _), .if(let test, _, _): return [test]
+        case .with(let items, _, _): return items.flatMap { [$0.contextExpr] + ($0.optionalVars.map { [$0] } ?? []) }
+        case .match(let subject, let cases): return [subject] + cases.compactMap(\.guardExpr)
+        case .raise(let exc, let cause): return [exc, cause].compactMap { $0 }
+        case .try(_, let handlers, _, _, _): return handlers.compactMap(\.type)
+        case .assert(let test, let msg): return [test] + (msg.map { [$0] } ?? [])
+        case .expr(let value): return [value]
+        case .import, .importFrom, .global, .nonlocal, .pass, .break, .continue: return []
+        }
+    }
+
+    /// The statement lists nested in the statement: a definition's body, both branches of an
+    /// `if`, a `try`'s body, handlers, `else` and `finally`, each `case` of a `match`.
+    public var bodies: [[Stmt]] {
+        switch kind {
+        case .functionDef(let f): return [f.body]
+        case .classDef(let c): return [c.body]
+        case .for(_, _, let body, let orelse, _), .while(_, let body, let orelse), .if(_, let body, let orelse): return [body, orelse]
+        case .with(_, let body, _): return [body]
+        case .match(_, let cases): return cases.map(\.body)
+        case .try(let body, let handlers, let orelse, let finalbody, _): return [body] + handlers.map(\.body) + [orelse, finalbody]
+        default: return []
+        }
+    }
+}

@@ -22,7 +22,7 @@ struct KubeRenderCommand: AsyncParsableCommand {
         discussion: """
             PATH (a .py file or a folder) is analysed here; otherwise NAME is read from the Gaia server. With --out DIR \
             the Services (NAME-cpu.yaml, NAME-gpu.yaml), a Dockerfile per variant and the image's build context \
-            (function/, gaia_worker.py) are written there instead.
+            (function/, gaia_worker.py, gaia_platforms.py) are written there instead.
             """)
 
     @Argument(help: "A function's folder or .py file, or the name of a deployed function.") var function: String
@@ -109,7 +109,7 @@ struct KubeRenderCommand: AsyncParsableCommand {
             try fm.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try Data(bytes).write(to: URL(fileURLWithPath: target))
         }
-        try Data(contentsOf: URL(fileURLWithPath: try WorkerShim.path())).write(to: URL(fileURLWithPath: "\(out)/gaia_worker.py"))
+        try WorkerShim.write(into: out)
         print("wrote \(services.count) Service(s), \(KnativeRenderer.variants(of: manifest).count) Dockerfile(s) and the build context to \(out)")
     }
 }
@@ -120,7 +120,7 @@ struct KubeRuntimeImageCommand: ParsableCommand {
         commandName: "runtime-image",
         abstract: "Write the Dockerfiles of the runtime images gaia serve --cluster runs every function on.",
         discussion: """
-            Writes Dockerfile.cpu, Dockerfile.gpu and gaia_worker.py into DIR. Build and push both, then pass them to \
+            Writes Dockerfile.cpu, Dockerfile.gpu and the shim (gaia_worker.py, gaia_platforms.py) into DIR. Build and push both, then pass them to \
             gaia serve --cluster --cpu-image IMAGE --gpu-image IMAGE. Functions' files are mounted from ConfigMaps, \
             so deploys need no image build; the packages functions import must be in the image.
             """)
@@ -135,7 +135,7 @@ struct KubeRuntimeImageCommand: ParsableCommand {
             let text = FunctionImage.runtimeDockerfile(variant: variant, packages: list)
             try Data(text.utf8).write(to: URL(fileURLWithPath: "\(out)/Dockerfile.\(variant)"))
         }
-        try Data(contentsOf: URL(fileURLWithPath: try WorkerShim.path())).write(to: URL(fileURLWithPath: "\(out)/gaia_worker.py"))
-        print("wrote Dockerfile.cpu, Dockerfile.gpu and gaia_worker.py to \(out); build them with docker build -f \(out)/Dockerfile.cpu -t IMAGE \(out)")
+        try WorkerShim.write(into: out)
+        print("wrote Dockerfile.cpu, Dockerfile.gpu and the shim to \(out); build them with docker build -f \(out)/Dockerfile.cpu -t IMAGE \(out)")
     }
 }

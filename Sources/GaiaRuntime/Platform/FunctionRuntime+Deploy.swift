@@ -21,8 +21,12 @@ extension FunctionRuntime {
         } catch {
             throw PlatformError(error.code, error.description, status: error.code == "over_capacity" ? 422 : 400)
         }
-        guard let entry = FunctionSource.entryPoint(among: request.files) else {
-            throw PlatformError("invalid_function", "no entry point: upload handler.py (or main.py, app.py) defining handle(payload, context)", status: 400)
+        guard let (entry, handler) = FunctionSource.handler(among: request.files) else {
+            throw PlatformError(
+                "invalid_function",
+                "no Python file defines a handler Gaia knows: upload handler.py defining `def handle(payload, context)`, or a handler written for one of:\n"
+                    + HandlerConvention.known,
+                status: 400)
         }
         var requirements: Requirements?
         if let bytes = request.files["requirements.txt"] {
@@ -68,15 +72,15 @@ extension FunctionRuntime {
         if manifest.partial {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }
-        let parsed = PythonParser.parse(bytes: request.files[entry]!)
-        let topLevel = Set(parsed.module.body.compactMap { statement -> String? in
-            if case .functionDef(let f) = statement.kind { f.name } else { nil }
-        })
-        let definesHandle = topLevel.contains("handle")
-        if topLevel.contains("handle_batch") { manifest.maxBatch = request.maxBatch ?? 8 }
-        guard definesHandle else {
-            throw PlatformError("invalid_function", "\(entry) defines no top-level function handle(payload, context)", status: 400)
+        guard let convention = handler?.convention else {
+            throw PlatformError(
+                "invalid_function",
+                "\(entry) defines no handler Gaia knows. Define `def handle(payload, context)`, or deploy a handler written for one of:\n"
+                    + HandlerConvention.known,
+                status: 400)
         }
+        if convention == .gaia, Self.definesTopLevel("handle_batch", in: request.files[entry]!) { manifest.maxBatch = request.maxBatch ?? 8 }
+        if let batch = handler?.maxBatch { manifest.maxBatch = request.maxBatch ?? batch }
         // One rule for a detected and a requested `gpu` mode: where there is no GPU, it is refused.
         if manifest.mode == .gpu && !configuration.hasGPU {
             let here = configuration.cluster == nil ? "This machine" : "The cluster"
@@ -290,7 +294,11 @@ extension FunctionRuntime {
         let maxResponseBytes = configuration.maxResponseBytes
         try? FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
         // The function's variables and secrets; the rung's own (cores, threads, device) win.
+        // What other platforms' handlers read of their limits too: Lambda's remaining time, LitServe's batch size.
+        var limits = ["GAIA_TIMEOUT_SECONDS": String(stored.manifest.timeoutSeconds ?? configuration.pool.invocationTimeout.seconds)]
+        if let batch = stored.manifest.maxBatch { limits["GAIA_MAX_BATCH"] = String(batch) }
         let extra = (stored.manifest.environment ?? [:]).merging(secrets.values(stored.name, revision: stored.revision)) { $1 }
+            .merging(limits) { _, limit in limit }
         let tag = UInt32.random(in: 0..<UInt32.max)  // pools of one revision on different rungs log apart
         // Confined whenever sandboxing is on: a uid the database could not give falls back to nobody's.
         let sandboxUID = sandboxUIDs[stored.name] ?? (sandboxing ? 65534 : nil)
@@ -312,6 +320,7 @@ extension FunctionRuntime {
                 zygote: backend.deviceClass == .cpu ? zygote : nil)
             worker.maxResponseBytes = maxResponseBytes
             worker.sandbox = sandbox
+            worker.convention = stored.manifest.handlerConvention
             return worker
         }
     }

@@ -1,7 +1,7 @@
 """Gaia's worker shim: runs one instance of a user's function and serves invocations.
 
 Started by the runtime as `python gaia_worker.py`, with the function described by environment
-variables (GAIA_FUNCTION_DIR, GAIA_ENTRY_POINT, GAIA_HANDLER, GAIA_FUNCTION_NAME, GAIA_BACKEND,
+variables (GAIA_FUNCTION_DIR, GAIA_ENTRY_POINT, GAIA_HANDLER, GAIA_CONVENTION, GAIA_FUNCTION_NAME, GAIA_BACKEND,
 GAIA_CPUS, GAIA_MEMORY_LIMIT_MB, GAIA_CONCURRENCY, GAIA_DEVICE). It speaks a framed protocol on its original stdin/stdout; the user's prints go to
 stderr, which the runtime captures as the instance's log.
 
@@ -45,6 +45,8 @@ Gaia-Duration-Ms; a handler error answers 500 {"error", "traceback"}, a payload 
 JSON it claims 400; GET /healthz answers 200 once init and warmup have run (Knative's readiness
 probe). Requests run on threads (Knative's containerConcurrency bounds them). A generator's items
 go out as HTTP chunks as they are produced.
+A handler written for another platform (GAIA_CONVENTION other than "gaia": Cog, LitServe, RunPod,
+AWS Lambda...) is adapted by gaia_platforms.py, beside this file, to handle(payload, context).
 Standard library only.
 """
 import collections
@@ -62,6 +64,8 @@ import threading
 import time
 import traceback
 import types
+
+import gaia_platforms  # beside this file: other platforms' handlers (imported before any sandbox hides it)
 
 
 def read_exact(stream, n):
@@ -101,6 +105,9 @@ class Context:
         self.device = device
         self.request_id = None
         self.content_type = None
+        # The request's body as sent (the payload is its decoded form): what other platforms'
+        # HTTP-shaped handlers read.
+        self.body = None
 
 
 def apply_backend(cpus):
@@ -268,11 +275,17 @@ def mount_namespace(call, spec):
     os.chdir(spec.get("cwd") or "/")
 
 
-def load_handler(directory, entry_point, handler_name):
+def load_module(directory, entry_point):
+    """Imports the function's entry point as the module `gaia_function`, its folder on the path."""
     sys.path.insert(0, directory)
     spec = importlib.util.spec_from_file_location("gaia_function", os.path.join(directory, entry_point))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def load_handler(directory, entry_point, handler_name):
+    module = load_module(directory, entry_point)
     handler = getattr(module, handler_name, None)
     if not callable(handler):
         raise AttributeError(f"{entry_point} defines no function '{handler_name}(payload, context)'")
@@ -354,13 +367,17 @@ class Stream:
 
 
 def load_function(context):
-    """Imports the function, runs its init(context) and warmup(context): (module, handler, init_ms, warmup_ms)."""
+    """Imports the function, runs its init(context) and warmup(context) (another platform's handler:
+    its own setup, by gaia_platforms): (handler, handle_batch or None, init_ms, warmup_ms)."""
     started = time.perf_counter()
     warmup_ms = 0.0
-    module, handler = load_handler(
-        os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py"),
-        os.environ.get("GAIA_HANDLER", "handle"))
+    directory, entry_point = os.environ["GAIA_FUNCTION_DIR"], os.environ.get("GAIA_ENTRY_POINT", "handler.py")
+    handler_name, convention = os.environ.get("GAIA_HANDLER", "handle"), os.environ.get("GAIA_CONVENTION", "gaia")
     apply_gpu_memory_fraction(os.environ.get("GAIA_GPU_MEMORY_FRACTION"))
+    if convention != "gaia":
+        adapter = gaia_platforms.load(convention, lambda: load_module(directory, entry_point), handler_name, context, directory)
+        return adapter.handle, adapter.handle_batch, (time.perf_counter() - started) * 1000, 0.0
+    module, handler = load_handler(directory, entry_point, handler_name)
     init = getattr(module, "init", None)
     if callable(init):
         init(context)
@@ -369,7 +386,8 @@ def load_function(context):
     if callable(warmup):
         warmup(context)
         warmup_ms = (time.perf_counter() - started) * 1000 - init_ms
-    return module, handler, init_ms, warmup_ms
+    handle_batch = getattr(module, "handle_batch", None)
+    return handler, handle_batch if callable(handle_batch) else None, init_ms, warmup_ms
 
 
 def serve_http(port):
@@ -379,7 +397,7 @@ def serve_http(port):
     context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), [],
                       os.environ.get("GAIA_DEVICE", "cpu"))
     try:
-        _, handler, init_ms, warmup_ms = load_function(context)
+        handler, _, init_ms, warmup_ms = load_function(context)
     except BaseException:  # noqa: BLE001 - the container exits; Knative reports it and retries
         traceback.print_exc()
         return 3
@@ -409,6 +427,7 @@ def serve_http(port):
             request = copy.copy(context)
             request.request_id = self.headers.get("X-Request-Id")
             request.content_type = self.headers.get("Content-Type", "application/octet-stream")
+            request.body = body
             try:
                 payload = decode_payload(body, request.content_type)
             except ValueError as error:
@@ -422,6 +441,8 @@ def serve_http(port):
                     return self.stream(result)
                 response, content_type = encode_result(result)
                 status = 200
+            except gaia_platforms.Rejected as error:  # another platform's handler answered a client error
+                response, content_type, status = json.dumps({"error": str(error)}).encode(), "application/json", 400
             except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
                 response = json.dumps({"error": f"{type(error).__name__}: {error}",
                                        "traceback": traceback.format_exc(limit=8)}).encode()
@@ -495,7 +516,7 @@ def main():
     context = Context(os.environ.get("GAIA_FUNCTION_NAME", ""), os.environ.get("GAIA_BACKEND", ""), sorted(cpus),
                       os.environ.get("GAIA_DEVICE", "cpu"))
     try:
-        module, handler, init_ms, warmup_ms = load_function(context)
+        handler, handle_batch, init_ms, warmup_ms = load_function(context)
     except BaseException as error:  # noqa: BLE001 - every failure is reported, then the worker exits
         write_frame(protocol_out, {"type": "init_error", "error": f"{type(error).__name__}: {error}",
                                    "traceback": traceback.format_exc(limit=8)})
@@ -566,6 +587,7 @@ def main():
         request = copy.copy(context)
         request.request_id = header.get("id")
         request.content_type = header.get("content_type", "application/octet-stream")
+        request.body = body
         start = time.perf_counter()
         try:
             payload = decode_payload(body, request.content_type)
@@ -582,6 +604,8 @@ def main():
                 response, content_type = encode_result(result)
                 reply = ({"type": "result", "id": header.get("id"), "ok": True,
                           "duration_ms": round((time.perf_counter() - start) * 1000, 3), "content_type": content_type}, response)
+        except gaia_platforms.Rejected as error:  # another platform's handler answered a client error
+            reply = ({"type": "result", "id": header.get("id"), "ok": False, "kind": "bad_request", "error": str(error)}, b"")
         except Exception as error:  # noqa: BLE001 - the handler's error goes back to the caller
             reply = ({"type": "result", "id": header.get("id"), "ok": False,
                       "duration_ms": round((time.perf_counter() - start) * 1000, 3),
@@ -589,7 +613,6 @@ def main():
         with write_lock:
             write_frame(protocol_out, *reply)
 
-    handle_batch = getattr(module, "handle_batch", None)
     batches = {}
 
     def serve_batch(frames):

@@ -38,6 +38,8 @@ public struct WorkerConfiguration: Sendable {
     public var maxResponseBytes = WorkerFrame.maxBodyBytes
     /// How the instance is confined (nil: it runs as the server's user, with no_new_privs only).
     public var sandbox: FunctionSandbox?
+    /// Whose entry point the handler is: the shim adapts another platform's to `handle(payload, context)`.
+    public var convention: HandlerConvention = .gaia
 
     /// Creates a configuration.
     public init(
@@ -207,6 +209,7 @@ public actor WorkerProcess {
         environment["GAIA_FUNCTION_DIR"] = c.functionDirectory
         environment["GAIA_ENTRY_POINT"] = c.entryPoint
         environment["GAIA_HANDLER"] = c.handler
+        environment["GAIA_CONVENTION"] = c.convention.rawValue
         environment["GAIA_FUNCTION_NAME"] = c.functionName
         environment["GAIA_BACKEND"] = c.backend.description
         environment["GAIA_CPUS"] = c.cpus.map(String.init).joined(separator: ",")
@@ -490,8 +493,20 @@ public actor WorkerProcess {
 }
 
 
-/// Gaia's worker shim, `gaia_worker.py`: what `gaia kube render` copies into a function's image.
+/// Gaia's worker shim, `gaia_worker.py`, and `gaia_platforms.py` beside it (other platforms'
+/// handlers): what `gaia kube render` copies into a function's image.
 public enum WorkerShim {
-    /// Its path (a resource of GaiaRuntime; `GAIA_WORKER_SCRIPT` overrides it).
+    /// The shim's files, by name.
+    public static let files = ["gaia_worker.py", "gaia_platforms.py"]
+
+    /// The shim's path (a resource of GaiaRuntime; `GAIA_WORKER_SCRIPT` overrides it).
     public static func path() throws -> String { try WorkerProcess.shimPath() }
+
+    /// Copies the shim's files into `folder`; its image runs `python3 /gaia/gaia_worker.py`.
+    public static func write(into folder: String) throws {
+        let directory = URL(fileURLWithPath: try path()).deletingLastPathComponent()
+        for name in files {
+            try Data(contentsOf: directory.appendingPathComponent(name)).write(to: URL(fileURLWithPath: "\(folder)/\(name)"))
+        }
+    }
 }
