@@ -444,7 +444,14 @@ struct SourceWalker {
         if let q = qualified(target), q.hasPrefix("numba.cuda") {
             add(.explicitGPU, decorator.range, "compiles a CUDA kernel with @\(q.replacingPrefix("numba.", with: ""))", weight: 1.0)
         }
-        visit(decorator)
+        // A decorator's keywords configure, they place nothing: `@app.function(gpu="A10G")` asks a
+        // platform for a GPU (a hint, `HandlerConventions`), unlike `easyocr.Reader(gpu=True)`.
+        if case .call(let fn, let args, let keywords) = decorator.kind {
+            visit(fn)
+            for e in args + keywords.map(\.value) { visit(e) }
+        } else {
+            visit(decorator)
+        }
     }
 
     /// Visits an expression and all its sub-expressions, applying the evidence rules to each.

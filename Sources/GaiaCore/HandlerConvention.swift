@@ -62,6 +62,9 @@ public enum HandlerConvention: String, Codable, Sendable, CaseIterable, CustomSt
         }
     }
 
+    /// The platform alone: "Cog", "AWS Lambda behind API Gateway".
+    public var platform: String { String(shape.prefix { $0 != ":" }) }
+
     /// Every convention Gaia runs, one per line: what an unknown entry point is refused with.
     public static var known: String { allCases.map { "  - " + $0.shape }.joined(separator: "\n") }
 }

@@ -64,7 +64,10 @@ struct AnalyzeCommand: ParsableCommand {
         lines.append("\(m.name): \(m.mode)\(forced)   confidence \(String(format: "%.2f", m.confidence))\(m.partial ? "   PARTIAL" : "")")
         lines.append("  \(m.rationale)")
         if let slo = m.slo { lines.append("  slo: \(slo)") }
-        lines.append("  entry point: \(m.entryPoint)   frameworks: \(m.frameworks.isEmpty ? "none" : m.frameworks.joined(separator: ", "))")
+        let convention = m.handlerConvention
+        let shape = convention == .gaia ? "Gaia's handle(payload, context)" : "a \(convention.platform) handler, run unchanged"
+        lines.append("  handler: \(m.handler) in \(m.entryPoint) (\(shape))")
+        lines.append("  frameworks: \(m.frameworks.isEmpty ? "none" : m.frameworks.joined(separator: ", "))")
         var work: [String] = []
         if let p = m.estimatedWork.modelParameters { work.append("model ~\(humanCount(p)) parameters") }
         if let f = m.estimatedWork.flops { work.append("~\(humanCount(f)) FLOPs per operation") }

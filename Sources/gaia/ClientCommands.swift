@@ -238,7 +238,12 @@ struct DeployCommand: AsyncParsableCommand {
             body.prewarm = prewarm == "on"
         }
         let size = files.values.reduce(0) { $0 + $1.count }
-        if output == .text { print("deploying \(functionName) (\(files.count) file(s), \(Self.bytes(size))) to \(server.baseURL)…") }
+        if output == .text {
+            print("deploying \(functionName) (\(files.count) file(s), \(Self.bytes(size))) to \(server.baseURL)…")
+            if let (entry, handler) = FunctionSource.handler(among: files), let handler, handler.convention != .gaia {
+                print("recognised a \(handler.convention.platform) handler: \(handler.handler) in \(entry), run unchanged")
+            }
+        }
         let (upload, contentType) = try Self.upload(body, files: files)
         // The server reports progress (pip's output when the function brings requirements) as
         // Server-Sent Events, shown on stderr as they come, then the manifest.

@@ -164,12 +164,17 @@ struct ServeCommand: AsyncParsableCommand {
         // is served as soon as its first instance is up (a GPU model can take tens of seconds).
         let directory = examples ?? ""
         let folders = try examples.map { try FileManager.default.contentsOfDirectory(atPath: $0).sorted() } ?? []
-        let sources = folders.compactMap { folder in (try? FunctionSource.load(path: directory + "/" + folder)).map { (folder, $0) } }
+        // Each folder's files as `gaia deploy FOLDER` uploads them (data files beside the code included).
+        let sources = folders.compactMap { folder -> (String, [String: [UInt8]])? in
+            let path = directory + "/" + folder
+            guard let source = try? FunctionSource.load(path: path), let files = try? DeployCommand.files(of: source, path: path) else { return nil }
+            return (folder, files)
+        }
         await runtime.deploysAtStart(sources.map(\.0))  // /readyz answers once each is deployed or refused
         let deployExamples = Task { [logger] in
-            for (folder, source) in sources {
+            for (folder, files) in sources {
                 do {
-                    let manifest = try await runtime.deploy(DeployRequest(name: folder, files: source.files))
+                    let manifest = try await runtime.deploy(DeployRequest(name: folder, files: files))
                     logger.info("deployed example", metadata: ["function.name": "\(folder)", "mode": "\(manifest.mode)"])
                 } catch let error as PlatformError where error.code == "shutting_down" {
                     return

@@ -153,13 +153,18 @@ struct ServeCommandTests {
         while ContinuousClock.now - started < .seconds(5) {
             let list = try APICoding.decoder().decode(FunctionList.self, from: Data(try await get("http://127.0.0.1:\(port)/v1/functions", token: token).body))
             names = list.functions.map(\.name)
-            if names.count >= 4 && text().contains("function.name=tinyllama") { break }
+            if names.count >= 9 && text().contains("function.name=tinyllama") { break }
             try await Task.sleep(for: .milliseconds(50))
         }
         print("examples served after \(ContinuousClock.now - started): \(names)")
-        #expect(names == ["echo", "idle", "markov", "matmul"])
-        for name in ["echo", "idle", "markov", "matmul"] {
-            let payload = name == "idle" ? #"{"seconds": 0.01}"# : #"{"n": 64}"#
+        // Gaia's own examples and those written for other platforms (Cog, HF Endpoints, Lambda, LitServe, RunPod), unchanged.
+        let payloads = [
+            "cog-sentiment": #"{"text": "great"}"#, "echo": #"{"n": 64}"#, "hf-classifier": #"{"inputs": "the goal"}"#,
+            "idle": #"{"seconds": 0.01}"#, "lambda-anomaly": #"{"values": [1, 2, 3]}"#, "litserve-embed": #"{"text": "hi"}"#,
+            "markov": #"{"n": 64}"#, "matmul": #"{"n": 64}"#, "runpod-stream": #"{"n": 3}"#,
+        ]
+        #expect(names == payloads.keys.sorted())
+        for (name, payload) in payloads.sorted(by: { $0.key < $1.key }) {
             let response = try await HTTPClient.shared.execute(Self.invoke(name, port: port, json: payload, token: token), timeout: .seconds(30))
             #expect(response.status.code == 200, "\(name) answers")
         }

@@ -68,7 +68,8 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
     case initFailed(error: String, traceback: String)
     /// The handler raised; the worker is still alive and serves the next request.
     case handlerFailed(error: String, traceback: String)
-    /// The payload could not be decoded as its content type says; the worker is still alive.
+    /// The payload was refused: it could not be decoded as its content type says, or another
+    /// platform's handler answered a client error (4xx); the message says which. The worker is still alive.
     case badRequest(String)
     /// The client of a streaming invocation went away and its generator was closed; the worker is still alive.
     case cancelled(String)
@@ -88,7 +89,7 @@ public enum WorkerError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .initFailed(let error, _): "the function failed to initialise: \(error)"
         case .handlerFailed(let error, _): "the handler raised \(error)"
-        case .badRequest(let error): "the payload could not be decoded: \(error)"
+        case .badRequest(let error): error
         case .cancelled(let why): why
         case .timedOut(let after): "the invocation exceeded its timeout of \(after); the instance was stopped"
         case .crashed(let status, let tail): "the instance exited unexpectedly (status \(status))\(tail.isEmpty ? "" : ": " + tail)"
