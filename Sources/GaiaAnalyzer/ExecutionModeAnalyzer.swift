@@ -13,7 +13,8 @@ public struct ExecutionModeAnalyzer: Sendable {
     /// the decision rests on the partial tree and the manifest says so.
     public func analyze(_ source: FunctionSource, name: String? = nil, override: ExecutionMode? = nil) -> FunctionManifest {
         let entry = source.files[source.entryPoint].flatMap(HandlerConventions.detect(bytes:))
-        var walker = SourceWalker(source: source)
+        var walker = SourceWalker(source: source, skippedClasses: entry?.siblings ?? [])
+        for requirement in entry?.gpuRequirements ?? [] { walker.record(.explicitGPU, line: requirement.line, requirement.detail, weight: 1.0) }
         walker.run()
         let hints = (entry?.gpuHints ?? []).map { hint in
             Evidence(kind: .platformHint, file: source.entryPoint, line: hint.line, detail: "asks the platform for a GPU: \(hint.detail)", weight: 0)

@@ -17,6 +17,7 @@ enum Frameworks {
     static let table: [String: FrameworkClass] = [
         "cupy": .gpuOnly, "cupyx": .gpuOnly, "tensorrt": .gpuOnly, "triton": .gpuOnly, "vllm": .gpuOnly,
         "pycuda": .gpuOnly, "cudf": .gpuOnly, "cuml": .gpuOnly, "flash_attn": .gpuOnly, "bitsandbytes": .gpuOnly,
+        "tensorrt_llm": .gpuOnly, "torch_tensorrt": .gpuOnly, "whisper_trt": .gpuOnly,
         "torch": .deepLearning, "torchvision": .deepLearning, "torchaudio": .deepLearning,
         "tensorflow": .deepLearning, "keras": .deepLearning, "tf_keras": .deepLearning,
         "jax": .deepLearning, "jaxlib": .deepLearning, "flax": .deepLearning, "optax": .deepLearning,

@@ -14,6 +14,12 @@ public struct HandlerEntry: Sendable, Hashable {
     public var maxBatch: Int?
     /// GPUs asked for in the platform's decorators or server settings: hints, never decisions.
     public var gpuHints: [Hint] = []
+    /// A GPU the platform's own machinery needs, whatever the code does (a Truss model served by
+    /// Truss's TensorRT-LLM engine, `trt_llm`): evidence like `.cuda()`.
+    public var gpuRequirements: [Hint] = []
+    /// Other handlers of the same convention in the file that the deployed one never refers to
+    /// (a file of several LitAPI classes): not part of this function, so left out of its analysis.
+    public var siblings: Set<String> = []
 
     /// One GPU request in a platform's settings.
     public struct Hint: Sendable, Hashable {
@@ -51,6 +57,8 @@ private struct ConventionFinder {
     var calls: [(name: String, args: [Expr], keywords: [Keyword], line: Int)] = []
     /// Top-level names bound to a call's result, to the callee's qualified name (`app = modal.App()`).
     var boundCalls: [String: String] = [:]
+    /// Every name the file reads or writes anywhere (not the names definitions bind).
+    var names: Set<String> = []
 
     init(_ parsed: ParseResult) {
         self.parsed = parsed
@@ -101,6 +109,7 @@ private struct ConventionFinder {
                 if case .call(let fn, let args, let keywords) = e.kind, let name = qualified(fn) {
                     calls.append((name, args, keywords, line(e.range)))
                 }
+                if case .name(let id, _) = e.kind { names.insert(id) }
                 stack += e.children
             }
             for nested in stmt.bodies { collectCalls(nested) }
@@ -144,15 +153,12 @@ private struct ConventionFinder {
         {
             return entry(.runPod, handler, functionLines[handler] ?? runPod.line)
         }
-        for (c, line) in classes {
-            let bases = c.bases.compactMap(qualified)
-            if bases.contains(where: { ["cog.BasePredictor", "BasePredictor"].contains($0) }) {
-                return entry(.cog, c.name, line)
-            }
-            if bases.contains(where: { ["litserve.LitAPI", "litserve.api.LitAPI", "LitAPI"].contains($0) }) {
-                return litServe(c, line)
-            }
+        let cog = classes.filter { c, _ in c.bases.compactMap(qualified).contains { ["cog.BasePredictor", "BasePredictor"].contains($0) } }
+        if let (c, line) = cog.first { return withSiblings(entry(.cog, c.name, line), among: cog) }
+        let litAPIs = classes.filter { c, _ in
+            c.bases.compactMap(qualified).contains { ["litserve.LitAPI", "litserve.api.LitAPI", "LitAPI"].contains($0) }
         }
+        if let (c, line) = litAPIs.first { return withSiblings(litServe(c, line), among: litAPIs) }
         for (c, line) in classes {
             for decorator in c.decoratorList {
                 switch decoratorName(decorator) {
@@ -192,7 +198,14 @@ private struct ConventionFinder {
         for (c, line) in classes {
             let names = Set(methods(of: c).map(\.name))
             if c.name == "EndpointHandler", names.contains("__call__") { return entry(.huggingFaceEndpoints, c.name, line) }
-            if c.name == "Model", names.contains("predict") { return entry(.truss, c.name, line) }
+            if c.name == "Model", names.contains("predict") {
+                var found = entry(.truss, c.name, line)
+                // Truss passes `trt_llm` (its TensorRT-LLM engine) to a model it serves with one.
+                if let initializer = methods(of: c).first(where: { $0.name == "__init__" }), initializer.args.all.contains(where: { $0.arg == "trt_llm" }) {
+                    found.gpuRequirements = [.init(line: line, detail: "is served by Truss's TensorRT-LLM engine (its trt_llm argument), which runs only on a GPU")]
+                }
+                return found
+            }
             if c.name == "Predictor", names.contains("predict"), aliases.values.contains(where: { $0.hasPrefix("cog") }) {
                 return entry(.cog, c.name, line)
             }
@@ -219,6 +232,13 @@ private struct ConventionFinder {
     }
 
     func function(_ name: String) -> FunctionDef? { functions.last { $0.name == name } }
+
+    /// The other classes of the handler's convention that nothing in the file refers to.
+    func withSiblings(_ found: HandlerEntry, among candidates: [(ClassDef, Int)]) -> HandlerEntry {
+        var found = found
+        found.siblings = Set(candidates.map(\.0.name).filter { $0 != found.handler && !names.contains($0) })
+        return found
+    }
 
     /// A LitAPI subclass; its batch size from `LitServer(max_batch_size=)` or the class's own
     /// constructor, its GPU hint from `LitServer(accelerator="gpu")`.

@@ -36,8 +36,18 @@ struct SourceWalker {
     /// no evidence.
     private var scouting = false
 
-    init(source: FunctionSource) {
+    /// Top-level classes of the entry point that are not part of the function (other handlers of
+    /// its platform that the deployed one never refers to): not walked.
+    private let skippedClasses: Set<String>
+
+    init(source: FunctionSource, skippedClasses: Set<String> = []) {
         self.source = source
+        self.skippedClasses = skippedClasses
+    }
+
+    /// Evidence from outside the code's own statements (what a platform's machinery needs).
+    mutating func record(_ kind: EvidenceKind, line: Int, _ detail: String, weight: Double) {
+        evidence.append(Evidence(kind: kind, file: source.entryPoint, line: line, detail: detail, weight: weight))
     }
 
     /// Analyzes the entry point and every local module it imports, transitively, then the
@@ -78,8 +88,11 @@ struct SourceWalker {
             queue.removeFirst()
             guard !visited.contains(next), let bytes = source.files[next] else { continue }
             visited.insert(next)
-            let result = PythonParser.parse(bytes: bytes)
+            var result = PythonParser.parse(bytes: bytes)
             diagnostics += result.diagnostics.map { $0.formatted(file: next, lines: result.lines) }
+            if next == source.entryPoint && !skippedClasses.isEmpty {
+                result.module.body.removeAll { if case .classDef(let c) = $0.kind { skippedClasses.contains(c.name) } else { false } }
+            }
             file = next
             lines = result.lines
             scopes = [[:]]
