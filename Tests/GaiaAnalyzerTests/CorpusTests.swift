@@ -35,6 +35,8 @@ struct CorpusTests {
             }
             #expect(!(item.expected == .cpu && manifest.mode == .gpu), "a cpu function was classified gpu: \(item.name)")
             #expect(!(item.expected == .gpu && manifest.mode == .cpu), "an explicit-GPU function was classified cpu: \(item.name)")
+            // pf_*: modelled on other platforms' published handlers; each is run as its platform's.
+            #expect(!item.name.hasPrefix("pf_") || manifest.handlerConvention != .gaia, "\(item.name): no platform convention recognised")
         }
         let modes = ExecutionMode.allCases
         let width = 15
