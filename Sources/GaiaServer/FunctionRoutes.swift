@@ -35,8 +35,15 @@ struct FunctionRoutes {
         routes.get("{name}/invocations") { request, context in
             try await invocations(try context.parameters.require("name"), limit: request.uri.queryParameters.get("limit", as: Int.self))
         }
-        routes.get("{name}/logs") { _, context -> Response in
-            let text = try await runtime.logs(try context.parameters.require("name"))
+        routes.get("{name}/logs") { request, context -> Response in
+            var since: String?
+            if let text = request.uri.queryParameters.get("since") {
+                guard let stamp = LogLines.stamp(parsing: text) else {
+                    throw PlatformError("invalid_since", "since must be an ISO 8601 time such as 2026-12-07T23:40:01Z or 2026-12-07T23:40:01.123Z, not '\(text)'", status: 400)
+                }
+                since = stamp
+            }
+            let text = try await runtime.logs(try context.parameters.require("name"), since: since)
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
         }
         return routes

@@ -627,14 +627,59 @@ struct LogsOutput: Codable {
 
 /// `gaia logs N`.
 struct LogsCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a function's instance logs.")
+    static let configuration = CommandConfiguration(
+        commandName: "logs", abstract: "Print a function's instance logs.",
+        discussion: """
+            Each line begins with its time (UTC). Without --since or --follow, the end of each instance's log of the \
+            current revision, one after the other. With --since, the lines from then on of every instance and of the \
+            platform's notes (failed invocations), merged in time order, each naming its source (i3, gaia). \
+            --follow prints new lines as they come, until interrupted.
+            """)
     @Argument(help: "The function's name.") var name: String
+    @Option(help: "Only lines from this time on: a duration ago (30s, 10m, 2h, 1d) or an ISO 8601 time (2026-12-07T23:40:01Z).")
+    var since: String?
+    @Flag(name: .shortAndLong, help: "Keep printing new lines as they come (poll each second) until interrupted.") var follow = false
     @Option(name: .shortAndLong, help: "text, json or yaml.") var output: OutputFormat = .text
     @OptionGroup var server: ServerOptions
 
+    /// `--since`: a duration before `now` or an ISO 8601 time, as the server's stamp.
+    static func stamp(since text: String, now: Date = Date()) throws -> String {
+        let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        if let unit = text.last.flatMap({ units[$0] }), let amount = Double(text.dropLast()), amount >= 0, amount.isFinite {
+            return LogLines.stamp(now.addingTimeInterval(-amount * unit))
+        }
+        guard let stamp = LogLines.stamp(parsing: text) else {
+            throw CLIError(description: "--since: give a duration (30s, 10m, 2h, 1d) or an ISO 8601 time (2026-12-07T23:40:01Z), not '\(text)'")
+        }
+        return stamp
+    }
+
     func run() async throws {
-        let text = String(decoding: try await server.send(.GET, "/v1/functions/\(name)/logs").body, as: UTF8.self)
-        if try !output.print(LogsOutput(function: name, logs: text)) { print(text) }
+        var since = try since.map { try Self.stamp(since: $0) }
+        if follow { since = since ?? "1970-01-01T00:00:00.000Z" }
+        func fetch(_ since: String?) async throws -> String {
+            let query = since.map { "?since=" + $0 } ?? ""
+            return String(decoding: try await server.send(.GET, "/v1/functions/\(name)/logs\(query)").body, as: UTF8.self)
+        }
+        guard follow else {
+            let text = try await fetch(since)
+            if try !output.print(LogsOutput(function: name, logs: text)) { print(text, terminator: text.hasSuffix("\n") ? "" : "\n") }
+            return
+        }
+        // Each poll asks from the newest stamp printed, inclusive; lines already printed at that
+        // stamp are not printed again.
+        var newest = since ?? ""
+        var printedAtNewest: Set<Substring> = []
+        while !Task.isCancelled {
+            for line in try await fetch(newest).split(separator: "\n") {
+                let stamp = String(line.prefix(24))
+                if stamp == newest && printedAtNewest.contains(line) { continue }
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))  // unbuffered: seen as it comes
+                if stamp > newest { newest = stamp; printedAtNewest = [] }
+                printedAtNewest.insert(line)
+            }
+            try await Task.sleep(for: .seconds(1))
+        }
     }
 }
 

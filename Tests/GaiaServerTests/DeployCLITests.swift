@@ -61,6 +61,36 @@ struct DeployCLITests {
         try #require(try Self.run(gaia, ["deploy", order, "--name", "order"] + target).status == 0)
         let answered = try Self.run(gaia, ["invoke", "order"] + target)
         #expect(answered.out == #"{"b": 1, "a": 4.0, "s": "x"}"# + "\n", "\(answered.out)")
+        // The failure is in the function's log, stamped; --since reads from then on, merged; --follow keeps reading.
+        let logs = try Self.run(gaia, ["logs", "boom", "--since", "10m"] + target)
+        #expect(logs.status == 0 && logs.out.contains(" gaia | \(id) failed with 500: the handler raised ValueError: no good"), "\(logs.out)\(logs.err)")
+        let badSince = try Self.run(gaia, ["logs", "boom", "--since", "last tuesday"] + target)
+        #expect(badSince.status != 0 && badSince.err.contains("--since: give a duration (30s, 10m, 2h, 1d) or an ISO 8601 time"), "\(badSince.err)")
+        let followed = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-follow-\(UUID().uuidString)").path
+        _ = FileManager.default.createFile(atPath: followed, contents: nil)
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: gaia)
+        follower.arguments = ["logs", "boom", "--follow"] + target
+        follower.standardOutput = FileHandle(forWritingAtPath: followed)
+        try follower.run()
+        defer { if follower.isRunning { follower.terminate() } }
+        let second = try Self.run(gaia, ["invoke", "boom", "--async"] + target).out.trimmingCharacters(in: .whitespacesAndNewlines)
+        var seen = ""
+        for _ in 0..<100 where !seen.contains("\(second) failed") {
+            try await Task.sleep(for: .milliseconds(100))
+            seen = (try? String(contentsOfFile: followed, encoding: .utf8)) ?? ""
+        }
+        #expect(seen.contains("\(id) failed") && seen.contains("\(second) failed"), "--follow printed the old line and the new one as it came: \(seen)")
+        #expect(seen.components(separatedBy: "\(id) failed").count == 2, "no line printed twice: \(seen)")
+        follower.terminate()
+        // A handler written for another platform: deploy says which convention it recognised.
+        let cog = folder + "-cog"
+        try FileManager.default.createDirectory(atPath: cog, withIntermediateDirectories: true)
+        try "from cog import BasePredictor\n\nclass Predictor(BasePredictor):\n    def predict(self, x: int = 1) -> int:\n        return x * 2\n"
+            .write(toFile: cog + "/predict.py", atomically: true, encoding: .utf8)
+        let deployedCog = try Self.run(gaia, ["deploy", cog, "--name", "doubler"] + target)
+        #expect(deployedCog.status == 0 && deployedCog.out.contains("recognised a Cog handler: Predictor in predict.py, run unchanged"), "\(deployedCog.out)\(deployedCog.err)")
+        #expect(try Self.run(gaia, ["invoke", "doubler", "--data", #"{"x": 21}"#] + target).out == "42\n")
         let nobody = try Self.run(gaia, ["ls", "--server", "127.0.0.1:\(ServeCommandTests.freePort())"])
         #expect(nobody.status != 0 && nobody.err.contains("nothing listens there: connection refused"), "\(nobody.err)")
         #expect(!nobody.err.contains("errno") && !nobody.err.contains("error set"), "\(nobody.err)")

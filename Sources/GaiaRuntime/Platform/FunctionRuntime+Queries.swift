@@ -36,7 +36,9 @@ extension FunctionRuntime {
     }
 
     /// The end of a function's instance logs (latest revision), oldest instance first.
-    public func logs(_ name: String, maxBytes: Int = 64 * 1024) throws -> String {
+    /// With `since` (a `LogLines` stamp), the lines at or after it of every log of the revision,
+    /// merged in time order, each naming its instance (`i3`) or the platform's notes (`gaia`).
+    public func logs(_ name: String, maxBytes: Int = 64 * 1024, since: String? = nil) throws -> String {
         let f = try function(name)
         if configuration.cluster != nil {
             return "\(name) runs on the cluster; its pods' logs: kubectl logs -l gaia.dev/function=\(name) -c function\n"
@@ -45,6 +47,7 @@ extension FunctionRuntime {
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { $0.hasPrefix("r\(f.revision)-") && $0.hasSuffix(".log") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
         var text = ""
+        var logs: [(source: String, text: String)] = []
         for file in files {
             // Only the end of each file is read: a function that prints without end costs the
             // server at most `maxBytes` per instance log here.
@@ -54,6 +57,13 @@ extension FunctionRuntime {
             try? handle.seek(toOffset: size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
             let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
             if !tail.isEmpty { text += "==> \(file) <==\n\(size > UInt64(maxBytes) ? "…\n" : "")\(tail)\n" }
+            let source = file.dropLast(4).split(separator: "-").last.map(String.init) ?? file
+            logs.append((source, tail))
+        }
+        if let since {
+            var merged = LogLines.merged(logs, since: since).joined(separator: "\n")
+            if !merged.isEmpty { merged += "\n" }
+            return redacted(String(merged.suffix(maxBytes)), f)
         }
         return redacted(String(text.suffix(maxBytes)), f)
     }

@@ -289,7 +289,7 @@ public actor FunctionRuntime {
             metadata: ["function.name": "\(stored.name)", "invocation.id": "\(id)", "status": "\(status)", "error": "\(reason)"])
         guard configuration.cluster == nil else { return }  // its pods' logs are the cluster's
         let path = "\(configuration.dataDirectory)/logs/\(stored.name)/r\(stored.revision)-gaia.log"
-        let line = "\(Date().formatted(.iso8601)) \(id) failed with \(status): \(reason)"
+        let line = "\(LogLines.stamp(Date())) \(id) failed with \(status): \(reason)"
         let notes = logNotes
         Task { await notes.append(line, to: path) }
     }

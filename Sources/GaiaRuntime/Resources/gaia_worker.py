@@ -93,6 +93,39 @@ def write_frame(stream, header, body=b""):
     stream.flush()
 
 
+class TimestampedLines:
+    """The instance log as the function's prints and logging reach it: each line begins with its
+    time, UTC to the millisecond (`2026-12-07T23:40:01.123Z `), which `gaia logs --since` and
+    `--follow` read. What native code writes to the descriptor itself goes unstamped."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.at_line_start = True
+        self.lock = threading.Lock()
+
+    def write(self, text):
+        if not text:
+            return 0
+        with self.lock:
+            parts = text.split("\n")
+            out = []
+            for i, part in enumerate(parts):
+                if i > 0:
+                    out.append("\n")
+                    self.at_line_start = True
+                if part:
+                    if self.at_line_start:
+                        now = time.time()
+                        out.append(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + ".%03dZ " % int(now % 1 * 1000))
+                    out.append(part)
+                    self.at_line_start = False
+            self.stream.write("".join(out))
+        return len(text)
+
+    def __getattr__(self, name):  # flush, fileno, encoding, isatty...: the stream's own
+        return getattr(self.stream, name)
+
+
 class Context:
     """What a handler learns about its invocation and instance."""
 
@@ -498,7 +531,7 @@ def main():
     os.dup2(2, 1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    sys.stdout = sys.stderr
+    sys.stdout = sys.stderr = TimestampedLines(sys.stderr)
 
     try:
         enter_sandbox()
