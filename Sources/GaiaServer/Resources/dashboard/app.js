@@ -55,7 +55,9 @@ function h(tag, attrs = {}, ...children) {
 const table = (head, rows, numeric = []) => h("div", { class: "scroll" }, h("table", {},
   h("thead", {}, h("tr", {}, head.map((t, i) => h("th", { class: numeric.includes(i) ? "num" : null }, t)))),
   h("tbody", {}, rows.map(r => h("tr", {}, r.map((c, i) => h("td", { class: numeric.includes(i) ? "num" : null }, c)))))));
-const usd = v => v === 0 ? "$0" : v < 0.01 ? `$${v.toPrecision(2)}` : `$${v.toFixed(2)}`;
+/** Dollars as the CLI prints them (Dollars.text): $1.25; below a cent three significant figures, no exponent. */
+const usd = v => !isFinite(v) ? "$?" : v === 0 ? "$0" : Math.abs(v) >= 0.01 ? `$${v.toFixed(2)}`
+  : `$${v.toFixed(Math.min(15, Math.ceil(-Math.log10(Math.abs(v))) + 2))}`;
 const when = iso => new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
 const rung = text => h("span", { class: "rung" }, text);
 
@@ -261,7 +263,8 @@ async function functionPage(root, name, state) {
       table(["Rung", "Predicted", "Measured here", "Note"], d.rung.ladder.map(r => [
         h("span", {}, rung(r.backend), r.backend === d.rung.current ? h("b", {}, " (now)") : ""),
         ms(r.predicted_ms), r.measured ? "yes" : "no", r.failed ? `failed: ${r.failed}` : ""]), [1])),
-    h("section", { class: "card" }, h("h2", {}, "Cost per rung"),
+    // Seven columns: the whole row, so that none is cut off at the card's edge.
+    h("section", { class: "card wide" }, h("h2", {}, "Cost per rung"),
       cost.by_backend.length ? table(["Rung", "Invocations", "Mean", "Billed", "Per 1,000", "Instance time", "Provider cost"],
         cost.by_backend.map(c => [rung(c.backend), c.invocations, ms(c.mean_ms), usd(c.billed_usd), usd(c.billed_per_1000_usd),
           `${c.instance_seconds.toFixed(1)} s`, usd(c.provider_cost_usd)]), [1, 2, 3, 4, 5, 6])

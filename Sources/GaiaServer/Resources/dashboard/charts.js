@@ -64,7 +64,7 @@ export function latencyChart({ invocations, slo, switches, from, to, width }) {
   for (let b = 0; b < buckets; b++) {
     const inside = ok.filter(i => i.t >= t0 + b * span && (i.t < t0 + (b + 1) * span || (b === buckets - 1 && i.t <= t1)))
       .map(i => i.ms).sort((a, c) => a - c);
-    if (inside.length) points.push({ t: t0 + (b + 0.5) * span, p50: percentile(inside, 0.5), p95: percentile(inside, 0.95) });
+    if (inside.length) points.push({ b, t: t0 + (b + 0.5) * span, p50: percentile(inside, 0.5), p95: percentile(inside, 0.95) });
   }
   const top = Math.max(slo.ms * 1.25, ...points.map(p => p.p95)) || 1;
   const x = t => M.left + (t - t0) / (t1 - t0) * (W - M.left - M.right);
@@ -81,7 +81,12 @@ export function latencyChart({ invocations, slo, switches, from, to, width }) {
   }
   svg.append(el("line", { class: "slo", x1: M.left, x2: W - M.right, y1: y(slo.ms), y2: y(slo.ms) }));
   svg.append(el("text", { class: "slolabel", x: M.left + 6, y: y(slo.ms) - 4 }, `SLO ${slo.label}`));
-  const path = key => points.map((p, i) => `${i ? "L" : "M"}${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join("");
+  // A bucket with no invocation breaks the line: an idle gap is not drawn as if latency had been measured across it.
+  const path = key => points.map((p, i) => `${i && p.b === points[i - 1].b + 1 ? "L" : "M"}${x(p.t).toFixed(1)},${y(p[key]).toFixed(1)}`).join("");
+  // A bucket alone between gaps is a dot, not an invisible one-point line.
+  for (const p of points.filter((p, i) => !points.some((q, j) => j !== i && Math.abs(q.b - p.b) === 1))) {
+    svg.append(el("circle", { class: "lone", cx: x(p.t), cy: y(p.p95), r: 2.5 }, ""));
+  }
   svg.append(el("path", { class: "p50", d: path("p50") }));
   svg.append(el("path", { class: "p95", d: path("p95") }));
   for (const c of invocations.filter(i => i.cold && i.t >= t0)) {
