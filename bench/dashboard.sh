@@ -3,7 +3,8 @@
 # matmul switch rungs, then loads the overview and matmul's page in Debian's headless Chromium.
 # Saves screenshots (1280x800, and the function page at phone width) and checks the dumped DOM:
 # every deployed function's name and current rung, a decision reason and the SLO line are there,
-# and the browser logged no console message (the page logs none when all goes well).
+# the p95 line breaks across an idle gap, the cost panel takes the whole row, and the browser
+# logged no console message (the page logs none when all goes well).
 #
 #   bash bench/dashboard.sh                 # screenshots to $OUT (default: a temporary folder)
 #   OUT=docs/img bash bench/dashboard.sh    # refresh the README's screenshots
@@ -79,6 +80,10 @@ while time.time() - start < 120:
             after = time.time()
             while time.time() - after < 5:  # a little history after the switch
                 urllib.request.urlopen(request, timeout=30).read()
+            time.sleep(5)  # an idle gap, which the latency chart must not draw across
+            after = time.time()
+            while time.time() - after < 1:
+                urllib.request.urlopen(request, timeout=30).read()
             sys.exit(0)
 sys.exit("dashboard.sh: matmul did not switch rungs within 120 s")
 EOF
@@ -127,6 +132,11 @@ for dom, where in ((page, "matmul's page"), (phone, "matmul's page at phone widt
         problems.append(f"{where} shows none of the {len(reasons)} decision reasons")
     if '<line class="slo"' not in dom or f"SLO {matmul['rung']['slo']}" not in dom:
         problems.append(f"{where} has no SLO line labelled SLO {matmul['rung']['slo']}")
+    p95 = re.search(r'<path class="p95" d="([^"]*)"', dom)
+    if not p95 or p95.group(1).count("M") < 2:
+        problems.append(f"{where}: the p95 line is drawn across the idle gap (one unbroken path)")
+    if '<section class="card wide"><h2>Cost per rung</h2>' not in dom:
+        problems.append(f"{where}: the cost panel does not take the whole row (its columns are cut off)")
 console = [l for l in open(f"{work}/console.log", encoding="utf-8", errors="replace") if ":CONSOLE" in l]
 problems += [f"browser console: {l.strip()}" for l in console]
 if problems:

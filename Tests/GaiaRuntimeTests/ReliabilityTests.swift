@@ -92,7 +92,10 @@ struct ReliabilityTests {
             try #require(ContinuousClock.now - waited < .seconds(20), "the function's init never started")
             for file in (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? [] {
                 let text = (try? String(contentsOfFile: "\(logs)/\(file)", encoding: .utf8)) ?? ""
-                if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("spinning ") }) { pid = Int32(line.split(separator: " ")[1]) }
+                // Each line begins with its time: "2026-…Z spinning PID".
+                if let line = text.split(separator: "\n").first(where: { $0.contains(" spinning ") }) {
+                    pid = line.split(separator: " ").drop { $0 != "spinning" }.dropFirst().first.flatMap { Int32($0) }
+                }
             }
             try await Task.sleep(for: .milliseconds(50))
         }
