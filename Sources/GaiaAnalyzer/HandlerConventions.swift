@@ -245,7 +245,15 @@ private struct ConventionFinder {
     func litServe(_ c: ClassDef, _ line: Int) -> HandlerEntry {
         var maxBatch: Int?
         var hints: [HandlerEntry.Hint] = []
-        for call in calls where call.name == "litserve.LitServer" || call.name == "LitServer" || call.name == c.name {
+        // The server of this API (`LitServer(C(), ...)`), or any server where the file has one API.
+        func serves(_ call: (name: String, args: [Expr], keywords: [Keyword], line: Int)) -> Bool {
+            guard call.name == "litserve.LitServer" || call.name == "LitServer" else { return call.name == c.name }
+            guard case .call(let fn, _, _)? = call.args.first?.kind ?? call.keywords.first(where: { $0.arg == "lit_api" })?.value.kind else {
+                return true
+            }
+            return qualified(fn) == c.name
+        }
+        for call in calls where serves(call) {
             for keyword in call.keywords {
                 if keyword.arg == "max_batch_size", case .constant(.int(let n), _) = keyword.value.kind, let size = Int(n.description), size > 1 {
                     maxBatch = size
