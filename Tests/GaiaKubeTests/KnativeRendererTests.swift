@@ -169,6 +169,14 @@ struct KnativeRendererTests {
         #expect(cpu.contains("pip install -r /function/requirements.txt") && !gpu.contains("requirements.txt"))
         #expect(cpu.contains("GAIA_HTTP_PORT=8080") && cpu.contains(#"CMD ["python3", "/gaia/gaia_worker.py"]"#))
         #expect(cpu.contains("USER 65532:65532"))
+        // Both shim files, and the handler's convention: another platform's handler runs in the image unchanged.
+        #expect(cpu.contains("COPY gaia_worker.py gaia_platforms.py /gaia/") && cpu.contains("GAIA_CONVENTION=gaia"))
+        var cog = m
+        cog.entryPoint = "predict.py"
+        cog.handler = "Predictor"
+        cog.convention = .cog
+        let cogImage = FunctionImage.dockerfile(for: cog, variant: .cpu, hasRequirements: false)
+        #expect(cogImage.contains("GAIA_ENTRY_POINT=predict.py GAIA_HANDLER=Predictor GAIA_CONVENTION=cog"))
         // The runtime images of `serve --cluster`: the shim and the packages, no function (mounted at /function).
         let runtimeCPU = FunctionImage.runtimeDockerfile(variant: .cpu, packages: ["numpy", "torch", "cupy-cuda12x"])
         let runtimeGPU = FunctionImage.runtimeDockerfile(variant: .gpu, packages: ["numpy", "torch", "cupy-cuda12x"])
