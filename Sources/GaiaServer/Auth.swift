@@ -99,16 +99,16 @@ struct Authenticate<Context: RequestContext>: RouterMiddleware {
     static func scope(_ method: HTTPRequest.Method, _ path: String) -> Scope? {
         if path == "/healthz" || path == "/readyz" || path == "/" || path.hasPrefix("/dashboard/") { return nil }
         if path.hasPrefix("/v1/tokens") { return .admin }
-        if method == .post && path.hasPrefix("/v1/functions/") && path.hasSuffix("/invoke") { return .invoke }
+        if method == .post && invokedFunction(path) != nil { return .invoke }
         if path.hasPrefix("/v1/invocations/") { return .invoke }  // an asynchronous invocation's outcome, for whoever may invoke
         if method == .get || method == .head { return .read }
         return .admin
     }
 
-    /// `NAME` of `/v1/functions/NAME/invoke`.
+    /// `NAME` of `/v1/functions/NAME/invoke` (or `…/invoke/API`, one method of a service).
     static func invokedFunction(_ path: String) -> String? {
         let parts = path.split(separator: "/")
-        guard parts.count == 4, parts[0] == "v1", parts[1] == "functions", parts[3] == "invoke" else { return nil }
+        guard parts.count == 4 || parts.count == 5, parts[0] == "v1", parts[1] == "functions", parts[3] == "invoke" else { return nil }
         return String(parts[2])
     }
 

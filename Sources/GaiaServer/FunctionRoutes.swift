@@ -32,6 +32,9 @@ struct FunctionRoutes {
             try await decisions(try context.parameters.require("name"), limit: request.uri.queryParameters.get("limit", as: Int.self))
         }
         routes.post("{name}/invoke") { request, context in try await invoke(try context.parameters.require("name"), request) }
+        routes.post("{name}/invoke/{api}") { request, context in
+            try await invoke(try context.parameters.require("name"), request, api: try context.parameters.require("api"))
+        }
         routes.get("{name}/invocations") { request, context in
             try await invocations(try context.parameters.require("name"), limit: request.uri.queryParameters.get("limit", as: Int.self))
         }
@@ -217,11 +220,25 @@ struct FunctionRoutes {
                 memoryGiBPerInstance: prices.memoryGiBPerInstance)))
     }
 
-    func invoke(_ name: String, _ request: Request) async throws -> Response {
+    /// Invokes a function; `api` (from `…/invoke/API`) names one method of a handler with several
+    /// (BentoML, Modal) and is put in the JSON object body as its `"api"` key, which the shim reads.
+    func invoke(_ name: String, _ request: Request, api: String? = nil) async throws -> Response {
         var request = request
-        let body = Array(buffer: try await GaiaServer.collect(&request, limit: maxBodyBytes))
+        var body = Array(buffer: try await GaiaServer.collect(&request, limit: maxBodyBytes))
         let declared = request.headers[.contentType]
-        let contentType = declared ?? (body.first == UInt8(ascii: "{") || body.first == UInt8(ascii: "[") ? "application/json" : "application/octet-stream")
+        var contentType = declared ?? (body.first == UInt8(ascii: "{") || body.first == UInt8(ascii: "[") ? "application/json" : "application/octet-stream")
+        if let api {
+            guard var object = (try? JSONSerialization.jsonObject(with: Data(body.isEmpty ? Array("{}".utf8) : body))) as? [String: Any] else {
+                throw PlatformError(
+                    "bad_request", "POST …/invoke/\(api) takes a JSON object, its inputs by name; send one, or POST …/invoke with any body", status: 400)
+            }
+            if let named = object["api"] as? String, named != api {
+                throw PlatformError("bad_request", "the path names the method \(api) and the payload's \"api\" names \(named); give one", status: 400)
+            }
+            object["api"] = api
+            body = Array(try JSONSerialization.data(withJSONObject: object))
+            contentType = "application/json"
+        }
         let prefer = request.headers[values: HTTPField.Name("Prefer")!].joined(separator: ",").lowercased()
         if prefer.contains("respond-async") || request.uri.queryParameters.get("async") == "true" {
             let record = try await runtime.submitAsync(name, body: body, contentType: contentType)

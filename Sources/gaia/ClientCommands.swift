@@ -355,9 +355,16 @@ struct InvokeCommand: AsyncParsableCommand {
     @Option(help: "The payload: JSON text, or @FILE to send a file's bytes.") var data = "{}"
     @Flag(name: .shortAndLong, help: "Also print the Gaia-* response headers (to stderr).") var verbose = false
     @Flag(help: "Print a streaming handler's chunks as they come (its summary with --verbose).") var stream = false
+    @Option(help: "The method to run, for a handler with several (a BentoML service's @bentoml.api, a Modal class's @modal.method); the payload is then a JSON object of its inputs.")
+    var api: String?
     @Flag(name: .customLong("async"), help: "Queue the invocation and print its id at once; gaia invocations get ID [--wait] shows its outcome.")
     var asynchronous = false
     @OptionGroup var server: ServerOptions
+
+    /// `…/invoke`, or `…/invoke/API` for one method of a service (the server puts it in the payload as "api").
+    var path: String {
+        "/v1/functions/\(name)/invoke" + (api.map { "/" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? "")
+    }
 
     func run() async throws {
         var body: [UInt8]
@@ -376,14 +383,14 @@ struct InvokeCommand: AsyncParsableCommand {
         }
         if stream { return try await streamed(body, contentType: contentType) }
         if asynchronous {
-            let response = try await server.send(.POST, "/v1/functions/\(name)/invoke?async=true", body: body, contentType: contentType)
+            let response = try await server.send(.POST, "\(path)?async=true", body: body, contentType: contentType)
             let accepted = try APICoding.decoder().decode(AsyncInvocation.self, from: Data(response.body))
             // The id alone on stdout, for scripts (`id=$(gaia invoke f --async)`); the hint on stderr.
             print(accepted.id)
             FileHandle.standardError.write(Data("\(accepted.state); see it with: gaia invocations get \(accepted.id) --wait\n".utf8))
             return
         }
-        let response = try await server.send(.POST, "/v1/functions/\(name)/invoke", body: body, contentType: contentType)
+        let response = try await server.send(.POST, path, body: body, contentType: contentType)
         if verbose {
             for (header, value) in response.headers where header.lowercased().hasPrefix("gaia-") {
                 FileHandle.standardError.write(Data("\(header): \(value)\n".utf8))
@@ -401,7 +408,7 @@ extension InvokeCommand {
     /// event goes to stderr with --verbose, an `error` event fails the command. An answer that does
     /// not stream is printed whole.
     func streamed(_ body: [UInt8], contentType: String) async throws {
-        let whole = try await server.events("/v1/functions/\(name)/invoke", body: body, contentType: contentType) { event in
+        let whole = try await server.events(path, body: body, contentType: contentType) { event in
             switch event.name {
             case "done" where verbose: FileHandle.standardError.write(Data((event.data + "\n").utf8))
             case "done": break

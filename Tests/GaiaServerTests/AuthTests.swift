@@ -38,6 +38,7 @@ struct AuthTests {
         Route(method: .get, uri: "/v1/functions/f/invocations", scope: .read),
         Route(method: .get, uri: "/v1/functions/f/logs", scope: .read),
         Route(method: .post, uri: "/v1/functions/f/invoke", body: "{}", scope: .invoke),
+        Route(method: .post, uri: "/v1/functions/f/invoke/summarize", body: "{}", scope: .invoke),
         Route(method: .get, uri: "/v1/invocations/inv_x", scope: .invoke),
         Route(method: .post, uri: "/v1/functions", body: "{}", scope: .admin),
         Route(method: .patch, uri: "/v1/functions/f", body: "{}", scope: .admin),
@@ -143,6 +144,7 @@ struct AuthTests {
             let path = route.uri.replacingOccurrences(of: "/v1/functions/f", with: "/v1/functions/{name}")
                 .replacingOccurrences(of: "/dashboard/app.js", with: "/dashboard/{file}").replacingOccurrences(of: "/v1/tokens/nope", with: "/v1/tokens/{id}")
                 .replacingOccurrences(of: "/v1/invocations/inv_x", with: "/v1/invocations/{id}")
+                .replacingOccurrences(of: "/invoke/summarize", with: "/invoke/{api}")
             return "\(route.method.rawValue) \(path)"
         })
         #expect(registered == listed, "not covered: \(registered.subtracting(listed).sorted())")

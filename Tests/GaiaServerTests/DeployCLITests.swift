@@ -91,6 +91,13 @@ struct DeployCLITests {
         let deployedCog = try Self.run(gaia, ["deploy", cog, "--name", "doubler"] + target)
         #expect(deployedCog.status == 0 && deployedCog.out.contains("recognised a Cog handler: Predictor in predict.py, run unchanged"), "\(deployedCog.out)\(deployedCog.err)")
         #expect(try Self.run(gaia, ["invoke", "doubler", "--data", #"{"x": 21}"#] + target).out == "42\n")
+        // One method of a service with several: --api.
+        let service = folder + "-service.py"
+        try "import bentoml\n\n@bentoml.service\nclass Tools:\n    @bentoml.api\n    def add(self, a: int, b: int) -> int:\n        return a + b\n\n    @bentoml.api\n    def neg(self, a: int) -> int:\n        return -a\n"
+            .write(toFile: service, atomically: true, encoding: .utf8)
+        try #require(try Self.run(gaia, ["deploy", service, "--name", "tools"] + target).status == 0)
+        let added = try Self.run(gaia, ["invoke", "tools", "--api", "add", "--data", #"{"a": 2, "b": 3}"#] + target)
+        #expect(added.status == 0 && added.out == "5\n", "\(added.out)\(added.err)")
         let nobody = try Self.run(gaia, ["ls", "--server", "127.0.0.1:\(ServeCommandTests.freePort())"])
         #expect(nobody.status != 0 && nobody.err.contains("nothing listens there: connection refused"), "\(nobody.err)")
         #expect(!nobody.err.contains("errno") && !nobody.err.contains("error set"), "\(nobody.err)")

@@ -315,4 +315,45 @@ struct GaiaServerTests {
         }
         await runtime.shutdown()
     }
+
+    /// A BentoML service with two APIs: `POST …/invoke/API` runs one (the path's name goes into the
+    /// payload as its "api"); without one the caller is told the methods to choose from.
+    @Test func aServicesMethodIsChosenByThePath() async throws {
+        let (app, runtime) = try app()
+        let service = """
+            import bentoml
+
+            @bentoml.service
+            class Text:
+                @bentoml.api
+                def count(self, text: str) -> dict:
+                    return {"words": len(text.split())}
+
+                @bentoml.api
+                def shout(self, text: str) -> str:
+                    return text.upper()
+            """
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/v1/functions", method: .post, body: Self.deployBody("text", service)) { response in
+                #expect(response.status == .created, "\(String(buffer: response.body))")
+                #expect(json(response)["convention"] as? String == "bentoml" && json(response)["handler"] as? String == "Text")
+            }
+            try await client.execute(uri: "/v1/functions/text/invoke/count", method: .post, body: ByteBuffer(string: #"{"text": "a b c"}"#)) { response in
+                #expect(response.status == .ok && json(response)["words"] as? Int == 3, "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/functions/text/invoke/shout", method: .post, body: ByteBuffer(string: #"{"text": "hi"}"#)) { response in
+                #expect(response.status == .ok && String(buffer: response.body) == "HI")
+            }
+            try await client.execute(uri: "/v1/functions/text/invoke", method: .post, body: ByteBuffer(string: #"{"text": "hi"}"#)) { response in
+                #expect(response.status == .badRequest && String(buffer: response.body).contains("name one as the payload's"), "\(String(buffer: response.body))")
+            }
+            try await client.execute(uri: "/v1/functions/text/invoke/count", method: .post, body: ByteBuffer(string: "not json")) { response in
+                #expect(response.status == .badRequest && String(buffer: response.body).contains("takes a JSON object"))
+            }
+            try await client.execute(uri: "/v1/functions/text/invoke/count", method: .post, body: ByteBuffer(string: #"{"api": "shout", "text": "x"}"#)) { response in
+                #expect(response.status == .badRequest && String(buffer: response.body).contains("give one"))
+            }
+        }
+        await runtime.shutdown()
+    }
 }
