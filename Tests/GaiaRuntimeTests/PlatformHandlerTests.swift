@@ -36,6 +36,7 @@ struct PlatformHandlerTests {
         Case(folder: "hf-endpoints", convention: .huggingFaceEndpoints, payload: #"{"inputs": "hello", "parameters": {"top_k": 1}}"#,
              answer: .json(#"[{"label": "sports", "score": 0.5258}]"#)),
         Case(folder: "truss", convention: .truss, payload: #"{"values": [1, 2, 3]}"#, answer: .json(#"{"predictions": [2, 4, 6], "count": 3}"#)),
+        Case(folder: "truss-stream", convention: .truss, payload: #"{"n": 2}"#, answer: .text("one two ")),
         Case(folder: "litserve", convention: .litServe, payload: #"{"input": 7}"#, answer: .json(#"{"output": 49, "device": "cpu"}"#)),
         Case(folder: "runpod", convention: .runPod, payload: #"{"name": "Ada"}"#, answer: .text("Hello, Ada! (job True)")),
         Case(folder: "runpod", convention: .runPod, payload: #"{"name": 5}"#, answer: .failed("name must be a string")),

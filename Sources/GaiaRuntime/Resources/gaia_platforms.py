@@ -416,7 +416,7 @@ class Truss(Adapter):
         if callable(getattr(self.model, "preprocess", None)):
             value = run(self.model.preprocess(value))
         value = run(self.model.predict(value))
-        if callable(getattr(self.model, "postprocess", None)):
+        if callable(getattr(self.model, "postprocess", None)) and not isinstance(value, (types.GeneratorType, types.AsyncGeneratorType)):
             value = run(self.model.postprocess(value))
         return plain(value)
 
@@ -465,10 +465,11 @@ class RunPod(Adapter):
 
 
 def marked_methods(cls, marks):
-    """A class's methods carrying one of the platform's markers, in definition order."""
+    """A class's methods carrying one of the platform's markers, in definition order (an installed
+    BentoML's API methods are `APIMethod` objects, which count as marked for `__gaia_api__`)."""
     found = []
     for name, value in vars(cls).items():
-        if any(getattr(value, mark, None) for mark in marks) or type(value).__name__ in ("APIMethod", "_PartialFunction", "PartialFunction"):
+        if any(getattr(value, mark, None) for mark in marks) or ("__gaia_api__" in marks and type(value).__name__ == "APIMethod"):
             found.append(name)
     return found
 
@@ -569,7 +570,7 @@ class AzureFunctions(Adapter):
         self.takes_context = len(inspect.signature(target).parameters) >= 2
 
     def handle(self, payload, context):
-        functions = sys.modules.get("azure.functions")
+        functions = importlib.import_module("azure.functions")  # the SDK, or the stand-in
         body, headers = raw_body(payload, context), request_headers(context)
         request = functions.HttpRequest(method="POST", url="http://localhost/api/" + context.function_name,
                                         headers=dict(headers), params={}, route_params={}, body=body)
