@@ -190,30 +190,34 @@ private struct SortedValues: Sendable {
         removed.sort()
         scratch.removeAll(keepingCapacity: true)
         scratch.reserveCapacity(sorted.count + added.count)
-        var (i, j, k) = (0, 0, 0)
-        while j < added.count || k < removed.count {
-            // An addition before a removal of the same value: the removed one may be that addition.
-            if k == removed.count || (j < added.count && added[j] <= removed[k]) {
-                let value = added[j]
-                let end = Self.search(value, in: sorted, from: i, orAbove: true)
-                scratch.append(contentsOf: sorted[i..<end])
-                scratch.append(value)
-                i = end
-                j += 1
-            } else {
-                let value = removed[k]
-                let end = Self.search(value, in: sorted, from: i, orAbove: false)
-                scratch.append(contentsOf: sorted[i..<end])
-                i = end
-                if i < sorted.count && sorted[i] == value {
-                    i += 1
-                } else if scratch.last == value {
-                    scratch.removeLast()  // one added since the last settle
+        // Runs are copied from a buffer of `sorted`, not its slices: a slice retains and releases
+        // the array each time (most of what the copies cost).
+        sorted.withUnsafeBufferPointer { sorted in
+            var (i, j, k) = (0, 0, 0)
+            while j < added.count || k < removed.count {
+                // An addition before a removal of the same value: the removed one may be that addition.
+                if k == removed.count || (j < added.count && added[j] <= removed[k]) {
+                    let value = added[j]
+                    let end = Self.search(value, in: sorted, from: i, orAbove: true)
+                    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: sorted[i..<end]))
+                    scratch.append(value)
+                    i = end
+                    j += 1
+                } else {
+                    let value = removed[k]
+                    let end = Self.search(value, in: sorted, from: i, orAbove: false)
+                    scratch.append(contentsOf: UnsafeBufferPointer(rebasing: sorted[i..<end]))
+                    i = end
+                    if i < sorted.count && sorted[i] == value {
+                        i += 1
+                    } else if scratch.last == value {
+                        scratch.removeLast()  // one added since the last settle
+                    }
+                    k += 1
                 }
-                k += 1
             }
+            scratch.append(contentsOf: UnsafeBufferPointer(rebasing: sorted[i...]))
         }
-        scratch.append(contentsOf: sorted[i...])
         swap(&sorted, &scratch)
         added.removeAll(keepingCapacity: true)
         removed.removeAll(keepingCapacity: true)
@@ -223,16 +227,14 @@ private struct SortedValues: Sendable {
     /// forward scan, not a binary search: the few changes are spread over the values, so each scan
     /// is short, its branch predicted but at its end, where a search over random values mispredicts
     /// half its steps (most of the time `settle` took); the run scanned is copied anyway.
-    private static func search(_ value: Double, in values: [Double], from start: Int, orAbove: Bool) -> Int {
-        values.withUnsafeBufferPointer { buffer in
-            var index = start
-            if orAbove {
-                while index < buffer.count && buffer[index] <= value { index += 1 }
-            } else {
-                while index < buffer.count && buffer[index] < value { index += 1 }
-            }
-            return index
+    private static func search(_ value: Double, in buffer: UnsafeBufferPointer<Double>, from start: Int, orAbove: Bool) -> Int {
+        var index = start
+        if orAbove {
+            while index < buffer.count && buffer[index] <= value { index += 1 }
+        } else {
+            while index < buffer.count && buffer[index] < value { index += 1 }
         }
+        return index
     }
 }
 
