@@ -12,7 +12,7 @@ public struct ExecutionModeAnalyzer: Sendable {
     /// the detected mode and is recorded as an override. Syntax errors do not stop the analysis:
     /// the decision rests on the partial tree and the manifest says so.
     public func analyze(_ source: FunctionSource, name: String? = nil, override: ExecutionMode? = nil) -> FunctionManifest {
-        let entry = source.files[source.entryPoint].flatMap(HandlerConventions.detect(bytes:))
+        let entry = source.handler
         var walker = SourceWalker(source: source, skippedClasses: entry?.siblings ?? [])
         for requirement in entry?.gpuRequirements ?? [] { walker.record(.explicitGPU, line: requirement.line, requirement.detail, weight: 1.0) }
         walker.run()

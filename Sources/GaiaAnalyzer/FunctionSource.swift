@@ -11,16 +11,20 @@ public struct FunctionSource: Sendable {
     public let entryPoint: String
     /// `requirements.txt`, when the function has one: a framework it names is evidence like an import.
     public let requirements: [UInt8]?
+    /// The handler the entry point defines and the convention it follows (nil: none Gaia knows).
+    public let handler: HandlerEntry?
 
     /// Files Gaia looks for, in order, as a folder's entry point.
     public static let entryPointNames = ["handler.py", "main.py", "app.py", "function.py", "func.py"]
 
-    /// Creates a source from files in memory (tests, uploads).
-    public init(root: String = ".", files: [String: [UInt8]], entryPoint: String, requirements: [UInt8]? = nil) {
+    /// Creates a source from files in memory (tests, uploads). `handler`: what `handler(among:)`
+    /// found in the entry point, if it was asked; else it is found here.
+    public init(root: String = ".", files: [String: [UInt8]], entryPoint: String, requirements: [UInt8]? = nil, handler: HandlerEntry? = nil) {
         self.root = root
         self.files = files
         self.entryPoint = entryPoint
         self.requirements = requirements
+        self.handler = handler ?? files[entryPoint].flatMap(HandlerConventions.detect(bytes:))
     }
 
     /// Loads a `.py` file, or every `.py` file of a folder (its entry point: `entryPoint(among:)`).
@@ -60,13 +64,37 @@ public struct FunctionSource: Sendable {
         guard !files.isEmpty else {
             throw AnalyzerError("'\(path)' has no .py files: a function is a Python file or a folder with one")
         }
-        guard let entry = entryPoint(among: files) else {
+        guard let (entry, handler) = handler(among: files) else {
             throw AnalyzerError(
                 "cannot tell which file of '\(path)' holds the handler: none of its \(files.count) Python file(s) defines one Gaia knows. "
                     + "Define `def handle(payload, context)` in handler.py, or one of:\n" + HandlerConvention.known)
         }
         let requirements = FileManager.default.contents(atPath: path + "/requirements.txt").map(Array.init)
-        return FunctionSource(root: path, files: files, entryPoint: entry, requirements: requirements)
+        return FunctionSource(root: path, files: files, entryPoint: entry, requirements: requirements, handler: handler)
+    }
+
+    /// Every file of the function at `path` (which `source` was loaded from) as a deploy uploads
+    /// it, by relative path: a lone `.py` file, or each file of a folder (data and weights too) but
+    /// those under `skippedFolders` and hidden ones.
+    public static func uploadFiles(of source: FunctionSource, at path: String) throws -> [String: [UInt8]] {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return source.files }
+        var files: [String: [UInt8]] = [:]
+        let walker = FileManager.default.enumerator(atPath: path)
+        while let relative = walker?.nextObject() as? String {
+            let component = (relative as NSString).lastPathComponent
+            if skippedFolders.contains(component) || component.hasPrefix(".") {
+                walker?.skipDescendants()
+                continue
+            }
+            let full = path + "/" + relative
+            guard (try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType) != .typeDirectory else { continue }
+            guard let data = FileManager.default.contents(atPath: full) else {
+                throw AnalyzerError("cannot read '\(full)': permission denied or not a regular file")
+            }
+            files[relative] = Array(data)
+        }
+        return files
     }
 
     /// The file holding the handler among a function's `.py` files: the first, by the usual names

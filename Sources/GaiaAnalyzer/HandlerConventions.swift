@@ -12,6 +12,11 @@ public struct HandlerEntry: Sendable, Hashable {
     public var line: Int
     /// The largest batch the platform's settings ask for (LitServe's `max_batch_size`), if any.
     public var maxBatch: Int?
+    /// Whether the handler takes batches: Gaia's file defines `handle_batch(payloads, context)`, or
+    /// a LitAPI is served with a batch size.
+    public var batches: Bool { convention == .gaia ? definesBatchHandler : maxBatch != nil }
+    /// Gaia's convention: the file defines `handle_batch`.
+    var definesBatchHandler = false
     /// GPUs asked for in the platform's decorators or server settings: hints, never decisions.
     public var gpuHints: [Hint] = []
     /// A GPU the platform's own machinery needs, whatever the code does (a Truss model served by
@@ -193,12 +198,14 @@ private struct ConventionFinder {
             if parameters.count == 2, reads(handle, parameter: parameters[0].arg, attributes: ["body", "headers", "method", "query", "path"]) {
                 return entry(.openFaaSHTTP, "handle", functionLines["handle"] ?? 1)
             }
-            return entry(parameters.count == 1 ? .openFaaS : .gaia, "handle", functionLines["handle"] ?? 1)
+            var found = entry(parameters.count == 1 ? .openFaaS : .gaia, "handle", functionLines["handle"] ?? 1)
+            found.definesBatchHandler = function("handle_batch") != nil
+            return found
         }
         for (c, line) in classes {
-            let names = Set(methods(of: c).map(\.name))
-            if c.name == "EndpointHandler", names.contains("__call__") { return entry(.huggingFaceEndpoints, c.name, line) }
-            if c.name == "Model", names.contains("predict") {
+            let methodNames = Set(methods(of: c).map(\.name))
+            if c.name == "EndpointHandler", methodNames.contains("__call__") { return entry(.huggingFaceEndpoints, c.name, line) }
+            if c.name == "Model", methodNames.contains("predict") {
                 var found = entry(.truss, c.name, line)
                 // Truss passes `trt_llm` (its TensorRT-LLM engine) to a model it serves with one.
                 if let initializer = methods(of: c).first(where: { $0.name == "__init__" }), initializer.args.all.contains(where: { $0.arg == "trt_llm" }) {
@@ -206,7 +213,7 @@ private struct ConventionFinder {
                 }
                 return found
             }
-            if c.name == "Predictor", names.contains("predict"), aliases.values.contains(where: { $0.hasPrefix("cog") }) {
+            if c.name == "Predictor", methodNames.contains("predict"), aliases.values.contains(where: { $0.hasPrefix("cog") }) {
                 return entry(.cog, c.name, line)
             }
         }

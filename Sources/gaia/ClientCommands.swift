@@ -240,8 +240,8 @@ struct DeployCommand: AsyncParsableCommand {
         let size = files.values.reduce(0) { $0 + $1.count }
         if output == .text {
             print("deploying \(functionName) (\(files.count) file(s), \(Self.bytes(size))) to \(server.baseURL)…")
-            if let (entry, handler) = FunctionSource.handler(among: files), let handler, handler.convention != .gaia {
-                print("recognised a \(handler.convention.platform) handler: \(handler.handler) in \(entry), run unchanged")
+            if let handler = source.handler, handler.convention != .gaia {
+                print("recognised a \(handler.convention.platform) handler: \(handler.handler) in \(source.entryPoint), run unchanged")
             }
         }
         let (upload, contentType) = try Self.upload(body, files: files)
@@ -298,27 +298,9 @@ struct UpdateCommand: AsyncParsableCommand {
 }
 
 extension DeployCommand {
-    /// What a deploy uploads: a lone `.py` file, or every file of the folder (binary ones too) but
-    /// hidden ones and those `FunctionSource` skips (`__pycache__`, `.git`, virtual environments, tests).
+    /// What a deploy uploads (`FunctionSource.uploadFiles`), its errors as the CLI's.
     static func files(of source: FunctionSource, path: String) throws -> [String: [UInt8]] {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue else { return source.files }
-        var files: [String: [UInt8]] = [:]
-        let walker = FileManager.default.enumerator(atPath: path)
-        while let relative = walker?.nextObject() as? String {
-            let component = (relative as NSString).lastPathComponent
-            if FunctionSource.skippedFolders.contains(component) || component.hasPrefix(".") {
-                walker?.skipDescendants()
-                continue
-            }
-            let full = path + "/" + relative
-            guard (try? FileManager.default.attributesOfItem(atPath: full)[.type] as? FileAttributeType) != .typeDirectory else { continue }
-            guard let data = FileManager.default.contents(atPath: full) else {
-                throw CLIError(description: "cannot read '\(full)': permission denied or not a regular file")
-            }
-            files[relative] = Array(data)
-        }
-        return files
+        do { return try FunctionSource.uploadFiles(of: source, at: path) } catch let error as AnalyzerError { throw CLIError(description: error.description) }
     }
 
     /// The deploy's body: JSON when every file is text, else multipart with the folder as a `.tar.gz`.

@@ -1,4 +1,5 @@
 import Foundation
+import GaiaAnalyzer
 import GaiaCore
 import Testing
 
@@ -10,16 +11,10 @@ import Testing
 struct PlatformExamplesTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Every file of an example folder, by relative path.
+    /// Every file of an example folder as `gaia deploy` uploads it.
     static func files(of example: String) throws -> [String: [UInt8]] {
         let root = repository.appendingPathComponent("examples/\(example)").path
-        var files: [String: [UInt8]] = [:]
-        for relative in try FileManager.default.subpathsOfDirectory(atPath: root) where !relative.contains("__pycache__") {
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root + "/" + relative, isDirectory: &isFolder), !isFolder.boolValue else { continue }
-            files[relative] = Array(try #require(FileManager.default.contents(atPath: root + "/" + relative)))
-        }
-        return files
+        return try FunctionSource.uploadFiles(of: try FunctionSource.load(path: root), at: root)
     }
 
     static func object(_ bytes: [UInt8]) throws -> [String: Any] {

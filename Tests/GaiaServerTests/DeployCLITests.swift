@@ -28,6 +28,20 @@ struct DeployCLITests {
         return (process.terminationStatus, text(out), text(err))
     }
 
+    /// `gaia serve` on a free port and `data`, once up: an authenticated route answers, so it
+    /// listens and has written its admin token. The caller kills the server.
+    static func serve(_ gaia: String, data: String) async throws -> (server: Process, port: Int, token: String) {
+        let port = ServeCommandTests.freePort()
+        let server = try ServeCommandTests.serve(gaia, port: port, data: data)
+        do {
+            try await ServeCommandTests().waitUntilServing("/v1/functions", port: port, data: data, within: .seconds(20))
+            return (server, port, try #require(ServeCommandTests.token(data)))
+        } catch {
+            kill(server.processIdentifier, SIGKILL)
+            throw error
+        }
+    }
+
     /// What a new user's scripts stumbled on (issue 34): `--server host:port` without a scheme,
     /// `gaia invoke --async` printing prose where a script wants the id, `gaia invocations get ID
     /// --wait` exiting 0 for a failed invocation, `gaia invoke` re-encoding the answer (keys
@@ -39,13 +53,9 @@ struct DeployCLITests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gaia-cli-\(UUID().uuidString)/boom").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try "def handle(payload, context):\n    raise ValueError('no good')\n".write(toFile: folder + "/handler.py", atomically: true, encoding: .utf8)
-        let port = ServeCommandTests.freePort()
-        let data = folder + "-data"
-        let server = try ServeCommandTests.serve(gaia, port: port, data: data)
+        let (server, port, token) = try await Self.serve(gaia, data: folder + "-data")
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        // Up once an authenticated route answers: it listens and has written its admin token.
-        try await ServeCommandTests().waitUntilServing("/v1/functions", port: port, data: data, within: .seconds(20))
-        let target = ["--server", "127.0.0.1:\(port)", "--token", try #require(ServeCommandTests.token(data))]  // no scheme
+        let target = ["--server", "127.0.0.1:\(port)", "--token", token]  // no scheme
         let deploy = try Self.run(gaia, ["deploy", folder] + target)
         try #require(deploy.status == 0, "\(deploy.out)\n\(deploy.err)")
         let queued = try Self.run(gaia, ["invoke", "boom", "--async"] + target)
@@ -120,13 +130,8 @@ struct DeployCLITests {
         try Data(ArchiveDeployTests.weights).write(to: URL(fileURLWithPath: folder + "/model/weights.bin"))
         try "numpy  # the server's own copy is shared\n".write(toFile: folder + "/requirements.txt", atomically: true, encoding: .utf8)
 
-        let port = ServeCommandTests.freePort()
-        let data = folder + "-data"
-        let server = try ServeCommandTests.serve(gaia, port: port, data: data)
+        let (server, port, token) = try await Self.serve(gaia, data: folder + "-data")
         defer { if server.isRunning { kill(server.processIdentifier, SIGKILL) } }
-        // Up once an authenticated route answers: it listens and has written its admin token.
-        try await ServeCommandTests().waitUntilServing("/v1/functions", port: port, data: data, within: .seconds(20))
-        let token = try #require(ServeCommandTests.token(data))
         let target = ["--server", "http://127.0.0.1:\(port)", "--token", token]
         let deploy = try Self.run(gaia, ["deploy", folder] + target)
         #expect(deploy.status == 0, "\(deploy.out)\n\(deploy.err)")

@@ -39,7 +39,7 @@ extension FunctionRuntime {
             }
         }
         let pyFiles = request.files.filter { $0.key.hasSuffix(".py") }
-        let source = FunctionSource(files: pyFiles, entryPoint: entry, requirements: request.files["requirements.txt"])
+        let source = FunctionSource(files: pyFiles, entryPoint: entry, requirements: request.files["requirements.txt"], handler: handler)
         var manifest = ExecutionModeAnalyzer().analyze(source, name: request.name, override: request.mode)
         manifest.slo = request.slo
         manifest.minScale = request.minScale
@@ -72,15 +72,14 @@ extension FunctionRuntime {
         if manifest.partial {
             throw PlatformError("syntax_error", "the function has syntax errors:\n" + manifest.diagnostics.joined(separator: "\n"), status: 400)
         }
-        guard let convention = handler?.convention else {
+        guard let handler else {
             throw PlatformError(
                 "invalid_function",
                 "\(entry) defines no handler Gaia knows. Define `def handle(payload, context)`, or deploy a handler written for one of:\n"
                     + HandlerConvention.known,
                 status: 400)
         }
-        if convention == .gaia, Self.definesTopLevel("handle_batch", in: request.files[entry]!) { manifest.maxBatch = request.maxBatch ?? 8 }
-        if let batch = handler?.maxBatch { manifest.maxBatch = request.maxBatch ?? batch }
+        if handler.batches { manifest.maxBatch = request.maxBatch ?? handler.maxBatch ?? 8 }
         // One rule for a detected and a requested `gpu` mode: where there is no GPU, it is refused.
         if manifest.mode == .gpu && !configuration.hasGPU {
             let here = configuration.cluster == nil ? "This machine" : "The cluster"

@@ -46,24 +46,23 @@ extension FunctionRuntime {
         let dir = "\(configuration.dataDirectory)/logs/\(name)"
         let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
             .filter { $0.hasPrefix("r\(f.revision)-") && $0.hasSuffix(".log") }.sorted { $0.localizedStandardCompare($1) == .orderedAscending }
-        var text = ""
-        var logs: [(source: String, text: String)] = []
-        for file in files {
-            // Only the end of each file is read: a function that prints without end costs the
-            // server at most `maxBytes` per instance log here.
-            guard let handle = FileHandle(forReadingAtPath: "\(dir)/\(file)") else { continue }
+        // Only the end of each file is read: a function that prints without end costs the server
+        // at most `maxBytes` per instance log here.
+        let tails = files.compactMap { file -> (file: String, cut: Bool, tail: String)? in
+            guard let handle = FileHandle(forReadingAtPath: "\(dir)/\(file)") else { return nil }
             defer { try? handle.close() }
             let size = (try? handle.seekToEnd()) ?? 0
             try? handle.seek(toOffset: size > UInt64(maxBytes) ? size - UInt64(maxBytes) : 0)
-            let tail = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
-            if !tail.isEmpty { text += "==> \(file) <==\n\(size > UInt64(maxBytes) ? "…\n" : "")\(tail)\n" }
-            let source = file.dropLast(4).split(separator: "-").last.map(String.init) ?? file
-            logs.append((source, tail))
+            return (file, size > UInt64(maxBytes), String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self))
         }
+        var text: String
         if let since {
-            var merged = LogLines.merged(logs, since: since).joined(separator: "\n")
-            if !merged.isEmpty { merged += "\n" }
-            return redacted(String(merged.suffix(maxBytes)), f)
+            // `r1-3f2a-i3.log` → `i3`, `r1-gaia.log` → `gaia`.
+            let logs = tails.map { (source: $0.file.dropLast(4).split(separator: "-").last.map(String.init) ?? $0.file, text: $0.tail) }
+            text = LogLines.merged(logs, since: since).joined(separator: "\n")
+            if !text.isEmpty { text += "\n" }
+        } else {
+            text = tails.filter { !$0.tail.isEmpty }.map { "==> \($0.file) <==\n\($0.cut ? "…\n" : "")\($0.tail)\n" }.joined()
         }
         return redacted(String(text.suffix(maxBytes)), f)
     }

@@ -10,13 +10,6 @@ extension FunctionRuntime {
     /// Most files one function may upload.
     static let maxFiles = 1000
 
-    /// Whether a file defines a top-level function `name` (`handle_batch`).
-    static func definesTopLevel(_ name: String, in file: [UInt8]) -> Bool {
-        PythonParser.parse(bytes: file).module.body.contains { statement in
-            if case .functionDef(let f) = statement.kind { f.name == name } else { false }
-        }
-    }
-
     static func validate(_ request: DeployRequest, maxBytes: Int) throws {
         let name = request.name
         let validName = (1...63).contains(name.utf8.count) && name.utf8.first.map { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) } == true

@@ -29,6 +29,7 @@ import pathlib
 import sys
 import tempfile
 import threading
+import time
 import types
 import urllib.parse
 
@@ -532,16 +533,10 @@ class LambdaContext:
         self.log_group_name = f"/gaia/{self.function_name}"
         self.log_stream_name = self.aws_request_id
         self.identity = self.client_context = None
-        self._deadline = _now() + float(os.environ.get("GAIA_TIMEOUT_SECONDS", "60") or 60)
+        self._deadline = time.monotonic() + float(os.environ.get("GAIA_TIMEOUT_SECONDS", "60") or 60)
 
     def get_remaining_time_in_millis(self):
-        return max(0, int((self._deadline - _now()) * 1000))
-
-
-def _now():
-    import time
-
-    return time.monotonic()
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 class AWSLambda(Adapter):
